@@ -1,0 +1,44 @@
+//! The wire types that cross loghaul's process boundaries, and their codec.
+//!
+//! - [`RawBatch`] goes from a shipper to the parser workers: records read from one
+//!   file, each with its byte offset and flags.
+//! - [`Event`] and [`EventBatch`] go from the parsers to an indexer shard. An event
+//!   follows the OpenTelemetry log data model.
+//! - [`EventId`] is a stable hash of host, [`FileIdentity`] and byte offset, so the
+//!   same record always gets the same id, however often it is delivered.
+//! - [`ArchiveManifest`] describes one archived raw file.
+//!
+//! Every message on the queue is wrapped in a versioned envelope ([`codec`]), so
+//! that a newer worker can still read what an older shipper wrote.
+//!
+//! ```
+//! use loghaul_model::{codec, FileIdentity, RawBatch, RawRecord};
+//!
+//! let file = FileIdentity { device: 2049, inode: 77, fingerprint: 0xfeed };
+//! let batch = RawBatch {
+//!     host: "web-1".into(),
+//!     source: "/var/log/app.log".into(),
+//!     file,
+//!     format_hint: None,
+//!     records: vec![RawRecord::new(0, b"hello".to_vec())],
+//!     read_time_unix_nano: 1_700_000_000_000_000_000,
+//! };
+//! let bytes = codec::encode_raw_batch(&batch);
+//! assert_eq!(codec::decode_raw_batch(&bytes)?, batch);
+//! # Ok::<(), loghaul_model::CodecError>(())
+//! ```
+
+pub mod codec;
+mod event;
+mod id;
+mod identity;
+mod manifest;
+mod raw;
+pub mod time;
+
+pub use codec::CodecError;
+pub use event::{Event, EventBatch, Resource, Severity};
+pub use id::EventId;
+pub use identity::FileIdentity;
+pub use manifest::{ArchiveManifest, RotationReason};
+pub use raw::{RawBatch, RawRecord, RecordFlags};
