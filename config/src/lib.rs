@@ -1,1 +1,132 @@
-//! wip
+//! loghaul's configuration: one TOML file for every role.
+//!
+//! Loading goes in three steps:
+//!
+//! 1. `${VAR}` and `${VAR:-default}` are substituted in the text;
+//! 2. the text is parsed into [`Config`], whose sections reject unknown keys and
+//!    fill in defaults, so `loghaul run` needs no file at all;
+//! 3. [`validate`] checks what spans several fields.
+//!
+//! Every error is a [`ConfigError`] that names the file, the line and column in
+//! the file as written (before substitution), and the dotted key.
+//!
+//! ```
+//! let text = "[queue]\nshards = 0\n";
+//! let error = loghaul_config::load_str(text, "loghaul.toml", &|_| None).unwrap_err();
+//! assert_eq!(
+//!     error.to_string().lines().next(),
+//!     Some("loghaul.toml:2:10: key `queue.shards`: shards must be 1 to 1024, not 0")
+//! );
+//! ```
+
+mod derived;
+mod error;
+mod interpolate;
+mod locate;
+mod pattern;
+mod schema;
+mod secret;
+mod units;
+mod validate;
+
+use std::path::Path;
+
+pub use derived::{ArchiveTarget, SourceFormat, TimeZoneSpec};
+pub use error::{ConfigError, Located};
+pub use pattern::Pattern;
+pub use schema::{
+    ArchiveConfig, BatchConfig, ChecksumMode, Config, IndexerConfig, MultilineConfig, ParserConfig,
+    PatternConfig, QueueConfig, QueueKind, RotateConfig, RotateMode, ShipperConfig, SourceConfig, SpotConfig,
+    SpotProvider,
+};
+pub use secret::{REDACTED, Secret, SecretUrl, redact_url};
+pub use units::{ByteSize, HumanDuration};
+pub use validate::{Issue, validate};
+
+use error::SourceText;
+
+/// Reads, interpolates from the process environment, parses and validates `path`.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    load_str(&text, &path.display().to_string(), &|name| std::env::var(name).ok())
+}
+
+/// The defaults, validated: what `loghaul run` uses without a file.
+pub fn defaults() -> Result<Config, ConfigError> {
+    load_str("", "<defaults>", &|_| None)
+}
+
+/// Interpolates `text` with `env`, parses and validates it. `file` names it in
+/// errors.
+pub fn load_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let original = SourceText { file, text };
+    let (interpolated, offsets) = interpolate::interpolate(text, env)
+        .map_err(|error| original.error_at(Some(error.offset), None, error.message))?;
+
+    let deserializer = toml::Deserializer::parse(&interpolated).map_err(|error| {
+        let offset = error.span().map(|span| offsets.to_original(span.start));
+        original.error_at(offset, None, first_line(error.message()))
+    })?;
+    let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = first_line(inner.message());
+        let mut key = if path == "." { None } else { Some(path) };
+        // The path usually ends at the unknown key already; add it where not.
+        if let Some(unknown) = unknown_field(&message) {
+            let ends_with_unknown =
+                key.as_deref().is_some_and(|k| k == unknown || k.ends_with(&format!(".{unknown}")));
+            if !ends_with_unknown {
+                key = Some(match key {
+                    Some(parent) => format!("{parent}.{unknown}"),
+                    None => unknown.to_owned(),
+                });
+            }
+        }
+        let offset = inner.span().map(|span| offsets.to_original(span.start));
+        original.error_at(offset, key, message)
+    })?;
+
+    if let Some(issue) = validate(&config).into_iter().next() {
+        let offset = locate::locate(&interpolated, &issue.key).map(|offset| offsets.to_original(offset));
+        return Err(original.error_at(offset, Some(issue.key), issue.message));
+    }
+    Ok(config)
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+impl Config {
+    /// Where the archive writes.
+    pub fn archive_target(&self) -> ArchiveTarget {
+        // Validation already parsed it; fall back to the local default if not.
+        ArchiveTarget::parse(self.archive.url.as_deref(), &self.data_dir)
+            .unwrap_or_else(|_| ArchiveTarget::Local { root: self.data_dir.join("archive") })
+    }
+
+    /// The effective configuration as TOML, with every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|error| format!("# cannot render config: {error}\n"))
+    }
+}
+
+/// This machine's host name: `$HOSTNAME`, else the kernel's, else `localhost`.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests;
