@@ -1,1 +1,130 @@
-//! wip
+//! Helpers for loghaul's integration tests: the real RabbitMQ and a real
+//! S3-compatible server (s3s-fs) on loopback, and unique names.
+//!
+//! Nothing here fakes a service. When a service is missing the helper panics
+//! with what to run, so a test fails instead of silently passing.
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The RabbitMQ the tests use: `$LOGHAUL_TEST_AMQP_URL`, else the local one.
+pub fn amqp_url() -> String {
+    std::env::var("LOGHAUL_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A name no other test of this run or a concurrent run uses.
+pub fn unique_name(case: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{case}-{}-{nanos:x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Waits until something accepts TCP connections at `addr`.
+pub fn wait_for_port(addr: SocketAddr, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `rabbitmqctl` with `args`, panicking with its output if it fails.
+pub fn rabbitmqctl(args: &[&str]) {
+    let output = Command::new("rabbitmqctl").args(args).output().expect("rabbitmqctl is installed");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Access key of every [`S3Server`].
+pub const S3_ACCESS_KEY: &str = "testkey";
+/// Secret key of every [`S3Server`].
+pub const S3_SECRET_KEY: &str = "testsecret";
+
+/// An s3s-fs server on a free loopback port with its own data directory,
+/// killed on drop. `stop` and `start` simulate an outage on the same port.
+pub struct S3Server {
+    binary: PathBuf,
+    port: u16,
+    data: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl S3Server {
+    /// Starts a server; panics with install instructions if s3s-fs is missing.
+    pub fn start() -> Self {
+        let binary = s3s_fs_binary();
+        let mut server = S3Server { binary, port: free_port(), data: tempfile::tempdir().unwrap(), child: None };
+        server.restart();
+        server
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The directory s3s-fs stores objects in (bucket/key).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
+    /// Kills the server; requests fail until [`S3Server::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new(&self.binary)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(self.data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        assert!(wait_for_port(addr, Duration::from_secs(15)), "s3s-fs did not start listening on {addr}");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn s3s_fs_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("LOGHAUL_S3S_FS") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cached = PathBuf::from(home).join(".cache/s3s-fs/bin/s3s-fs");
+    if cached.exists() {
+        return cached;
+    }
+    panic!(
+        "s3s-fs is not installed: run scripts/test (it installs it), or \
+         cargo install s3s-fs@0.14.1 --features binary --locked --root ~/.cache/s3s-fs"
+    );
+}
