@@ -1,1 +1,149 @@
-//! wip
+//! Where rotated raw files are kept: the [`ObjectStore`] trait and its two
+//! backends, [`S3Store`] (any S3-compatible server, through aws-sdk-s3) and
+//! [`LocalStore`] (a directory, the default of `loghaul run`).
+//!
+//! The contract, which [`contract`] checks against both:
+//!
+//! - [`ObjectStore::put_file`] is create-only. An existing key with the same
+//!   content is [`PutOutcome::AlreadyPresent`]; with other content it is
+//!   [`ArchiveError::Conflict`] and nothing is overwritten.
+//! - Every object carries the sha256 of its bytes in its metadata
+//!   ([`CONTENT_SHA256`]), computed by us and, on S3, sent as the request's
+//!   `x-amz-checksum-sha256` so the server checks it on arrival.
+//! - Large files go up in parts ([`StoreOptions::multipart_threshold`]),
+//!   holding one part in memory at a time.
+//! - [`ObjectStore::get`] streams; [`ObjectStore::verify`] reads an object back
+//!   and compares size and sha256.
+//! - Keys never climb out of the store: `..`, empty segments and absolute keys
+//!   are refused.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use loghaul_archive::{LocalStore, ObjectStore, PutOutcome};
+//! let root = tempfile::tempdir().unwrap();
+//! let store = LocalStore::new(root.path());
+//! let file = root.path().join("app.log");
+//! std::fs::write(&file, b"line 1\n").unwrap();
+//! let outcome = store.put_file("web-1/app.log.gz", &file, &Default::default()).await?;
+//! assert_eq!(outcome, PutOutcome::Created);
+//! assert_eq!(store.head("web-1/app.log.gz").await?.map(|info| info.size), Some(7));
+//! # Ok::<(), loghaul_archive::ArchiveError>(())
+//! # }).unwrap();
+//! ```
+
+pub mod contract;
+mod digest;
+mod error;
+mod key;
+mod local;
+mod s3;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use digest::{FileDigest, digest_file};
+pub use error::ArchiveError;
+pub use key::validate_key;
+pub use local::LocalStore;
+use loghaul_config::{ArchiveTarget, Config};
+pub use s3::{S3Connection, S3Store};
+use tokio::io::AsyncRead;
+
+/// Metadata key holding the lowercase hex sha256 of the object's bytes.
+pub const CONTENT_SHA256: &str = "content-sha256";
+
+/// User metadata stored with an object: lowercase keys, text values.
+pub type Metadata = BTreeMap<String, String>;
+
+/// What `put_file` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The object was written.
+    Created,
+    /// The same content was already there under that key.
+    AlreadyPresent,
+}
+
+/// An object's size and metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// User metadata; empty in listings, which do not carry it.
+    pub metadata: Metadata,
+}
+
+/// A streaming reader of an object's bytes.
+pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Tunables shared by the backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Files at least this large are uploaded in parts.
+    pub multipart_threshold: u64,
+    /// Size of each part.
+    pub part_size: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        let defaults = loghaul_config::ArchiveConfig::default();
+        StoreOptions {
+            multipart_threshold: defaults.multipart_threshold.bytes(),
+            part_size: defaults.part_size.bytes(),
+        }
+    }
+}
+
+/// A place to keep objects.
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// A URL-like description for logs: `s3://bucket/prefix`, `file:///dir`.
+    fn describe(&self) -> String;
+
+    /// Writes the file at `path` under `key`, create-only. `metadata` is
+    /// stored beside [`CONTENT_SHA256`], which this call computes.
+    async fn put_file(&self, key: &str, path: &Path, metadata: &Metadata) -> Result<PutOutcome, ArchiveError>;
+
+    /// Streams the object's bytes.
+    async fn get(&self, key: &str) -> Result<ObjectReader, ArchiveError>;
+
+    /// Size and metadata, or `None` when there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ArchiveError>;
+
+    /// Every object whose key starts with `prefix`, sorted by key.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError>;
+
+    /// Reads the object back and checks its size and sha256.
+    async fn verify(&self, key: &str, expected: &FileDigest) -> Result<(), ArchiveError> {
+        let reader = self.get(key).await?;
+        let actual = digest::digest_reader(reader, key).await?;
+        if actual != *expected {
+            return Err(ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: format!(
+                    "expected {} bytes with sha256 {}, read {} bytes with sha256 {}",
+                    expected.size, expected.sha256, actual.size, actual.sha256
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The store `[archive]` asks for.
+pub async fn store_from_config(config: &Config) -> Result<Arc<dyn ObjectStore>, ArchiveError> {
+    let options = StoreOptions {
+        multipart_threshold: config.archive.multipart_threshold.bytes(),
+        part_size: config.archive.part_size.bytes(),
+    };
+    Ok(match config.archive_target() {
+        ArchiveTarget::Local { root } => Arc::new(LocalStore::new(&root).with_options(options)),
+        ArchiveTarget::S3 { bucket, prefix } => {
+            Arc::new(S3Store::from_config(&config.archive, &bucket, &prefix, options).await)
+        }
+    })
+}

@@ -1,0 +1,358 @@
+//! Any S3-compatible store, through aws-sdk-s3.
+//!
+//! - Credentials come from `[archive]` when both keys are set, else from the
+//!   standard AWS chain (environment, profile, web identity, IMDS).
+//! - A custom endpoint and path-style addressing reach MinIO, Ceph, R2 or
+//!   s3s-fs.
+//! - Single-request puts carry our own sha256 as `x-amz-checksum-sha256`, so
+//!   the server refuses a body that changed on the way. Multipart parts carry
+//!   the SDK's default checksum; the object's sha256 lives in its metadata
+//!   and [`ObjectStore::verify`] checks it end to end.
+//! - Create-only: a HEAD first (s3s-fs and some stores ignore conditional
+//!   writes), then a put with `If-None-Match: *` where the server honours it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use base64::Engine;
+use loghaul_config::{ArchiveConfig, ChecksumMode};
+use tokio::io::AsyncReadExt;
+use tracing::warn;
+
+use crate::digest::{FileDigest, digest_file};
+use crate::{
+    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome, StoreOptions,
+    validate_key,
+};
+
+/// How to reach an S3-compatible store.
+#[derive(Clone, Debug, Default)]
+pub struct S3Connection {
+    /// A custom endpoint, such as `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: String,
+    /// `endpoint/bucket/key` addressing.
+    pub force_path_style: bool,
+    /// Static access key and secret; the AWS chain when `None`.
+    pub static_credentials: Option<(String, String)>,
+    /// Send request checksums only where the API requires them.
+    pub checksum_when_required: bool,
+}
+
+/// Objects under a prefix of one bucket.
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    options: StoreOptions,
+    list_page_size: Option<i32>,
+}
+
+impl S3Store {
+    /// A store from the `[archive]` section.
+    pub async fn from_config(archive: &ArchiveConfig, bucket: &str, prefix: &str, options: StoreOptions) -> Self {
+        let static_credentials = match (&archive.access_key_id, &archive.secret_access_key) {
+            (Some(id), Some(secret)) => Some((id.expose().to_owned(), secret.expose().to_owned())),
+            _ => None,
+        };
+        let connection = S3Connection {
+            endpoint: archive.endpoint.clone(),
+            region: archive.region.clone(),
+            force_path_style: archive.force_path_style,
+            static_credentials,
+            checksum_when_required: archive.request_checksum_calculation == ChecksumMode::WhenRequired,
+        };
+        S3Store::connect(&connection, bucket, prefix, options).await
+    }
+
+    /// A store reached through `connection`.
+    pub async fn connect(connection: &S3Connection, bucket: &str, prefix: &str, options: StoreOptions) -> Self {
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(connection.region.clone()));
+        if let Some((id, secret)) = &connection.static_credentials {
+            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "loghaul-config"));
+        }
+        if let Some(endpoint) = &connection.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(connection.force_path_style);
+        if connection.checksum_when_required {
+            builder = builder
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        }
+        S3Store {
+            client: Client::from_conf(builder.build()),
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            options,
+            list_page_size: None,
+        }
+    }
+
+    /// Lists in pages of `size` keys (the server's default is 1000).
+    pub fn with_list_page_size(mut self, size: i32) -> Self {
+        self.list_page_size = Some(size);
+        self
+    }
+
+    /// Creates the bucket unless it exists.
+    pub async fn create_bucket_if_missing(&self) -> Result<(), ArchiveError> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| s3_error("create-bucket", &self.bucket, error))
+    }
+
+    fn full_key(&self, key: &str) -> Result<String, ArchiveError> {
+        validate_key(key)?;
+        Ok(if self.prefix.is_empty() { key.to_owned() } else { format!("{}/{key}", self.prefix) })
+    }
+
+    fn relative_key<'a>(&self, full: &'a str) -> &'a str {
+        if self.prefix.is_empty() {
+            return full;
+        }
+        full.strip_prefix(&self.prefix).and_then(|rest| rest.strip_prefix('/')).unwrap_or(full)
+    }
+
+    async fn existing_outcome(&self, key: &str, info: &ObjectInfo, ours: &FileDigest) -> Result<PutOutcome, ArchiveError> {
+        let existing = info.metadata.get(CONTENT_SHA256).cloned();
+        let existing = match existing {
+            Some(sha256) => sha256,
+            // Written by something else: hash what is there.
+            None => crate::digest::digest_reader(self.get(key).await?, key).await?.sha256,
+        };
+        if existing == ours.sha256 && info.size == ours.size {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        Err(ArchiveError::Conflict { key: key.to_owned(), existing, ours: ours.sha256.clone() })
+    }
+
+    async fn put_single(&self, full: &str, path: &Path, digest: &FileDigest, metadata: HashMap<String, String>) -> Result<bool, ArchiveError> {
+        let checksum = base64::engine::general_purpose::STANDARD.encode(digest.sha256_bytes());
+        let body = ByteStream::from_path(path).await.map_err(|error| ArchiveError::io("open", path, std::io::Error::other(error)))?;
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(full)
+            .body(body)
+            .content_length(digest.size as i64)
+            .checksum_sha256(checksum)
+            .set_metadata(Some(metadata))
+            .if_none_match("*")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if status_of(&error) == Some(412) => Ok(false),
+            Err(error) => Err(s3_error("put-object", full, error)),
+        }
+    }
+
+    async fn put_multipart(&self, full: &str, path: &Path, metadata: HashMap<String, String>) -> Result<(), ArchiveError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(full)
+            .set_metadata(Some(metadata))
+            .send()
+            .await
+            .map_err(|error| s3_error("create-multipart-upload", full, error))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_owned();
+        let uploaded = self.upload_parts(full, path, &upload_id).await;
+        let completed = match uploaded {
+            Ok(parts) => self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(&upload_id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| s3_error("complete-multipart-upload", full, error)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = completed {
+            // Leave no half-finished upload behind to be billed or confused with data.
+            if let Err(abort_error) =
+                self.client.abort_multipart_upload().bucket(&self.bucket).key(full).upload_id(&upload_id).send().await
+            {
+                warn!(key = full, error = %DisplayErrorContext(&abort_error), "abort of a failed multipart upload failed");
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn upload_parts(&self, full: &str, path: &Path, upload_id: &str) -> Result<Vec<CompletedPart>, ArchiveError> {
+        let mut file = tokio::fs::File::open(path).await.map_err(|error| ArchiveError::io("open", path, error))?;
+        let part_size = usize::try_from(self.options.part_size).unwrap_or(usize::MAX);
+        let mut parts = Vec::new();
+        for part_number in 1.. {
+            let mut buffer = Vec::with_capacity(part_size);
+            let read = (&mut file)
+                .take(part_size as u64)
+                .read_to_end(&mut buffer)
+                .await
+                .map_err(|error| ArchiveError::io("read", path, error))?;
+            if read == 0 {
+                break;
+            }
+            let response = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(upload_id)
+                .part_number(part_number)
+                .content_length(read as i64)
+                .body(ByteStream::from(buffer))
+                .send()
+                .await
+                .map_err(|error| s3_error("upload-part", full, error))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .set_e_tag(response.e_tag().map(str::to_owned))
+                    .set_checksum_crc32(response.checksum_crc32().map(str::to_owned))
+                    .build(),
+            );
+            if read < part_size {
+                break;
+            }
+        }
+        Ok(parts)
+    }
+}
+
+fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
+    match error {
+        SdkError::ServiceError(context) => Some(context.raw().status().as_u16()),
+        SdkError::ResponseError(context) => Some(context.raw().status().as_u16()),
+        _ => None,
+    }
+}
+
+fn s3_error<E>(operation: &'static str, key: &str, error: SdkError<E, HttpResponse>) -> ArchiveError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = status_of(&error);
+    let retryable = match &error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(context) => {
+            status.is_some_and(|code| code >= 500 || code == 429)
+                || matches!(context.err().code(), Some("SlowDown" | "RequestTimeout" | "InternalError"))
+        }
+        _ => false,
+    };
+    ArchiveError::S3 { operation, key: key.to_owned(), message: DisplayErrorContext(&error).to_string(), retryable }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for S3Store {
+    fn describe(&self) -> String {
+        if self.prefix.is_empty() { format!("s3://{}", self.bucket) } else { format!("s3://{}/{}", self.bucket, self.prefix) }
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, metadata: &Metadata) -> Result<PutOutcome, ArchiveError> {
+        let full = self.full_key(key)?;
+        let digest = digest_file(path).await?;
+        if let Some(info) = self.head(key).await? {
+            return self.existing_outcome(key, &info, &digest).await;
+        }
+        let mut user_metadata: HashMap<String, String> = metadata.clone().into_iter().collect();
+        user_metadata.insert(CONTENT_SHA256.into(), digest.sha256.clone());
+        if digest.size >= self.options.multipart_threshold {
+            self.put_multipart(&full, path, user_metadata).await?;
+        } else if !self.put_single(&full, path, &digest, user_metadata).await? {
+            // 412: someone wrote the key between our HEAD and our PUT.
+            let info = self.head(key).await?.ok_or_else(|| ArchiveError::NotFound { key: key.to_owned(), store: self.describe() })?;
+            return self.existing_outcome(key, &info, &digest).await;
+        }
+        let stored = self.head(key).await?;
+        match stored {
+            Some(info) if info.size == digest.size => Ok(PutOutcome::Created),
+            Some(info) => Err(ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: format!("wrote {} bytes, the store holds {}", digest.size, info.size),
+            }),
+            None => Err(ArchiveError::Verification { key: key.to_owned(), reason: "the object is missing after the write".into() }),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<ObjectReader, ArchiveError> {
+        let full = self.full_key(key)?;
+        match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
+            Ok(output) => Ok(Box::new(output.body.into_async_read())),
+            Err(error) if status_of(&error) == Some(404) => {
+                Err(ArchiveError::NotFound { key: key.to_owned(), store: self.describe() })
+            }
+            Err(error) => Err(s3_error("get-object", &full, error)),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ArchiveError> {
+        let full = self.full_key(key)?;
+        match self.client.head_object().bucket(&self.bucket).key(&full).send().await {
+            Ok(output) => Ok(Some(ObjectInfo {
+                key: key.to_owned(),
+                size: output.content_length().unwrap_or(0).max(0) as u64,
+                metadata: output.metadata().map(|map| map.clone().into_iter().collect()).unwrap_or_default(),
+            })),
+            Err(error) if status_of(&error) == Some(404) => Ok(None),
+            Err(error) => Err(s3_error("head-object", &full, error)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
+        let full_prefix = if self.prefix.is_empty() { prefix.to_owned() } else { format!("{}/{prefix}", self.prefix) };
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .set_max_keys(self.list_page_size)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|error| s3_error("list-objects-v2", &full_prefix, error))?;
+            for object in page.contents() {
+                let Some(full) = object.key() else { continue };
+                found.push(ObjectInfo {
+                    key: self.relative_key(full).to_owned(),
+                    size: object.size().unwrap_or(0).max(0) as u64,
+                    metadata: Metadata::new(),
+                });
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+}

@@ -1,0 +1,118 @@
+//! The object store contract against a real S3-compatible server (s3s-fs on
+//! loopback, one server and bucket per test), plus S3-only behaviour.
+
+use std::sync::Arc;
+
+use loghaul_archive::{ArchiveError, Metadata, ObjectStore, PutOutcome, S3Connection, S3Store, StoreOptions};
+use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
+
+fn connection(server: &S3Server) -> S3Connection {
+    S3Connection {
+        endpoint: Some(server.endpoint()),
+        region: "us-east-1".into(),
+        force_path_style: true,
+        static_credentials: Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+        checksum_when_required: false,
+    }
+}
+
+async fn store_on(server: &S3Server, prefix: &str, options: StoreOptions) -> S3Store {
+    let bucket = loghaul_testkit::unique_name("lh").to_lowercase().replace('_', "-");
+    let store = S3Store::connect(&connection(server), &bucket[..bucket.len().min(63)], prefix, options).await;
+    store.create_bucket_if_missing().await.expect("bucket created on the S3 server");
+    store
+}
+
+async fn factory(options: StoreOptions) -> (Arc<dyn ObjectStore>, S3Server) {
+    let server = S3Server::start();
+    let store = store_on(&server, "archive/logs", options).await;
+    (Arc::new(store), server)
+}
+
+loghaul_archive::archive_contract_tests!(factory);
+
+#[tokio::test]
+async fn listing_follows_continuation_pages() {
+    let server = S3Server::start();
+    let store = store_on(&server, "", StoreOptions::default()).await.with_list_page_size(2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").expect("write");
+    for n in 0..7 {
+        store.put_file(&format!("k/{n}"), &file, &Metadata::new()).await.expect("put");
+    }
+    let keys: Vec<String> = store.list("k/").await.expect("list").into_iter().map(|info| info.key).collect();
+    assert_eq!(keys, (0..7).map(|n| format!("k/{n}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn objects_sit_under_the_prefix_in_the_bucket() {
+    let server = S3Server::start();
+    let store = store_on(&server, "logs/prod", StoreOptions::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"payload\n").expect("write");
+    store.put_file("web-1/a.log.gz", &file, &Metadata::new()).await.expect("put");
+    // s3s-fs keeps objects as files: bucket/key.
+    let stored: Vec<_> = walk(server.data_dir());
+    assert!(
+        stored.iter().any(|path| path.ends_with("logs/prod/web-1/a.log.gz")),
+        "object under its prefix: {stored:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn an_outage_is_a_retryable_error_and_writes_resume_after_it() {
+    let mut server = S3Server::start();
+    let store = store_on(&server, "", StoreOptions::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"during the outage\n").expect("write");
+    server.stop();
+    let failed = store.put_file("h/f.gz", &file, &Metadata::new()).await;
+    match &failed {
+        Err(error @ ArchiveError::S3 { .. }) => assert!(error.is_retryable(), "{error}"),
+        other => panic!("expected a retryable S3 error, got {other:?}"),
+    }
+    server.restart();
+    assert_eq!(store.put_file("h/f.gz", &file, &Metadata::new()).await.expect("put after restart"), PutOutcome::Created);
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_a_clear_error() {
+    let server = S3Server::start();
+    let mut bad = connection(&server);
+    bad.static_credentials = Some((S3_ACCESS_KEY.into(), "wrong-secret".into()));
+    let store = S3Store::connect(&bad, "no-access-bucket", "", StoreOptions::default()).await;
+    let error = store.create_bucket_if_missing().await.expect_err("refused");
+    assert!(!error.is_retryable(), "{error}");
+    assert!(error.to_string().contains("create-bucket"), "{error}");
+}
+
+#[tokio::test]
+async fn when_required_checksum_mode_still_writes_and_verifies() {
+    let server = S3Server::start();
+    let mut settings = connection(&server);
+    settings.checksum_when_required = true;
+    let store = S3Store::connect(&settings, "checksum-mode", "", loghaul_archive::contract::SMALL_PARTS).await;
+    store.create_bucket_if_missing().await.expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, loghaul_archive::contract::pseudo_random(6 << 20, 3)).expect("write");
+    store.put_file("multi/f", &file, &Metadata::new()).await.expect("multipart put");
+    let digest = loghaul_archive::digest_file(&file).await.expect("digest");
+    store.verify("multi/f", &digest).await.expect("verified");
+}
