@@ -1,1 +1,81 @@
-fn main() {}
+//! `loghaul`: one binary, a subcommand per role.
+//!
+//! This file parses arguments, sets up logging and turns errors into exit
+//! codes; each subcommand lives in its own module.
+
+mod config_check;
+mod exit;
+mod logging;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure at run time (a service unreachable, an I/O error)
+  2  bad usage or bad input (unknown flag, invalid config, bad query)";
+
+/// Log shipping and aggregation: tail, queue, parse, index, archive.
+#[derive(Parser, Debug)]
+#[command(name = "loghaul", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
+
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run everything on one machine: memory queue, local archive, local index.
+    #[command(after_help = run::HELP)]
+    Run(run::RunArgs),
+
+    /// Work with configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check a config file and print the effective config, secrets redacted.
+    #[command(after_help = config_check::HELP)]
+    Check {
+        /// The config file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Config(ConfigCommand::Check { config, json }) => config_check::check(&config, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit::code_for(&error))
+        }
+    }
+}
