@@ -69,7 +69,9 @@ fn main() -> ExitCode {
     logging::init(cli.log_format, cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Config(ConfigCommand::Check { config, json }) => config_check::check(&config, json),
+        Command::Config(ConfigCommand::Check { config, json }) => {
+            config_check::check(&config, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,14 +58,20 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
             }
             paths.push(path.display().to_string());
         }
-        config.shipper.sources.push(SourceConfig { name: "cli".into(), paths, ..SourceConfig::default() });
+        config.shipper.sources.push(SourceConfig {
+            name: "cli".into(),
+            paths,
+            ..SourceConfig::default()
+        });
     }
     Ok(config)
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = effective_config(&args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let signal_token = shutdown.clone();
@@ -98,8 +104,14 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
 
     if config.queue.kind == QueueKind::Amqp {
-        let broker = AmqpBroker::new(config.queue.url.expose(), QueueSettings::from_config(&config.queue));
-        broker.check().await.with_context(|| format!("queue at {}", config.queue.url.redacted()))?;
+        let broker = AmqpBroker::new(
+            config.queue.url.expose(),
+            QueueSettings::from_config(&config.queue),
+        );
+        broker
+            .check()
+            .await
+            .with_context(|| format!("queue at {}", config.queue.url.redacted()))?;
     }
     if let ArchiveTarget::Local { root } = config.archive_target() {
         std::fs::create_dir_all(&root)
@@ -116,7 +128,12 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         archive = %store.describe(),
         "loghaul is running; Ctrl-C or SIGTERM stops it"
     );
-    let configured_paths: usize = config.shipper.sources.iter().map(|source| source.paths.len()).sum();
+    let configured_paths: usize = config
+        .shipper
+        .sources
+        .iter()
+        .map(|source| source.paths.len())
+        .sum();
     warn!(
         configured_paths,
         "the shipper, parser and indexer roles are not built yet (issues 3, 5, 6): nothing is tailed or indexed"

@@ -22,16 +22,38 @@ fn config_check_prints_the_effective_config_with_secrets_redacted() {
         dir.path(),
         "host = \"web-1\"\n[queue]\nkind = \"amqp\"\nurl = \"amqp://app:hunter2@rabbit:5672/%2f\"\n[indexer]\ntoken = \"tok-secret\"\n",
     );
-    let output = loghaul().args(["config", "check", "-c"]).arg(&path).output().expect("runs");
+    let output = loghaul()
+        .args(["config", "check", "-c"])
+        .arg(&path)
+        .output()
+        .expect("runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("url = \"amqp://app:***@rabbit:5672/%2f\""), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("url = \"amqp://app:***@rabbit:5672/%2f\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("token = \"***\""), "{stdout}");
-    assert!(stdout.contains("commit_interval = \"1s\""), "defaults are filled in: {stdout}");
-    assert!(!stdout.contains("hunter2") && !stdout.contains("tok-secret"), "{stdout}");
+    assert!(
+        stdout.contains("commit_interval = \"1s\""),
+        "defaults are filled in: {stdout}"
+    );
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("tok-secret"),
+        "{stdout}"
+    );
 
-    let json = loghaul().args(["config", "check", "--json", "-c"]).arg(&path).output().expect("runs");
-    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json prints JSON");
+    let json = loghaul()
+        .args(["config", "check", "--json", "-c"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let value: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("--json prints JSON");
     assert_eq!(value["queue"]["url"], "amqp://app:***@rabbit:5672/%2f");
     assert_eq!(value["host"], "web-1");
 }
@@ -40,10 +62,20 @@ fn config_check_prints_the_effective_config_with_secrets_redacted() {
 fn config_check_of_a_bad_file_names_the_place_and_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_config(dir.path(), "[queue]\nkind = \"memory\"\nshardz = 2\n");
-    let output = loghaul().args(["config", "check", "-c"]).arg(&path).output().expect("runs");
+    let output = loghaul()
+        .args(["config", "check", "-c"])
+        .arg(&path)
+        .output()
+        .expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("{}:3:1: key `queue.shardz`: unknown field", path.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:3:1: key `queue.shardz`: unknown field",
+            path.display()
+        )),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty());
 }
 
@@ -51,16 +83,25 @@ fn config_check_of_a_bad_file_names_the_place_and_exits_2() {
 fn usage_errors_exit_2_and_missing_files_too() {
     let output = loghaul().arg("--no-such-flag").output().expect("runs");
     assert_eq!(output.status.code(), Some(2));
-    let output = loghaul().args(["config", "check", "-c", "/nonexistent/x.toml"]).output().expect("runs");
+    let output = loghaul()
+        .args(["config", "check", "-c", "/nonexistent/x.toml"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(2));
-    let output = loghaul().args(["run", "/nonexistent/app.log"]).output().expect("runs");
+    let output = loghaul()
+        .args(["run", "/nonexistent/app.log"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/app.log: no such file"));
 }
 
 /// Starts `loghaul run`, waits for its ready line, sends SIGTERM, and returns
 /// the exit code and the stderr lines.
-fn run_until_ready_then_terminate(args: &[&str], data_dir: &std::path::Path) -> (Option<i32>, Vec<String>) {
+fn run_until_ready_then_terminate(
+    args: &[&str],
+    data_dir: &std::path::Path,
+) -> (Option<i32>, Vec<String>) {
     let mut child = loghaul()
         .arg("run")
         .arg("--data-dir")
@@ -81,17 +122,22 @@ fn run_until_ready_then_terminate(args: &[&str], data_dir: &std::path::Path) -> 
     });
     let mut lines = Vec::new();
     loop {
-        let line = receiver.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("no ready line; stderr so far: {lines:#?}")
-        });
+        let line = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("no ready line; stderr so far: {lines:#?}")
+            });
         let ready = line.contains("loghaul is running");
         lines.push(line);
         if ready {
             break;
         }
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
     let exit = child.wait().expect("waits");
     lines.extend(receiver.iter());
@@ -104,11 +150,26 @@ fn run_starts_on_defaults_and_stops_cleanly_on_sigterm() {
     let data = dir.path().join("data");
     let (code, lines) = run_until_ready_then_terminate(&[], &data);
     assert_eq!(code, Some(0), "{lines:#?}");
-    assert!(data.join("archive").is_dir(), "the local archive directory exists");
-    let ready = lines.iter().find(|line| line.contains("loghaul is running")).expect("ready line");
+    assert!(
+        data.join("archive").is_dir(),
+        "the local archive directory exists"
+    );
+    let ready = lines
+        .iter()
+        .find(|line| line.contains("loghaul is running"))
+        .expect("ready line");
     assert!(ready.contains("queue=Memory"), "{ready}");
-    assert!(ready.contains(&format!("archive=file://{}", data.join("archive").display())), "{ready}");
-    assert!(lines.iter().any(|line| line.contains("stopping")), "{lines:#?}");
+    assert!(
+        ready.contains(&format!(
+            "archive=file://{}",
+            data.join("archive").display()
+        )),
+        "{ready}"
+    );
+    assert!(
+        lines.iter().any(|line| line.contains("stopping")),
+        "{lines:#?}"
+    );
 }
 
 #[test]
@@ -117,21 +178,37 @@ fn run_with_amqp_declares_the_topology_on_the_real_broker() {
     let prefix = format!("lhtest.run.{}", loghaul_testkit::unique_name("cli"));
     let config = write_config(
         dir.path(),
-        &format!("[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n", loghaul_testkit::amqp_url()),
+        &format!(
+            "[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n",
+            loghaul_testkit::amqp_url()
+        ),
     );
     let config_arg = config.display().to_string();
-    let (code, lines) = run_until_ready_then_terminate(&["-c", &config_arg], &dir.path().join("data"));
+    let (code, lines) =
+        run_until_ready_then_terminate(&["-c", &config_arg], &dir.path().join("data"));
     assert_eq!(code, Some(0), "{lines:#?}");
     let output = Command::new("rabbitmqctl")
         .args(["list_queues", "name", "--no-table-headers", "--quiet"])
         .output()
         .expect("rabbitmqctl");
     let listing = String::from_utf8_lossy(&output.stdout);
-    let ours: Vec<&str> = listing.lines().filter(|name| name.starts_with(&prefix)).collect();
+    let ours: Vec<&str> = listing
+        .lines()
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
     for name in &ours {
-        let _ = Command::new("rabbitmqctl").args(["delete_queue", name]).output();
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_queue", name])
+            .output();
     }
     let mut sorted = ours.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, [format!("{prefix}.dead"), format!("{prefix}.events.0"), format!("{prefix}.raw")]);
+    assert_eq!(
+        sorted,
+        [
+            format!("{prefix}.dead"),
+            format!("{prefix}.events.0"),
+            format!("{prefix}.raw")
+        ]
+    );
 }

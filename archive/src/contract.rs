@@ -12,10 +12,15 @@ use std::sync::Arc;
 
 use tokio::io::AsyncReadExt;
 
-use crate::{ArchiveError, CONTENT_SHA256, Metadata, ObjectStore, PutOutcome, StoreOptions, digest_file};
+use crate::{
+    ArchiveError, CONTENT_SHA256, Metadata, ObjectStore, PutOutcome, StoreOptions, digest_file,
+};
 
 /// Parts of 5 MiB from 5 MiB on, so a 12 MiB file takes three parts.
-pub const SMALL_PARTS: StoreOptions = StoreOptions { multipart_threshold: 5 << 20, part_size: 5 << 20 };
+pub const SMALL_PARTS: StoreOptions = StoreOptions {
+    multipart_threshold: 5 << 20,
+    part_size: 5 << 20,
+};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -38,7 +43,13 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
 
 async fn read_all(store: &dyn ObjectStore, key: &str) -> Vec<u8> {
     let mut bytes = Vec::new();
-    store.get(key).await.unwrap().read_to_end(&mut bytes).await.unwrap();
+    store
+        .get(key)
+        .await
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .await
+        .unwrap();
     bytes
 }
 
@@ -50,16 +61,29 @@ where
 {
     let (store, _guard) = factory(StoreOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let content = b"2026-11-22T00:00:00Z INFO one\n2026-11-22T00:00:01Z WARN two\n\xff\xfe binary\n";
+    let content =
+        b"2026-11-22T00:00:00Z INFO one\n2026-11-22T00:00:01Z WARN two\n\xff\xfe binary\n";
     let path = write(dir.path(), "app.log", content);
-    let metadata = Metadata::from([("reason".to_owned(), "size".to_owned()), ("line-count".to_owned(), "3".to_owned())]);
+    let metadata = Metadata::from([
+        ("reason".to_owned(), "size".to_owned()),
+        ("line-count".to_owned(), "3".to_owned()),
+    ]);
     let key = "web-1/2026/11/22/app.log/a_b_0123.log.gz";
-    assert_eq!(store.put_file(key, &path, &metadata).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.put_file(key, &path, &metadata).await.unwrap(),
+        PutOutcome::Created
+    );
     assert_eq!(read_all(store.as_ref(), key).await, content);
     let info = store.head(key).await.unwrap().expect("the object exists");
     assert_eq!(info.size, content.len() as u64);
-    assert_eq!(info.metadata.get("reason").map(String::as_str), Some("size"));
-    assert_eq!(info.metadata.get("line-count").map(String::as_str), Some("3"));
+    assert_eq!(
+        info.metadata.get("reason").map(String::as_str),
+        Some("size")
+    );
+    assert_eq!(
+        info.metadata.get("line-count").map(String::as_str),
+        Some("3")
+    );
     let digest = digest_file(&path).await.unwrap();
     assert_eq!(info.metadata.get(CONTENT_SHA256), Some(&digest.sha256));
     store.verify(key, &digest).await.unwrap();
@@ -76,11 +100,20 @@ where
     let content = pseudo_random((12 << 20) + 123, 7);
     let path = write(dir.path(), "big.log", &content);
     let key = "host/big.log.gz";
-    assert_eq!(store.put_file(key, &path, &Metadata::new()).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.put_file(key, &path, &Metadata::new()).await.unwrap(),
+        PutOutcome::Created
+    );
     let digest = digest_file(&path).await.unwrap();
-    assert_eq!(store.head(key).await.unwrap().map(|info| info.size), Some(content.len() as u64));
+    assert_eq!(
+        store.head(key).await.unwrap().map(|info| info.size),
+        Some(content.len() as u64)
+    );
     store.verify(key, &digest).await.unwrap();
-    assert!(read_all(store.as_ref(), key).await == content, "multipart object differs from the file");
+    assert!(
+        read_all(store.as_ref(), key).await == content,
+        "multipart object differs from the file"
+    );
 }
 
 /// Writes never overwrite: same content is already present, other content is
@@ -96,10 +129,19 @@ where
     let same = write(dir.path(), "same", b"original\n");
     let other = write(dir.path(), "other", b"tampered\n");
     let key = "h/x.log.gz";
-    assert_eq!(store.put_file(key, &first, &Metadata::new()).await.unwrap(), PutOutcome::Created);
-    assert_eq!(store.put_file(key, &same, &Metadata::new()).await.unwrap(), PutOutcome::AlreadyPresent);
+    assert_eq!(
+        store.put_file(key, &first, &Metadata::new()).await.unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(
+        store.put_file(key, &same, &Metadata::new()).await.unwrap(),
+        PutOutcome::AlreadyPresent
+    );
     let conflict = store.put_file(key, &other, &Metadata::new()).await;
-    assert!(matches!(conflict, Err(ArchiveError::Conflict { .. })), "{conflict:?}");
+    assert!(
+        matches!(conflict, Err(ArchiveError::Conflict { .. })),
+        "{conflict:?}"
+    );
     assert!(!conflict.as_ref().is_err_and(ArchiveError::is_retryable));
     assert_eq!(read_all(store.as_ref(), key).await, b"original\n");
 }
@@ -112,14 +154,26 @@ where
 {
     let (store, _guard) = factory(StoreOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    for (index, key) in ["p/b/1", "p/a/2", "q/1", "p/a/1", "p/a10"].into_iter().enumerate() {
+    for (index, key) in ["p/b/1", "p/a/2", "q/1", "p/a/1", "p/a10"]
+        .into_iter()
+        .enumerate()
+    {
         let path = write(dir.path(), &index.to_string(), &vec![b'x'; index + 1]);
         store.put_file(key, &path, &Metadata::new()).await.unwrap();
     }
     let listed = store.list("p/a/").await.unwrap();
-    let keys: Vec<(&str, u64)> = listed.iter().map(|info| (info.key.as_str(), info.size)).collect();
+    let keys: Vec<(&str, u64)> = listed
+        .iter()
+        .map(|info| (info.key.as_str(), info.size))
+        .collect();
     assert_eq!(keys, [("p/a/1", 4), ("p/a/2", 2)]);
-    let all_p: Vec<String> = store.list("p/").await.unwrap().into_iter().map(|info| info.key).collect();
+    let all_p: Vec<String> = store
+        .list("p/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|info| info.key)
+        .collect();
     assert_eq!(all_p, ["p/a/1", "p/a/2", "p/a10", "p/b/1"]);
     assert_eq!(store.list("").await.unwrap().len(), 5);
     assert!(store.list("zzz").await.unwrap().is_empty());
@@ -133,18 +187,30 @@ where
 {
     let (store, _guard) = factory(StoreOptions::default()).await;
     assert_eq!(store.head("nope/x").await.unwrap(), None);
-    assert!(matches!(store.get("nope/x").await, Err(ArchiveError::NotFound { .. })));
+    assert!(matches!(
+        store.get("nope/x").await,
+        Err(ArchiveError::NotFound { .. })
+    ));
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "f", b"content\n");
     for key in ["../escape", "/abs", "a//b", "a/../../b"] {
         let refused = store.put_file(key, &path, &Metadata::new()).await;
-        assert!(matches!(refused, Err(ArchiveError::InvalidKey { .. })), "{key}: {refused:?}");
+        assert!(
+            matches!(refused, Err(ArchiveError::InvalidKey { .. })),
+            "{key}: {refused:?}"
+        );
     }
     assert!(!dir.path().parent().unwrap().join("escape").exists());
-    store.put_file("ok/f", &path, &Metadata::new()).await.unwrap();
+    store
+        .put_file("ok/f", &path, &Metadata::new())
+        .await
+        .unwrap();
     let mut wrong = digest_file(&path).await.unwrap();
     wrong.sha256 = "0".repeat(64);
-    assert!(matches!(store.verify("ok/f", &wrong).await, Err(ArchiveError::Verification { .. })));
+    assert!(matches!(
+        store.verify("ok/f", &wrong).await,
+        Err(ArchiveError::Verification { .. })
+    ));
 }
 
 /// One `#[tokio::test]` per contract case for a factory

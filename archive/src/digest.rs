@@ -35,40 +35,55 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub async fn digest_file(path: &Path) -> Result<FileDigest, ArchiveError> {
     let owned = path.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&owned).map_err(|error| ArchiveError::io("open", &owned, error))?;
+        let mut file =
+            std::fs::File::open(&owned).map_err(|error| ArchiveError::io("open", &owned, error))?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0; BUFFER];
         let mut size = 0u64;
         loop {
-            let read = file.read(&mut buffer).map_err(|error| ArchiveError::io("read", &owned, error))?;
+            let read = file
+                .read(&mut buffer)
+                .map_err(|error| ArchiveError::io("read", &owned, error))?;
             if read == 0 {
                 break;
             }
             hasher.update(&buffer[..read]);
             size += read as u64;
         }
-        Ok(FileDigest { size, sha256: hex(&hasher.finalize()) })
+        Ok(FileDigest {
+            size,
+            sha256: hex(&hasher.finalize()),
+        })
     })
     .await
     .map_err(|error| ArchiveError::io("hash", path, std::io::Error::other(error)))?
 }
 
 /// Hashes a stream as it is read.
-pub(crate) async fn digest_reader(mut reader: ObjectReader, key: &str) -> Result<FileDigest, ArchiveError> {
+pub(crate) async fn digest_reader(
+    mut reader: ObjectReader,
+    key: &str,
+) -> Result<FileDigest, ArchiveError> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 256 * 1024];
     let mut size = 0u64;
     loop {
-        let read = reader.read(&mut buffer).await.map_err(|source| ArchiveError::Io {
-            operation: "read object",
-            path: key.to_owned(),
-            source,
-        })?;
+        let read = reader
+            .read(&mut buffer)
+            .await
+            .map_err(|source| ArchiveError::Io {
+                operation: "read object",
+                path: key.to_owned(),
+                source,
+            })?;
         if read == 0 {
             break;
         }
         hasher.update(&buffer[..read]);
         size += read as u64;
     }
-    Ok(FileDigest { size, sha256: hex(&hasher.finalize()) })
+    Ok(FileDigest {
+        size,
+        sha256: hex(&hasher.finalize()),
+    })
 }

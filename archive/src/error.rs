@@ -18,7 +18,9 @@ pub enum ArchiveError {
         store: String,
     },
     /// The key holds different content; create-only stores never overwrite.
-    #[error("object {key:?} already exists with different content (sha256 {existing}, ours {ours}); not overwritten")]
+    #[error(
+        "object {key:?} already exists with different content (sha256 {existing}, ours {ours}); not overwritten"
+    )]
     Conflict {
         /// The key.
         key: String,
@@ -69,7 +71,15 @@ impl ArchiveError {
         }
     }
 
-    pub(crate) fn io(operation: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
-        ArchiveError::Io { operation, path: path.display().to_string(), source }
+    pub(crate) fn io(
+        operation: &'static str,
+        path: &std::path::Path,
+        source: std::io::Error,
+    ) -> Self {
+        ArchiveError::Io {
+            operation,
+            path: path.display().to_string(),
+            source,
+        }
     }
 }

@@ -106,7 +106,12 @@ pub trait ObjectStore: Send + Sync {
 
     /// Writes the file at `path` under `key`, create-only. `metadata` is
     /// stored beside [`CONTENT_SHA256`], which this call computes.
-    async fn put_file(&self, key: &str, path: &Path, metadata: &Metadata) -> Result<PutOutcome, ArchiveError>;
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        metadata: &Metadata,
+    ) -> Result<PutOutcome, ArchiveError>;
 
     /// Streams the object's bytes.
     async fn get(&self, key: &str) -> Result<ObjectReader, ArchiveError>;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::digest_file;
 use crate::{
-    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome, StoreOptions,
-    validate_key,
+    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
+    StoreOptions, validate_key,
 };
 
 const META_DIR: &str = ".loghaul-meta";
@@ -26,7 +26,9 @@ pub struct LocalStore {
 impl LocalStore {
     /// A store rooted at `root`, created on first write.
     pub fn new(root: &Path) -> Self {
-        LocalStore { root: root.to_owned() }
+        LocalStore {
+            root: root.to_owned(),
+        }
     }
 
     /// Options are accepted for symmetry with S3; local writes need no parts.
@@ -45,7 +47,10 @@ impl LocalStore {
 }
 
 fn read_metadata(path: &Path) -> Metadata {
-    std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 fn fsync_dir(dir: &Path) -> Result<(), ArchiveError> {
@@ -56,9 +61,8 @@ fn fsync_dir(dir: &Path) -> Result<(), ArchiveError> {
 
 fn create_parent(path: &Path) -> Result<(), ArchiveError> {
     match path.parent() {
-        Some(parent) => {
-            std::fs::create_dir_all(parent).map_err(|error| ArchiveError::io("create directory", parent, error))
-        }
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|error| ArchiveError::io("create directory", parent, error)),
         None => Ok(()),
     }
 }
@@ -66,10 +70,15 @@ fn create_parent(path: &Path) -> Result<(), ArchiveError> {
 /// Writes `bytes` to `path` through a fsynced temporary file and a rename.
 fn write_atomically(path: &Path, bytes: &[u8], tmp_dir: &Path) -> Result<(), ArchiveError> {
     create_parent(path)?;
-    let tmp = tempfile::NamedTempFile::new_in(tmp_dir).map_err(|error| ArchiveError::io("create temporary file", tmp_dir, error))?;
-    std::fs::write(tmp.path(), bytes).map_err(|error| ArchiveError::io("write", tmp.path(), error))?;
-    tmp.as_file().sync_all().map_err(|error| ArchiveError::io("fsync", tmp.path(), error))?;
-    tmp.persist(path).map_err(|error| ArchiveError::io("rename", path, error.error))?;
+    let tmp = tempfile::NamedTempFile::new_in(tmp_dir)
+        .map_err(|error| ArchiveError::io("create temporary file", tmp_dir, error))?;
+    std::fs::write(tmp.path(), bytes)
+        .map_err(|error| ArchiveError::io("write", tmp.path(), error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|error| ArchiveError::io("fsync", tmp.path(), error))?;
+    tmp.persist(path)
+        .map_err(|error| ArchiveError::io("rename", path, error.error))?;
     if let Some(parent) = path.parent() {
         fsync_dir(parent)?;
     }
@@ -77,12 +86,21 @@ fn write_atomically(path: &Path, bytes: &[u8], tmp_dir: &Path) -> Result<(), Arc
 }
 
 impl LocalStore {
-    async fn existing_outcome(&self, key: &str, target: &Path, ours: &str) -> Result<PutOutcome, ArchiveError> {
+    async fn existing_outcome(
+        &self,
+        key: &str,
+        target: &Path,
+        ours: &str,
+    ) -> Result<PutOutcome, ArchiveError> {
         let existing = digest_file(target).await?;
         if existing.sha256 == ours {
             return Ok(PutOutcome::AlreadyPresent);
         }
-        Err(ArchiveError::Conflict { key: key.to_owned(), existing: existing.sha256, ours: ours.to_owned() })
+        Err(ArchiveError::Conflict {
+            key: key.to_owned(),
+            existing: existing.sha256,
+            ours: ours.to_owned(),
+        })
     }
 }
 
@@ -92,7 +110,12 @@ impl ObjectStore for LocalStore {
         format!("file://{}", self.root.display())
     }
 
-    async fn put_file(&self, key: &str, path: &Path, metadata: &Metadata) -> Result<PutOutcome, ArchiveError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        metadata: &Metadata,
+    ) -> Result<PutOutcome, ArchiveError> {
         let target = self.object_path(key)?;
         let digest = digest_file(path).await?;
         if target.exists() {
@@ -104,13 +127,17 @@ impl ObjectStore for LocalStore {
         let target_for_write = target.clone();
         let linked = tokio::task::spawn_blocking(move || -> Result<bool, ArchiveError> {
             let tmp_dir = root.join(TMP_DIR);
-            std::fs::create_dir_all(&tmp_dir).map_err(|error| ArchiveError::io("create directory", &tmp_dir, error))?;
+            std::fs::create_dir_all(&tmp_dir)
+                .map_err(|error| ArchiveError::io("create directory", &tmp_dir, error))?;
             let meta_json = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
             write_atomically(&meta_path, &meta_json, &tmp_dir)?;
             let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
                 .map_err(|error| ArchiveError::io("create temporary file", &tmp_dir, error))?;
-            std::fs::copy(&source, tmp.path()).map_err(|error| ArchiveError::io("copy", &source, error))?;
-            tmp.as_file().sync_all().map_err(|error| ArchiveError::io("fsync", tmp.path(), error))?;
+            std::fs::copy(&source, tmp.path())
+                .map_err(|error| ArchiveError::io("copy", &source, error))?;
+            tmp.as_file()
+                .sync_all()
+                .map_err(|error| ArchiveError::io("fsync", tmp.path(), error))?;
             create_parent(&target_for_write)?;
             match std::fs::hard_link(tmp.path(), &target_for_write) {
                 Ok(()) => {}
@@ -135,9 +162,10 @@ impl ObjectStore for LocalStore {
         let path = self.object_path(key)?;
         match tokio::fs::File::open(&path).await {
             Ok(file) => Ok(Box::new(file)),
-            Err(error) if error.kind() == ErrorKind::NotFound => {
-                Err(ArchiveError::NotFound { key: key.to_owned(), store: self.describe() })
-            }
+            Err(error) if error.kind() == ErrorKind::NotFound => Err(ArchiveError::NotFound {
+                key: key.to_owned(),
+                store: self.describe(),
+            }),
             Err(error) => Err(ArchiveError::io("open", &path, error)),
         }
     }
@@ -171,17 +199,28 @@ impl ObjectStore for LocalStore {
                 for entry in entries {
                     let entry = entry.map_err(|error| ArchiveError::io("list", &dir, error))?;
                     let path = entry.path();
-                    let Ok(relative) = path.strip_prefix(&root) else { continue };
+                    let Ok(relative) = path.strip_prefix(&root) else {
+                        continue;
+                    };
                     let key = relative.to_string_lossy().into_owned();
                     if key == META_DIR || key == TMP_DIR {
                         continue;
                     }
-                    let kind = entry.file_type().map_err(|error| ArchiveError::io("stat", &path, error))?;
+                    let kind = entry
+                        .file_type()
+                        .map_err(|error| ArchiveError::io("stat", &path, error))?;
                     if kind.is_dir() {
                         pending.push(path);
                     } else if kind.is_file() && key.starts_with(&prefix) {
-                        let size = entry.metadata().map_err(|error| ArchiveError::io("stat", &path, error))?.len();
-                        found.push(ObjectInfo { key, size, metadata: Metadata::new() });
+                        let size = entry
+                            .metadata()
+                            .map_err(|error| ArchiveError::io("stat", &path, error))?
+                            .len();
+                        found.push(ObjectInfo {
+                            key,
+                            size,
+                            metadata: Metadata::new(),
+                        });
                     }
                 }
             }
@@ -201,7 +240,10 @@ mod tests {
 
     async fn factory(options: StoreOptions) -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let root = tempfile::tempdir().expect("tempdir");
-        (Arc::new(LocalStore::new(&root.path().join("store")).with_options(options)), root)
+        (
+            Arc::new(LocalStore::new(&root.path().join("store")).with_options(options)),
+            root,
+        )
     }
 
     crate::archive_contract_tests!(factory);

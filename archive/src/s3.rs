@@ -16,7 +16,9 @@ use std::path::Path;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -27,8 +29,8 @@ use tracing::warn;
 
 use crate::digest::{FileDigest, digest_file};
 use crate::{
-    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome, StoreOptions,
-    validate_key,
+    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
+    StoreOptions, validate_key,
 };
 
 /// How to reach an S3-compatible store.
@@ -57,7 +59,12 @@ pub struct S3Store {
 
 impl S3Store {
     /// A store from the `[archive]` section.
-    pub async fn from_config(archive: &ArchiveConfig, bucket: &str, prefix: &str, options: StoreOptions) -> Self {
+    pub async fn from_config(
+        archive: &ArchiveConfig,
+        bucket: &str,
+        prefix: &str,
+        options: StoreOptions,
+    ) -> Self {
         let static_credentials = match (&archive.access_key_id, &archive.secret_access_key) {
             (Some(id), Some(secret)) => Some((id.expose().to_owned(), secret.expose().to_owned())),
             _ => None,
@@ -67,23 +74,36 @@ impl S3Store {
             region: archive.region.clone(),
             force_path_style: archive.force_path_style,
             static_credentials,
-            checksum_when_required: archive.request_checksum_calculation == ChecksumMode::WhenRequired,
+            checksum_when_required: archive.request_checksum_calculation
+                == ChecksumMode::WhenRequired,
         };
         S3Store::connect(&connection, bucket, prefix, options).await
     }
 
     /// A store reached through `connection`.
-    pub async fn connect(connection: &S3Connection, bucket: &str, prefix: &str, options: StoreOptions) -> Self {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(connection.region.clone()));
+    pub async fn connect(
+        connection: &S3Connection,
+        bucket: &str,
+        prefix: &str,
+        options: StoreOptions,
+    ) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(connection.region.clone()));
         if let Some((id, secret)) = &connection.static_credentials {
-            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "loghaul-config"));
+            loader = loader.credentials_provider(Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "loghaul-config",
+            ));
         }
         if let Some(endpoint) = &connection.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
         let shared = loader.load().await;
-        let mut builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(connection.force_path_style);
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(connection.force_path_style);
         if connection.checksum_when_required {
             builder = builder
                 .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -106,7 +126,14 @@ impl S3Store {
 
     /// Creates the bucket unless it exists.
     pub async fn create_bucket_if_missing(&self) -> Result<(), ArchiveError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         self.client
@@ -120,32 +147,59 @@ impl S3Store {
 
     fn full_key(&self, key: &str) -> Result<String, ArchiveError> {
         validate_key(key)?;
-        Ok(if self.prefix.is_empty() { key.to_owned() } else { format!("{}/{key}", self.prefix) })
+        Ok(if self.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}/{key}", self.prefix)
+        })
     }
 
     fn relative_key<'a>(&self, full: &'a str) -> &'a str {
         if self.prefix.is_empty() {
             return full;
         }
-        full.strip_prefix(&self.prefix).and_then(|rest| rest.strip_prefix('/')).unwrap_or(full)
+        full.strip_prefix(&self.prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or(full)
     }
 
-    async fn existing_outcome(&self, key: &str, info: &ObjectInfo, ours: &FileDigest) -> Result<PutOutcome, ArchiveError> {
+    async fn existing_outcome(
+        &self,
+        key: &str,
+        info: &ObjectInfo,
+        ours: &FileDigest,
+    ) -> Result<PutOutcome, ArchiveError> {
         let existing = info.metadata.get(CONTENT_SHA256).cloned();
         let existing = match existing {
             Some(sha256) => sha256,
             // Written by something else: hash what is there.
-            None => crate::digest::digest_reader(self.get(key).await?, key).await?.sha256,
+            None => {
+                crate::digest::digest_reader(self.get(key).await?, key)
+                    .await?
+                    .sha256
+            }
         };
         if existing == ours.sha256 && info.size == ours.size {
             return Ok(PutOutcome::AlreadyPresent);
         }
-        Err(ArchiveError::Conflict { key: key.to_owned(), existing, ours: ours.sha256.clone() })
+        Err(ArchiveError::Conflict {
+            key: key.to_owned(),
+            existing,
+            ours: ours.sha256.clone(),
+        })
     }
 
-    async fn put_single(&self, full: &str, path: &Path, digest: &FileDigest, metadata: HashMap<String, String>) -> Result<bool, ArchiveError> {
+    async fn put_single(
+        &self,
+        full: &str,
+        path: &Path,
+        digest: &FileDigest,
+        metadata: HashMap<String, String>,
+    ) -> Result<bool, ArchiveError> {
         let checksum = base64::engine::general_purpose::STANDARD.encode(digest.sha256_bytes());
-        let body = ByteStream::from_path(path).await.map_err(|error| ArchiveError::io("open", path, std::io::Error::other(error)))?;
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|error| ArchiveError::io("open", path, std::io::Error::other(error)))?;
         let result = self
             .client
             .put_object()
@@ -165,7 +219,12 @@ impl S3Store {
         }
     }
 
-    async fn put_multipart(&self, full: &str, path: &Path, metadata: HashMap<String, String>) -> Result<(), ArchiveError> {
+    async fn put_multipart(
+        &self,
+        full: &str,
+        path: &Path,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), ArchiveError> {
         let created = self
             .client
             .create_multipart_upload()
@@ -184,7 +243,11 @@ impl S3Store {
                 .bucket(&self.bucket)
                 .key(full)
                 .upload_id(&upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
                 .send()
                 .await
                 .map(|_| ())
@@ -193,8 +256,14 @@ impl S3Store {
         };
         if let Err(error) = completed {
             // Leave no half-finished upload behind to be billed or confused with data.
-            if let Err(abort_error) =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(full).upload_id(&upload_id).send().await
+            if let Err(abort_error) = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(&upload_id)
+                .send()
+                .await
             {
                 warn!(key = full, error = %DisplayErrorContext(&abort_error), "abort of a failed multipart upload failed");
             }
@@ -203,8 +272,15 @@ impl S3Store {
         Ok(())
     }
 
-    async fn upload_parts(&self, full: &str, path: &Path, upload_id: &str) -> Result<Vec<CompletedPart>, ArchiveError> {
-        let mut file = tokio::fs::File::open(path).await.map_err(|error| ArchiveError::io("open", path, error))?;
+    async fn upload_parts(
+        &self,
+        full: &str,
+        path: &Path,
+        upload_id: &str,
+    ) -> Result<Vec<CompletedPart>, ArchiveError> {
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|error| ArchiveError::io("open", path, error))?;
         let part_size = usize::try_from(self.options.part_size).unwrap_or(usize::MAX);
         let mut parts = Vec::new();
         for part_number in 1.. {
@@ -258,23 +334,42 @@ where
 {
     let status = status_of(&error);
     let retryable = match &error {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(context) => {
             status.is_some_and(|code| code >= 500 || code == 429)
-                || matches!(context.err().code(), Some("SlowDown" | "RequestTimeout" | "InternalError"))
+                || matches!(
+                    context.err().code(),
+                    Some("SlowDown" | "RequestTimeout" | "InternalError")
+                )
         }
         _ => false,
     };
-    ArchiveError::S3 { operation, key: key.to_owned(), message: DisplayErrorContext(&error).to_string(), retryable }
+    ArchiveError::S3 {
+        operation,
+        key: key.to_owned(),
+        message: DisplayErrorContext(&error).to_string(),
+        retryable,
+    }
 }
 
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
     fn describe(&self) -> String {
-        if self.prefix.is_empty() { format!("s3://{}", self.bucket) } else { format!("s3://{}/{}", self.bucket, self.prefix) }
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
     }
 
-    async fn put_file(&self, key: &str, path: &Path, metadata: &Metadata) -> Result<PutOutcome, ArchiveError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        metadata: &Metadata,
+    ) -> Result<PutOutcome, ArchiveError> {
         let full = self.full_key(key)?;
         let digest = digest_file(path).await?;
         if let Some(info) = self.head(key).await? {
@@ -286,7 +381,13 @@ impl ObjectStore for S3Store {
             self.put_multipart(&full, path, user_metadata).await?;
         } else if !self.put_single(&full, path, &digest, user_metadata).await? {
             // 412: someone wrote the key between our HEAD and our PUT.
-            let info = self.head(key).await?.ok_or_else(|| ArchiveError::NotFound { key: key.to_owned(), store: self.describe() })?;
+            let info = self
+                .head(key)
+                .await?
+                .ok_or_else(|| ArchiveError::NotFound {
+                    key: key.to_owned(),
+                    store: self.describe(),
+                })?;
             return self.existing_outcome(key, &info, &digest).await;
         }
         let stored = self.head(key).await?;
@@ -296,28 +397,49 @@ impl ObjectStore for S3Store {
                 key: key.to_owned(),
                 reason: format!("wrote {} bytes, the store holds {}", digest.size, info.size),
             }),
-            None => Err(ArchiveError::Verification { key: key.to_owned(), reason: "the object is missing after the write".into() }),
+            None => Err(ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: "the object is missing after the write".into(),
+            }),
         }
     }
 
     async fn get(&self, key: &str) -> Result<ObjectReader, ArchiveError> {
         let full = self.full_key(key)?;
-        match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
             Ok(output) => Ok(Box::new(output.body.into_async_read())),
-            Err(error) if status_of(&error) == Some(404) => {
-                Err(ArchiveError::NotFound { key: key.to_owned(), store: self.describe() })
-            }
+            Err(error) if status_of(&error) == Some(404) => Err(ArchiveError::NotFound {
+                key: key.to_owned(),
+                store: self.describe(),
+            }),
             Err(error) => Err(s3_error("get-object", &full, error)),
         }
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ArchiveError> {
         let full = self.full_key(key)?;
-        match self.client.head_object().bucket(&self.bucket).key(&full).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
             Ok(output) => Ok(Some(ObjectInfo {
                 key: key.to_owned(),
                 size: output.content_length().unwrap_or(0).max(0) as u64,
-                metadata: output.metadata().map(|map| map.clone().into_iter().collect()).unwrap_or_default(),
+                metadata: output
+                    .metadata()
+                    .map(|map| map.clone().into_iter().collect())
+                    .unwrap_or_default(),
             })),
             Err(error) if status_of(&error) == Some(404) => Ok(None),
             Err(error) => Err(s3_error("head-object", &full, error)),
@@ -325,7 +447,11 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
-        let full_prefix = if self.prefix.is_empty() { prefix.to_owned() } else { format!("{}/{prefix}", self.prefix) };
+        let full_prefix = if self.prefix.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        };
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {

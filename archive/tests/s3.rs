@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use loghaul_archive::{ArchiveError, Metadata, ObjectStore, PutOutcome, S3Connection, S3Store, StoreOptions};
+use loghaul_archive::{
+    ArchiveError, Metadata, ObjectStore, PutOutcome, S3Connection, S3Store, StoreOptions,
+};
 use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
 fn connection(server: &S3Server) -> S3Connection {
@@ -17,9 +19,20 @@ fn connection(server: &S3Server) -> S3Connection {
 }
 
 async fn store_on(server: &S3Server, prefix: &str, options: StoreOptions) -> S3Store {
-    let bucket = loghaul_testkit::unique_name("lh").to_lowercase().replace('_', "-");
-    let store = S3Store::connect(&connection(server), &bucket[..bucket.len().min(63)], prefix, options).await;
-    store.create_bucket_if_missing().await.expect("bucket created on the S3 server");
+    let bucket = loghaul_testkit::unique_name("lh")
+        .to_lowercase()
+        .replace('_', "-");
+    let store = S3Store::connect(
+        &connection(server),
+        &bucket[..bucket.len().min(63)],
+        prefix,
+        options,
+    )
+    .await;
+    store
+        .create_bucket_if_missing()
+        .await
+        .expect("bucket created on the S3 server");
     store
 }
 
@@ -34,14 +47,25 @@ loghaul_archive::archive_contract_tests!(factory);
 #[tokio::test]
 async fn listing_follows_continuation_pages() {
     let server = S3Server::start();
-    let store = store_on(&server, "", StoreOptions::default()).await.with_list_page_size(2);
+    let store = store_on(&server, "", StoreOptions::default())
+        .await
+        .with_list_page_size(2);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("f");
     std::fs::write(&file, b"x").expect("write");
     for n in 0..7 {
-        store.put_file(&format!("k/{n}"), &file, &Metadata::new()).await.expect("put");
+        store
+            .put_file(&format!("k/{n}"), &file, &Metadata::new())
+            .await
+            .expect("put");
     }
-    let keys: Vec<String> = store.list("k/").await.expect("list").into_iter().map(|info| info.key).collect();
+    let keys: Vec<String> = store
+        .list("k/")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|info| info.key)
+        .collect();
     assert_eq!(keys, (0..7).map(|n| format!("k/{n}")).collect::<Vec<_>>());
 }
 
@@ -52,11 +76,16 @@ async fn objects_sit_under_the_prefix_in_the_bucket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("f");
     std::fs::write(&file, b"payload\n").expect("write");
-    store.put_file("web-1/a.log.gz", &file, &Metadata::new()).await.expect("put");
+    store
+        .put_file("web-1/a.log.gz", &file, &Metadata::new())
+        .await
+        .expect("put");
     // s3s-fs keeps objects as files: bucket/key.
     let stored: Vec<_> = walk(server.data_dir());
     assert!(
-        stored.iter().any(|path| path.ends_with("logs/prod/web-1/a.log.gz")),
+        stored
+            .iter()
+            .any(|path| path.ends_with("logs/prod/web-1/a.log.gz")),
         "object under its prefix: {stored:?}"
     );
 }
@@ -88,7 +117,13 @@ async fn an_outage_is_a_retryable_error_and_writes_resume_after_it() {
         other => panic!("expected a retryable S3 error, got {other:?}"),
     }
     server.restart();
-    assert_eq!(store.put_file("h/f.gz", &file, &Metadata::new()).await.expect("put after restart"), PutOutcome::Created);
+    assert_eq!(
+        store
+            .put_file("h/f.gz", &file, &Metadata::new())
+            .await
+            .expect("put after restart"),
+        PutOutcome::Created
+    );
 }
 
 #[tokio::test]
@@ -107,12 +142,21 @@ async fn when_required_checksum_mode_still_writes_and_verifies() {
     let server = S3Server::start();
     let mut settings = connection(&server);
     settings.checksum_when_required = true;
-    let store = S3Store::connect(&settings, "checksum-mode", "", loghaul_archive::contract::SMALL_PARTS).await;
+    let store = S3Store::connect(
+        &settings,
+        "checksum-mode",
+        "",
+        loghaul_archive::contract::SMALL_PARTS,
+    )
+    .await;
     store.create_bucket_if_missing().await.expect("bucket");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("f");
     std::fs::write(&file, loghaul_archive::contract::pseudo_random(6 << 20, 3)).expect("write");
-    store.put_file("multi/f", &file, &Metadata::new()).await.expect("multipart put");
+    store
+        .put_file("multi/f", &file, &Metadata::new())
+        .await
+        .expect("multipart put");
     let digest = loghaul_archive::digest_file(&file).await.expect("digest");
     store.verify("multi/f", &digest).await.expect("verified");
 }

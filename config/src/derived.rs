@@ -25,26 +25,40 @@ impl ArchiveTarget {
     /// Parses `archive.url`; `None` means `<data_dir>/archive`.
     pub fn parse(url_opt: Option<&str>, data_dir: &Path) -> Result<Self, String> {
         let Some(url) = url_opt else {
-            return Ok(ArchiveTarget::Local { root: data_dir.join("archive") });
+            return Ok(ArchiveTarget::Local {
+                root: data_dir.join("archive"),
+            });
         };
         if let Some(path) = url.strip_prefix("file://") {
             if path.is_empty() {
-                return Err("a file:// archive URL needs a path, like file:///var/lib/loghaul/archive".into());
+                return Err(
+                    "a file:// archive URL needs a path, like file:///var/lib/loghaul/archive"
+                        .into(),
+                );
             }
-            return Ok(ArchiveTarget::Local { root: PathBuf::from(path) });
+            return Ok(ArchiveTarget::Local {
+                root: PathBuf::from(path),
+            });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let valid_bucket = (3..=63).contains(&bucket.len())
-                && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
             if !valid_bucket {
                 return Err(format!(
                     "invalid bucket name {bucket:?}: 3 to 63 lowercase letters, digits, '-' or '.'"
                 ));
             }
-            return Ok(ArchiveTarget::S3 { bucket: bucket.into(), prefix: prefix.trim_matches('/').into() });
+            return Ok(ArchiveTarget::S3 {
+                bucket: bucket.into(),
+                prefix: prefix.trim_matches('/').into(),
+            });
         }
-        Err(format!("unsupported archive URL {url:?}: use s3://bucket/prefix or file:///path"))
+        Err(format!(
+            "unsupported archive URL {url:?}: use s3://bucket/prefix or file:///path"
+        ))
     }
 }
 
@@ -52,7 +66,9 @@ impl fmt::Display for ArchiveTarget {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ArchiveTarget::Local { root } => write!(formatter, "file://{}", root.display()),
-            ArchiveTarget::S3 { bucket, prefix } if prefix.is_empty() => write!(formatter, "s3://{bucket}"),
+            ArchiveTarget::S3 { bucket, prefix } if prefix.is_empty() => {
+                write!(formatter, "s3://{bucket}")
+            }
             ArchiveTarget::S3 { bucket, prefix } => write!(formatter, "s3://{bucket}/{prefix}"),
         }
     }
@@ -72,7 +88,16 @@ pub enum SourceFormat {
 impl SourceFormat {
     /// The built-in format names.
     pub const BUILTIN: [&'static str; 11] = [
-        "json", "logfmt", "syslog", "common", "combined", "apache_error", "log4j", "klog", "docker", "cri",
+        "json",
+        "logfmt",
+        "syslog",
+        "common",
+        "combined",
+        "apache_error",
+        "log4j",
+        "klog",
+        "docker",
+        "cri",
         "plain",
     ];
 
@@ -92,7 +117,10 @@ impl SourceFormat {
             .find(|builtin| *builtin == text)
             .map(SourceFormat::Builtin)
             .ok_or_else(|| {
-                format!("unknown format {text:?}: use auto, {}, or regex:<name>", SourceFormat::BUILTIN.join(", "))
+                format!(
+                    "unknown format {text:?}: use auto, {}, or regex:<name>",
+                    SourceFormat::BUILTIN.join(", ")
+                )
             })
     }
 }
@@ -126,7 +154,11 @@ impl TimeZoneSpec {
             let minutes: i32 = text[4..6].parse().unwrap_or(99);
             if hours <= 14 && minutes < 60 {
                 let seconds = hours * 3600 + minutes * 60;
-                return Ok(TimeZoneSpec::Fixed(if bytes[0] == b'-' { -seconds } else { seconds }));
+                return Ok(TimeZoneSpec::Fixed(if bytes[0] == b'-' {
+                    -seconds
+                } else {
+                    seconds
+                }));
             }
         }
         Err(format!(
@@ -142,10 +174,18 @@ mod tests {
     #[test]
     fn archive_urls() {
         let data = Path::new("/data");
-        assert_eq!(ArchiveTarget::parse(None, data), Ok(ArchiveTarget::Local { root: "/data/archive".into() }));
+        assert_eq!(
+            ArchiveTarget::parse(None, data),
+            Ok(ArchiveTarget::Local {
+                root: "/data/archive".into()
+            })
+        );
         assert_eq!(
             ArchiveTarget::parse(Some("s3://logs-bucket/a/b/"), data),
-            Ok(ArchiveTarget::S3 { bucket: "logs-bucket".into(), prefix: "a/b".into() })
+            Ok(ArchiveTarget::S3 {
+                bucket: "logs-bucket".into(),
+                prefix: "a/b".into()
+            })
         );
         assert!(ArchiveTarget::parse(Some("s3://B"), data).is_err());
         assert!(ArchiveTarget::parse(Some("ftp://x"), data).is_err());
@@ -154,10 +194,23 @@ mod tests {
 
     #[test]
     fn formats_and_zones() {
-        assert_eq!(SourceFormat::parse("json"), Ok(SourceFormat::Builtin("json")));
-        assert_eq!(SourceFormat::parse("regex:myapp"), Ok(SourceFormat::Pattern("myapp".into())));
-        assert!(SourceFormat::parse("xml").unwrap_err().contains("unknown format"));
-        assert_eq!(TimeZoneSpec::parse("-07:30"), Ok(TimeZoneSpec::Fixed(-27_000)));
+        assert_eq!(
+            SourceFormat::parse("json"),
+            Ok(SourceFormat::Builtin("json"))
+        );
+        assert_eq!(
+            SourceFormat::parse("regex:myapp"),
+            Ok(SourceFormat::Pattern("myapp".into()))
+        );
+        assert!(
+            SourceFormat::parse("xml")
+                .unwrap_err()
+                .contains("unknown format")
+        );
+        assert_eq!(
+            TimeZoneSpec::parse("-07:30"),
+            Ok(TimeZoneSpec::Fixed(-27_000))
+        );
         assert_eq!(TimeZoneSpec::parse("UTC"), Ok(TimeZoneSpec::Utc));
         assert!(TimeZoneSpec::parse("+25:00").is_err());
         assert!(TimeZoneSpec::parse("Mars/Olympus").is_err());

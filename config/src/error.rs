@@ -90,9 +90,12 @@ impl SourceText<'_> {
         };
         if let Some(offset) = offset_opt {
             let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
-            let line_start = self.text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
-            let line_end =
-                self.text[offset..].find('\n').map_or(self.text.len(), |newline| offset + newline);
+            let line_start = self.text[..offset]
+                .rfind('\n')
+                .map_or(0, |newline| newline + 1);
+            let line_end = self.text[offset..]
+                .find('\n')
+                .map_or(self.text.len(), |newline| offset + newline);
             located.line = Some(self.text[..line_start].matches('\n').count() + 1);
             located.column = Some(self.text[line_start..offset].chars().count() + 1);
             located.source_line = Some(self.text[line_start..line_end].trim_end().to_owned());

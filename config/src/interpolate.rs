@@ -60,7 +60,12 @@ pub(crate) fn interpolate(
             if rest.starts_with("$${") {
                 let new_start = out.len();
                 out.push_str("${");
-                map.spans.push((new_start, out.len(), line_start + dollar, line_start + dollar + 3));
+                map.spans.push((
+                    new_start,
+                    out.len(),
+                    line_start + dollar,
+                    line_start + dollar + 3,
+                ));
                 cursor = dollar + 3;
                 continue;
             }
@@ -69,10 +74,13 @@ pub(crate) fn interpolate(
                 cursor = dollar + 1;
                 continue;
             }
-            let error_here = |message: String| InterpolationError { offset: line_start + dollar, message };
-            let close = rest
-                .find('}')
-                .ok_or_else(|| error_here("unterminated `${`: expected `}` on the same line".into()))?;
+            let error_here = |message: String| InterpolationError {
+                offset: line_start + dollar,
+                message,
+            };
+            let close = rest.find('}').ok_or_else(|| {
+                error_here("unterminated `${`: expected `}` on the same line".into())
+            })?;
             let inner = &rest[2..close];
             let (name, default_opt) = match inner.split_once(":-") {
                 Some((name, default)) => (name, Some(default)),
@@ -96,11 +104,18 @@ pub(crate) fn interpolate(
                 }
             };
             if value.contains('\n') {
-                return Err(error_here(format!("the value of {name} contains a newline")));
+                return Err(error_here(format!(
+                    "the value of {name} contains a newline"
+                )));
             }
             let new_start = out.len();
             out.push_str(&value);
-            map.spans.push((new_start, out.len(), line_start + dollar, line_start + dollar + close + 1));
+            map.spans.push((
+                new_start,
+                out.len(),
+                line_start + dollar,
+                line_start + dollar + close + 1,
+            ));
             cursor = dollar + close + 1;
         }
         out.push_str(&line[cursor..]);
@@ -123,8 +138,11 @@ mod tests {
 
     #[test]
     fn substitutes_values_and_defaults() {
-        let (out, _) = interpolate("a = \"${HOST}\"\nb = ${MISSING:-7}\nc = \"$${HOST}\" # $x\n", &env)
-            .expect("interpolates");
+        let (out, _) = interpolate(
+            "a = \"${HOST}\"\nb = ${MISSING:-7}\nc = \"$${HOST}\" # $x\n",
+            &env,
+        )
+        .expect("interpolates");
         assert_eq!(out, "a = \"web-1\"\nb = 7\nc = \"${HOST}\" # $x\n");
     }
 
@@ -138,7 +156,11 @@ mod tests {
     fn missing_variable_points_at_the_dollar() {
         let error = interpolate("a = 1\nb = \"${NOPE}\"\n", &env).expect_err("NOPE is unset");
         assert_eq!(error.offset, 11);
-        assert!(error.message.contains("NOPE is not set"), "{}", error.message);
+        assert!(
+            error.message.contains("NOPE is not set"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
@@ -153,10 +175,16 @@ mod tests {
         let original = "a = \"${LONG}\" x\nb = 1";
         let (out, map) = interpolate(original, &env).expect("interpolates");
         let x_in_out = out.find(" x").expect("x present") + 1;
-        assert_eq!(map.to_original(x_in_out), original.find(" x").expect("x") + 1);
+        assert_eq!(
+            map.to_original(x_in_out),
+            original.find(" x").expect("x") + 1
+        );
         let b_in_out = out.find("b =").expect("b present");
         assert_eq!(map.to_original(b_in_out), original.find("b =").expect("b"));
         // Inside a substituted value, the position is the `${`.
-        assert_eq!(map.to_original(out.find("much").expect("value")), original.find("${").expect("$"));
+        assert_eq!(
+            map.to_original(out.find("much").expect("value")),
+            original.find("${").expect("$")
+        );
     }
 }

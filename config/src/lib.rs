@@ -36,8 +36,8 @@ pub use error::{ConfigError, Located};
 pub use pattern::Pattern;
 pub use schema::{
     ArchiveConfig, BatchConfig, ChecksumMode, Config, IndexerConfig, MultilineConfig, ParserConfig,
-    PatternConfig, QueueConfig, QueueKind, RotateConfig, RotateMode, ShipperConfig, SourceConfig, SpotConfig,
-    SpotProvider,
+    PatternConfig, QueueConfig, QueueKind, RotateConfig, RotateMode, ShipperConfig, SourceConfig,
+    SpotConfig, SpotProvider,
 };
 pub use secret::{REDACTED, Secret, SecretUrl, redact_url};
 pub use units::{ByteSize, HumanDuration};
@@ -47,9 +47,13 @@ use error::SourceText;
 
 /// Reads, interpolates from the process environment, parses and validates `path`.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    load_str(&text, &path.display().to_string(), &|name| std::env::var(name).ok())
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    load_str(&text, &path.display().to_string(), &|name| {
+        std::env::var(name).ok()
+    })
 }
 
 /// The defaults, validated: what `loghaul run` uses without a file.
@@ -59,7 +63,11 @@ pub fn defaults() -> Result<Config, ConfigError> {
 
 /// Interpolates `text` with `env`, parses and validates it. `file` names it in
 /// errors.
-pub fn load_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+pub fn load_str(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let original = SourceText { file, text };
     let (interpolated, offsets) = interpolate::interpolate(text, env)
         .map_err(|error| original.error_at(Some(error.offset), None, error.message))?;
@@ -75,8 +83,9 @@ pub fn load_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) ->
         let mut key = if path == "." { None } else { Some(path) };
         // The path usually ends at the unknown key already; add it where not.
         if let Some(unknown) = unknown_field(&message) {
-            let ends_with_unknown =
-                key.as_deref().is_some_and(|k| k == unknown || k.ends_with(&format!(".{unknown}")));
+            let ends_with_unknown = key
+                .as_deref()
+                .is_some_and(|k| k == unknown || k.ends_with(&format!(".{unknown}")));
             if !ends_with_unknown {
                 key = Some(match key {
                     Some(parent) => format!("{parent}.{unknown}"),
@@ -89,7 +98,8 @@ pub fn load_str(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) ->
     })?;
 
     if let Some(issue) = validate(&config).into_iter().next() {
-        let offset = locate::locate(&interpolated, &issue.key).map(|offset| offsets.to_original(offset));
+        let offset =
+            locate::locate(&interpolated, &issue.key).map(|offset| offsets.to_original(offset));
         return Err(original.error_at(offset, Some(issue.key), issue.message));
     }
     Ok(config)
@@ -108,13 +118,17 @@ impl Config {
     /// Where the archive writes.
     pub fn archive_target(&self) -> ArchiveTarget {
         // Validation already parsed it; fall back to the local default if not.
-        ArchiveTarget::parse(self.archive.url.as_deref(), &self.data_dir)
-            .unwrap_or_else(|_| ArchiveTarget::Local { root: self.data_dir.join("archive") })
+        ArchiveTarget::parse(self.archive.url.as_deref(), &self.data_dir).unwrap_or_else(|_| {
+            ArchiveTarget::Local {
+                root: self.data_dir.join("archive"),
+            }
+        })
     }
 
     /// The effective configuration as TOML, with every secret redacted.
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|error| format!("# cannot render config: {error}\n"))
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|error| format!("# cannot render config: {error}\n"))
     }
 }
 

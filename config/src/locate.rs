@@ -11,7 +11,9 @@ enum Segment<'a> {
 fn segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     for part in path.split('.') {
-        let (name, mut rest) = part.split_once('[').map_or((part, ""), |(name, rest)| (name, rest));
+        let (name, mut rest) = part
+            .split_once('[')
+            .map_or((part, ""), |(name, rest)| (name, rest));
         if !name.is_empty() {
             out.push(Segment::Key(name));
         }
@@ -40,7 +42,9 @@ pub(crate) fn locate(text: &str, path: &str) -> Option<usize> {
                     (_, Some(DeValue::Table(table))) => table,
                     _ => return best,
                 };
-                let (key, found) = current.iter().find(|(key, _)| key.get_ref().as_ref() == name)?;
+                let (key, found) = current
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == name)?;
                 best = Some(key.span().start);
                 table = None;
                 value = Some(found);

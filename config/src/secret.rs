@@ -118,7 +118,10 @@ mod tests {
             redact_url("amqp://guest:hunter2@127.0.0.1:5672/%2f"),
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
-        assert_eq!(redact_url("amqp://127.0.0.1:5672/%2f"), "amqp://127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact_url("amqp://127.0.0.1:5672/%2f"),
+            "amqp://127.0.0.1:5672/%2f"
+        );
         assert_eq!(redact_url("amqp://u:p@[bad"), "amqp://***@[bad");
     }
 

@@ -25,7 +25,12 @@ fn empty_file_gives_the_run_defaults() {
     let config = load_str("", "x", &env).expect("defaults are valid");
     assert_eq!(config.queue.kind, QueueKind::Memory);
     assert_eq!(config.indexer.listen.to_string(), "127.0.0.1:7700");
-    assert_eq!(config.archive_target(), ArchiveTarget::Local { root: "loghaul-data/archive".into() });
+    assert_eq!(
+        config.archive_target(),
+        ArchiveTarget::Local {
+            root: "loghaul-data/archive".into()
+        }
+    );
     assert_eq!(defaults().expect("defaults").queue, config.queue);
 }
 
@@ -76,16 +81,38 @@ force_path_style = true
     let config = load_str(text, "design.toml", &env).expect("the design example is valid");
     assert_eq!(config.host, "web-1");
     assert_eq!(config.queue.shards, 4);
-    assert_eq!(config.queue.url.expose(), "amqp://guest:s3cr3t-pass@127.0.0.1:5672/%2f");
+    assert_eq!(
+        config.queue.url.expose(),
+        "amqp://guest:s3cr3t-pass@127.0.0.1:5672/%2f"
+    );
     assert_eq!(config.shipper.rotate.max_bytes, Some(ByteSize::mib(100)));
     assert_eq!(config.shipper.spot.provider, SpotProvider::Auto);
-    assert_eq!(config.archive_target(), ArchiveTarget::S3 { bucket: "bucket".into(), prefix: "logs".into() });
-    let multiline = config.shipper.sources[0].multiline.as_ref().expect("multiline set");
-    assert!(multiline.start.as_ref().expect("start").regex().is_match("2024-01-02 x"));
+    assert_eq!(
+        config.archive_target(),
+        ArchiveTarget::S3 {
+            bucket: "bucket".into(),
+            prefix: "logs".into()
+        }
+    );
+    let multiline = config.shipper.sources[0]
+        .multiline
+        .as_ref()
+        .expect("multiline set");
+    assert!(
+        multiline
+            .start
+            .as_ref()
+            .expect("start")
+            .regex()
+            .is_match("2024-01-02 x")
+    );
 
     let rendered = config.to_redacted_toml();
     assert!(!rendered.contains("s3cr3t-pass"), "{rendered}");
-    assert!(rendered.contains("amqp://guest:***@127.0.0.1:5672/%2f"), "{rendered}");
+    assert!(
+        rendered.contains("amqp://guest:***@127.0.0.1:5672/%2f"),
+        "{rendered}"
+    );
 }
 
 #[test]
@@ -103,7 +130,10 @@ fn secrets_are_redacted_in_the_rendering() {
     let text = "[indexer]\ntoken = \"tok-123\"\n[archive]\naccess_key_id = \"AKIA1\"\nsecret_access_key = \"sk-xyz\"\n";
     let rendered = load_str(text, "x", &env).expect("valid").to_redacted_toml();
     for secret in ["tok-123", "AKIA1", "sk-xyz", "guest:guest"] {
-        assert!(!rendered.contains(secret), "{secret} leaked in:\n{rendered}");
+        assert!(
+            !rendered.contains(secret),
+            "{secret} leaked in:\n{rendered}"
+        );
     }
     assert!(rendered.contains("token = \"***\""), "{rendered}");
 }
@@ -112,8 +142,17 @@ fn secrets_are_redacted_in_the_rendering() {
 fn unknown_key_names_file_line_column_and_key() {
     let located = error_of("[queue]\nkind = \"memory\"\nshardz = 2\n");
     assert_eq!(position(&located), (Some(3), Some(1), Some("queue.shardz")));
-    assert!(located.message.contains("unknown field `shardz`"), "{}", located.message);
-    assert_eq!(located.to_string().lines().next(), Some("test.toml:3:1: key `queue.shardz`: unknown field `shardz`, expected one of `kind`, `url`, `prefix`, `shards`, `prefetch`, `max_length`, `max_length_bytes`, `memory_max_bytes`, `confirm_timeout`, `reconnect_min`, `reconnect_max`"));
+    assert!(
+        located.message.contains("unknown field `shardz`"),
+        "{}",
+        located.message
+    );
+    assert_eq!(
+        located.to_string().lines().next(),
+        Some(
+            "test.toml:3:1: key `queue.shardz`: unknown field `shardz`, expected one of `kind`, `url`, `prefix`, `shards`, `prefetch`, `max_length`, `max_length_bytes`, `memory_max_bytes`, `confirm_timeout`, `reconnect_min`, `reconnect_max`"
+        )
+    );
 }
 
 #[test]
@@ -125,33 +164,68 @@ fn unknown_top_level_key() {
 #[test]
 fn wrong_type_points_at_the_value() {
     let located = error_of("[queue]\nshards = \"many\"\n");
-    assert_eq!(position(&located), (Some(2), Some(10), Some("queue.shards")));
+    assert_eq!(
+        position(&located),
+        (Some(2), Some(10), Some("queue.shards"))
+    );
 }
 
 #[test]
 fn bad_size_and_duration_point_at_the_value() {
-    let located = error_of("[[shipper.sources]]\nname = \"a\"\npaths = [\"/x\"]\nmax_line_bytes = \"1 parsec\"\n");
-    assert_eq!(position(&located), (Some(4), Some(18), Some("shipper.sources[0].max_line_bytes")));
-    assert!(located.message.contains("unknown unit"), "{}", located.message);
+    let located = error_of(
+        "[[shipper.sources]]\nname = \"a\"\npaths = [\"/x\"]\nmax_line_bytes = \"1 parsec\"\n",
+    );
+    assert_eq!(
+        position(&located),
+        (Some(4), Some(18), Some("shipper.sources[0].max_line_bytes"))
+    );
+    assert!(
+        located.message.contains("unknown unit"),
+        "{}",
+        located.message
+    );
 
     let located = error_of("[indexer]\ncommit_interval = 5\n");
-    assert_eq!(position(&located), (Some(2), Some(19), Some("indexer.commit_interval")));
-    assert!(located.message.contains("needs a unit"), "{}", located.message);
+    assert_eq!(
+        position(&located),
+        (Some(2), Some(19), Some("indexer.commit_interval"))
+    );
+    assert!(
+        located.message.contains("needs a unit"),
+        "{}",
+        located.message
+    );
 }
 
 #[test]
 fn bad_enum_lists_the_choices() {
     let located = error_of("[shipper.rotate]\nmode = \"shred\"\n");
-    assert_eq!(position(&located), (Some(2), Some(8), Some("shipper.rotate.mode")));
-    assert!(located.message.contains("expected `rename` or `copytruncate`"), "{}", located.message);
+    assert_eq!(
+        position(&located),
+        (Some(2), Some(8), Some("shipper.rotate.mode"))
+    );
+    assert!(
+        located
+            .message
+            .contains("expected `rename` or `copytruncate`"),
+        "{}",
+        located.message
+    );
 }
 
 #[test]
 fn bad_regex_in_second_pattern() {
     let text = "[[parser.patterns]]\nname = \"a\"\nregex = '(?P<m>.*)'\n\n[[parser.patterns]]\nname = \"b\"\nregex = '(?P<m>'\n";
     let located = error_of(text);
-    assert_eq!(position(&located), (Some(7), Some(9), Some("parser.patterns[1].regex")));
-    assert!(located.message.contains("invalid regular expression"), "{}", located.message);
+    assert_eq!(
+        position(&located),
+        (Some(7), Some(9), Some("parser.patterns[1].regex"))
+    );
+    assert!(
+        located.message.contains("invalid regular expression"),
+        "{}",
+        located.message
+    );
 }
 
 #[test]
@@ -159,13 +233,29 @@ fn validation_errors_point_at_their_key() {
     let located = error_of("[queue]\nkind = \"amqp\"\nurl = \"http://nope\"\n");
     assert_eq!(position(&located), (Some(3), Some(7), Some("queue.url")));
 
-    let located = error_of("[[shipper.sources]]\nname = \"a\"\npaths = [\"/x\"]\nformat = \"regex:missing\"\n");
-    assert_eq!(position(&located), (Some(4), Some(10), Some("shipper.sources[0].format")));
-    assert!(located.message.contains("\"missing\""), "{}", located.message);
+    let located = error_of(
+        "[[shipper.sources]]\nname = \"a\"\npaths = [\"/x\"]\nformat = \"regex:missing\"\n",
+    );
+    assert_eq!(
+        position(&located),
+        (Some(4), Some(10), Some("shipper.sources[0].format"))
+    );
+    assert!(
+        located.message.contains("\"missing\""),
+        "{}",
+        located.message
+    );
 
     let located = error_of("[indexer]\nlisten = \"0.0.0.0:7700\"\n");
-    assert_eq!(position(&located), (Some(2), Some(10), Some("indexer.listen")));
-    assert!(located.message.contains("set indexer.token"), "{}", located.message);
+    assert_eq!(
+        position(&located),
+        (Some(2), Some(10), Some("indexer.listen"))
+    );
+    assert!(
+        located.message.contains("set indexer.token"),
+        "{}",
+        located.message
+    );
 }
 
 #[test]
@@ -174,16 +264,26 @@ fn positions_survive_interpolation() {
     // the same line must still point at the original column.
     let text = "host = \"${LONGVALUE}\"\n[queue]\nprefix = \"${LONGVALUE}\" \nshards = 0\n";
     let located = error_of(text);
-    assert_eq!(position(&located), (Some(4), Some(10), Some("queue.shards")));
+    assert_eq!(
+        position(&located),
+        (Some(4), Some(10), Some("queue.shards"))
+    );
     let located = error_of("[queue] \nprefix = \"${LONGVALUE}\"\nshards = \"x\"  # ${LONGVALUE}\n");
-    assert_eq!(position(&located), (Some(3), Some(10), Some("queue.shards")));
+    assert_eq!(
+        position(&located),
+        (Some(3), Some(10), Some("queue.shards"))
+    );
 }
 
 #[test]
 fn missing_variable_names_it_and_its_position() {
     let located = error_of("[queue]\nurl = \"amqp://u:${NOT_SET}@h/\"\n");
     assert_eq!((located.line, located.column), (Some(2), Some(17)));
-    assert!(located.message.contains("NOT_SET is not set"), "{}", located.message);
+    assert!(
+        located.message.contains("NOT_SET is not set"),
+        "{}",
+        located.message
+    );
 }
 
 #[test]
@@ -205,5 +305,10 @@ fn display_shows_the_offending_line_with_a_caret() {
 #[test]
 fn unreadable_file_names_the_path() {
     let error = load_file(Path::new("/nonexistent/loghaul.toml")).expect_err("missing file");
-    assert!(error.to_string().starts_with("/nonexistent/loghaul.toml: cannot read config file"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("/nonexistent/loghaul.toml: cannot read config file"),
+        "{error}"
+    );
 }

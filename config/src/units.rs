@@ -24,7 +24,9 @@ impl ByteSize {
     /// Parses the text form.
     pub fn parse(text: &str) -> Result<Self, String> {
         let trimmed = text.trim();
-        let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+        let split = trimmed
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(trimmed.len());
         let (number, unit) = trimmed.split_at(split);
         let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
@@ -42,9 +44,9 @@ impl ByteSize {
                 ));
             }
         };
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid size {text:?}: expected a number followed by a unit, like 100MiB"))?;
+        let value: f64 = number.parse().map_err(|_| {
+            format!("invalid size {text:?}: expected a number followed by a unit, like 100MiB")
+        })?;
         let bytes = value * multiplier as f64;
         if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
             return Err(format!("invalid size {text:?}: out of range"));
@@ -55,9 +57,14 @@ impl ByteSize {
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        const UNITS: [(&str, u64); 4] = [
+            ("TiB", 1 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ];
         for (name, size) in UNITS {
-            if self.0 >= size && self.0 % size == 0 {
+            if self.0 >= size && self.0.is_multiple_of(size) {
                 return write!(formatter, "{}{name}", self.0 / size);
             }
         }
@@ -80,7 +87,9 @@ impl<'de> Deserialize<'de> for ByteSize {
                 formatter.write_str("a size such as \"100MiB\" or a number of bytes")
             }
             fn visit_i64<E: de::Error>(self, value: i64) -> Result<ByteSize, E> {
-                u64::try_from(value).map(ByteSize).map_err(|_| E::custom("a size cannot be negative"))
+                u64::try_from(value)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a size cannot be negative"))
             }
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<ByteSize, E> {
                 Ok(ByteSize(value))
@@ -120,9 +129,12 @@ impl HumanDuration {
         let mut total = Duration::ZERO;
         let mut rest = trimmed;
         while !rest.is_empty() {
-            let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            let unit_end =
-                rest[digits_end..].find(|c: char| c.is_ascii_digit()).map_or(rest.len(), |i| digits_end + i);
+            let digits_end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let unit_end = rest[digits_end..]
+                .find(|c: char| c.is_ascii_digit())
+                .map_or(rest.len(), |i| digits_end + i);
             let (number, unit) = (&rest[..digits_end], &rest[digits_end..unit_end]);
             let value: u64 = number.parse().map_err(|_| {
                 format!("invalid duration {text:?}: expected a number and a unit, like 5s or 1h30m")
@@ -136,7 +148,9 @@ impl HumanDuration {
                 "h" => Duration::from_secs(value.saturating_mul(3600)),
                 "d" => Duration::from_secs(value.saturating_mul(86_400)),
                 "" => {
-                    return Err(format!("invalid duration {text:?}: missing unit (ms, s, m, h or d)"));
+                    return Err(format!(
+                        "invalid duration {text:?}: missing unit (ms, s, m, h or d)"
+                    ));
                 }
                 other => {
                     return Err(format!(
@@ -195,7 +209,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 if value == 0 {
                     return Ok(HumanDuration(Duration::ZERO));
                 }
-                Err(E::custom(format!("invalid duration {value}: a duration needs a unit, like \"{value}s\"")))
+                Err(E::custom(format!(
+                    "invalid duration {value}: a duration needs a unit, like \"{value}s\""
+                )))
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<HumanDuration, E> {
                 HumanDuration::parse(value).map_err(E::custom)
@@ -216,7 +232,11 @@ mod tests {
         assert_eq!(ByteSize::parse("10MB"), Ok(ByteSize(10_000_000)));
         assert_eq!(ByteSize::parse("512"), Ok(ByteSize(512)));
         assert_eq!(ByteSize::parse("64kib"), Ok(ByteSize(65_536)));
-        assert!(ByteSize::parse("12 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(
+            ByteSize::parse("12 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(ByteSize::parse("MiB").is_err());
         assert!(ByteSize::parse("1e999GiB").is_err());
     }
@@ -230,11 +250,27 @@ mod tests {
 
     #[test]
     fn durations_parse_and_display() {
-        assert_eq!(HumanDuration::parse("1h30m"), Ok(HumanDuration(Duration::from_secs(5400))));
-        assert_eq!(HumanDuration::parse("250ms"), Ok(HumanDuration::millis(250)));
-        assert_eq!(HumanDuration::parse("30d").map(|d| d.0.as_secs()), Ok(2_592_000));
-        assert_eq!(HumanDuration(Duration::from_millis(61_500)).to_string(), "1m1s500ms");
-        assert!(HumanDuration::parse("5").unwrap_err().contains("missing unit"));
+        assert_eq!(
+            HumanDuration::parse("1h30m"),
+            Ok(HumanDuration(Duration::from_secs(5400)))
+        );
+        assert_eq!(
+            HumanDuration::parse("250ms"),
+            Ok(HumanDuration::millis(250))
+        );
+        assert_eq!(
+            HumanDuration::parse("30d").map(|d| d.0.as_secs()),
+            Ok(2_592_000)
+        );
+        assert_eq!(
+            HumanDuration(Duration::from_millis(61_500)).to_string(),
+            "1m1s500ms"
+        );
+        assert!(
+            HumanDuration::parse("5")
+                .unwrap_err()
+                .contains("missing unit")
+        );
         assert!(HumanDuration::parse("5 years").is_err());
         assert!(HumanDuration::parse("").is_err());
     }

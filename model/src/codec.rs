@@ -112,9 +112,12 @@ pub fn peek(bytes: &[u8]) -> Result<(MessageKind, u8), CodecError> {
         return Err(CodecError::TooShort { len: bytes.len() });
     }
     if bytes[..2] != MAGIC {
-        return Err(CodecError::BadMagic { found: [bytes[0], bytes[1]] });
+        return Err(CodecError::BadMagic {
+            found: [bytes[0], bytes[1]],
+        });
     }
-    let kind = MessageKind::from_byte(bytes[2]).ok_or(CodecError::UnknownKind { kind: bytes[2] })?;
+    let kind =
+        MessageKind::from_byte(bytes[2]).ok_or(CodecError::UnknownKind { kind: bytes[2] })?;
     Ok((kind, bytes[3]))
 }
 
@@ -125,11 +128,18 @@ fn header(kind: MessageKind) -> Vec<u8> {
 fn body_for(bytes: &[u8], expected: MessageKind) -> Result<(u8, &[u8]), CodecError> {
     let (kind, version) = peek(bytes)?;
     if kind != expected {
-        return Err(CodecError::WrongKind { expected, found: kind });
+        return Err(CodecError::WrongKind {
+            expected,
+            found: kind,
+        });
     }
     let newest = kind.current_version();
     if version == 0 || version > newest {
-        return Err(CodecError::UnsupportedVersion { kind, version, newest });
+        return Err(CodecError::UnsupportedVersion {
+            kind,
+            version,
+            newest,
+        });
     }
     Ok((version, &bytes[HEADER_LEN..]))
 }
@@ -146,9 +156,13 @@ pub fn encode_raw_batch(batch: &RawBatch) -> Vec<u8> {
 pub fn decode_raw_batch(bytes: &[u8]) -> Result<RawBatch, CodecError> {
     let kind = MessageKind::RawBatch;
     let (version, body) = body_for(bytes, kind)?;
-    let malformed = |reason: String| CodecError::MalformedBody { kind, version, reason };
-    let (batch, rest) =
-        postcard::take_from_bytes::<RawBatch>(body).map_err(|error| malformed(error.to_string()))?;
+    let malformed = |reason: String| CodecError::MalformedBody {
+        kind,
+        version,
+        reason,
+    };
+    let (batch, rest) = postcard::take_from_bytes::<RawBatch>(body)
+        .map_err(|error| malformed(error.to_string()))?;
     if !rest.is_empty() {
         return Err(malformed(format!("{} trailing bytes", rest.len())));
     }
@@ -182,12 +196,21 @@ mod tests {
     use crate::{Event, EventId, FileIdentity, RawRecord, RecordFlags, Resource, Severity};
 
     fn file_identity() -> impl Strategy<Value = FileIdentity> {
-        (any::<u64>(), any::<u64>(), any::<u64>())
-            .prop_map(|(device, inode, fingerprint)| FileIdentity { device, inode, fingerprint })
+        (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(device, inode, fingerprint)| {
+            FileIdentity {
+                device,
+                inode,
+                fingerprint,
+            }
+        })
     }
 
     fn raw_batch() -> impl Strategy<Value = RawBatch> {
-        let record = (any::<u64>(), prop::collection::vec(any::<u8>(), 0..200), any::<bool>())
+        let record = (
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..200),
+            any::<bool>(),
+        )
             .prop_map(|(offset, bytes, truncated)| {
                 let mut record = RawRecord::new(offset, bytes);
                 record.flags.truncated = truncated;
@@ -201,14 +224,16 @@ mod tests {
             prop::collection::vec(record, 0..20),
             any::<i64>(),
         )
-            .prop_map(|(host, source, file, format_hint, records, read_time_unix_nano)| RawBatch {
-                host,
-                source,
-                file,
-                format_hint,
-                records,
-                read_time_unix_nano,
-            })
+            .prop_map(
+                |(host, source, file, format_hint, records, read_time_unix_nano)| RawBatch {
+                    host,
+                    source,
+                    file,
+                    format_hint,
+                    records,
+                    read_time_unix_nano,
+                },
+            )
     }
 
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -229,10 +254,23 @@ mod tests {
 
     fn event() -> impl Strategy<Value = Event> {
         (
-            (any::<u128>(), any::<i64>(), any::<i64>(), proptest::option::of("[A-Z]{1,5}"), 0u8..=24),
-            (".{0,80}", prop::collection::btree_map("[a-z.]{1,8}", json_value(), 0..5)),
+            (
+                any::<u128>(),
+                any::<i64>(),
+                any::<i64>(),
+                proptest::option::of("[A-Z]{1,5}"),
+                0u8..=24,
+            ),
+            (
+                ".{0,80}",
+                prop::collection::btree_map("[a-z.]{1,8}", json_value(), 0..5),
+            ),
             (".{0,10}", ".{0,20}", proptest::option::of(".{0,10}")),
-            (file_identity(), any::<u64>(), proptest::option::of(".{0,30}")),
+            (
+                file_identity(),
+                any::<u64>(),
+                proptest::option::of(".{0,30}"),
+            ),
         )
             .prop_map(
                 |(
@@ -244,10 +282,17 @@ mod tests {
                     id: EventId(id),
                     timestamp_unix_nano: timestamp,
                     observed_timestamp_unix_nano: observed,
-                    severity: Severity { text: severity_text, number: severity_number },
+                    severity: Severity {
+                        text: severity_text,
+                        number: severity_number,
+                    },
                     body,
                     attributes: attributes.into_iter().collect(),
-                    resource: Resource { host, source, service },
+                    resource: Resource {
+                        host,
+                        source,
+                        service,
+                    },
                     file,
                     offset,
                     parse_error,
@@ -295,17 +340,33 @@ mod tests {
 
     #[test]
     fn header_errors_name_what_is_wrong() {
-        assert_eq!(decode_raw_batch(b"LH"), Err(CodecError::TooShort { len: 2 }));
-        assert_eq!(decode_raw_batch(b"{\"x\":1}"), Err(CodecError::BadMagic { found: *b"{\"" }));
-        assert_eq!(decode_raw_batch(b"LH\x09\x01"), Err(CodecError::UnknownKind { kind: 9 }));
+        assert_eq!(
+            decode_raw_batch(b"LH"),
+            Err(CodecError::TooShort { len: 2 })
+        );
+        assert_eq!(
+            decode_raw_batch(b"{\"x\":1}"),
+            Err(CodecError::BadMagic { found: *b"{\"" })
+        );
+        assert_eq!(
+            decode_raw_batch(b"LH\x09\x01"),
+            Err(CodecError::UnknownKind { kind: 9 })
+        );
         assert_eq!(
             decode_raw_batch(b"LH\x01\x07"),
-            Err(CodecError::UnsupportedVersion { kind: MessageKind::RawBatch, version: 7, newest: 1 })
+            Err(CodecError::UnsupportedVersion {
+                kind: MessageKind::RawBatch,
+                version: 7,
+                newest: 1
+            })
         );
         let events = encode_event_batch(&EventBatch { events: vec![] });
         assert_eq!(
             decode_raw_batch(&events),
-            Err(CodecError::WrongKind { expected: MessageKind::RawBatch, found: MessageKind::EventBatch })
+            Err(CodecError::WrongKind {
+                expected: MessageKind::RawBatch,
+                found: MessageKind::EventBatch
+            })
         );
     }
 
@@ -314,18 +375,28 @@ mod tests {
         let batch = RawBatch {
             host: "h".into(),
             source: "s".into(),
-            file: FileIdentity { device: 1, inode: 1, fingerprint: 1 },
+            file: FileIdentity {
+                device: 1,
+                inode: 1,
+                fingerprint: 1,
+            },
             format_hint: None,
             records: vec![RawRecord {
                 offset: 0,
                 bytes: vec![0xff, 0xfe],
-                flags: RecordFlags { truncated: false, invalid_utf8: true },
+                flags: RecordFlags {
+                    truncated: false,
+                    invalid_utf8: true,
+                },
             }],
             read_time_unix_nano: 0,
         };
         let mut bytes = encode_raw_batch(&batch);
         bytes.push(0);
-        assert!(matches!(decode_raw_batch(&bytes), Err(CodecError::MalformedBody { .. })));
+        assert!(matches!(
+            decode_raw_batch(&bytes),
+            Err(CodecError::MalformedBody { .. })
+        ));
     }
 
     #[test]
@@ -336,7 +407,14 @@ mod tests {
         ];
         let batch = decode_raw_batch(v1).expect("v1 layout decodes");
         assert_eq!(batch.host, "h");
-        assert_eq!(batch.file, FileIdentity { device: 1, inode: 2, fingerprint: 3 });
+        assert_eq!(
+            batch.file,
+            FileIdentity {
+                device: 1,
+                inode: 2,
+                fingerprint: 3
+            }
+        );
         assert_eq!(batch.records[0].offset, 5);
         assert_eq!(batch.records[0].bytes, b"hi");
         assert_eq!(batch.read_time_unix_nano, -5);

@@ -50,7 +50,9 @@ impl FromStr for EventId {
         if text.len() != 32 {
             return Err(ParseEventIdError(text.to_owned()));
         }
-        u128::from_str_radix(text, 16).map(EventId).map_err(|_| ParseEventIdError(text.to_owned()))
+        u128::from_str_radix(text, 16)
+            .map(EventId)
+            .map_err(|_| ParseEventIdError(text.to_owned()))
     }
 }
 
@@ -72,12 +74,19 @@ mod tests {
     use super::*;
 
     fn file() -> FileIdentity {
-        FileIdentity { device: 1, inode: 2, fingerprint: 3 }
+        FileIdentity {
+            device: 1,
+            inode: 2,
+            fingerprint: 3,
+        }
     }
 
     #[test]
     fn same_inputs_give_the_same_id() {
-        assert_eq!(EventId::new("web-1", &file(), 42), EventId::new("web-1", &file(), 42));
+        assert_eq!(
+            EventId::new("web-1", &file(), 42),
+            EventId::new("web-1", &file(), 42)
+        );
     }
 
     #[test]
@@ -85,7 +94,10 @@ mod tests {
         let base = EventId::new("web-1", &file(), 42);
         assert_ne!(base, EventId::new("web-2", &file(), 42));
         assert_ne!(base, EventId::new("web-1", &file(), 43));
-        let other_file = FileIdentity { fingerprint: 4, ..file() };
+        let other_file = FileIdentity {
+            fingerprint: 4,
+            ..file()
+        };
         assert_ne!(base, EventId::new("web-1", &other_file, 42));
     }
 

@@ -21,7 +21,10 @@ impl FileIdentity {
     /// A short stable text form, `dev-inode-fingerprint` in hex, used in archive
     /// metadata and index fields.
     pub fn to_key(&self) -> String {
-        format!("{:x}-{:x}-{:016x}", self.device, self.inode, self.fingerprint)
+        format!(
+            "{:x}-{:x}-{:016x}",
+            self.device, self.inode, self.fingerprint
+        )
     }
 }
 
@@ -37,7 +40,11 @@ mod tests {
 
     #[test]
     fn key_is_stable_hex() {
-        let identity = FileIdentity { device: 2049, inode: 255, fingerprint: 1 };
+        let identity = FileIdentity {
+            device: 2049,
+            inode: 255,
+            fingerprint: 1,
+        };
         assert_eq!(identity.to_key(), "801-ff-0000000000000001");
     }
 }

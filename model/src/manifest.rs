@@ -124,7 +124,13 @@ impl ArchiveManifest {
 fn safe_key_segment(segment: &str) -> String {
     let cleaned: String = segment
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
         format!("_{cleaned}")
@@ -141,7 +147,11 @@ mod tests {
         ArchiveManifest {
             host: "web-1".into(),
             source_path: "/var/log/app/app.log".into(),
-            file: FileIdentity { device: 1, inode: 2, fingerprint: 3 },
+            file: FileIdentity {
+                device: 1,
+                inode: 2,
+                fingerprint: 3,
+            },
             sha256: "0123456789abcdef".repeat(4),
             raw_size: 10,
             line_count: 1,
@@ -166,7 +176,11 @@ mod tests {
         hostile.source_path = "/x/..".into();
         let key = hostile.object_key("");
         assert!(key.starts_with(".._.._etc/"), "{key}");
-        assert!(!key.split('/').any(|segment| segment == ".." || segment == "."), "{key}");
+        assert!(
+            !key.split('/')
+                .any(|segment| segment == ".." || segment == "."),
+            "{key}"
+        );
     }
 
     #[test]

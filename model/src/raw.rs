@@ -29,7 +29,14 @@ impl RawRecord {
     /// A record at `offset`, with `invalid_utf8` set from the bytes themselves.
     pub fn new(offset: u64, bytes: Vec<u8>) -> Self {
         let invalid_utf8 = std::str::from_utf8(&bytes).is_err();
-        Self { offset, bytes, flags: RecordFlags { truncated: false, invalid_utf8 } }
+        Self {
+            offset,
+            bytes,
+            flags: RecordFlags {
+                truncated: false,
+                invalid_utf8,
+            },
+        }
     }
 }
 

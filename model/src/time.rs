@@ -63,7 +63,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -84,6 +88,9 @@ mod tests {
             "2026-11-22"
         );
         // One nanosecond before the epoch is the last second of 1969.
-        assert_eq!(UtcDateTime::from_unix_nano(-1).compact_string(), "19691231T235959Z");
+        assert_eq!(
+            UtcDateTime::from_unix_nano(-1).compact_string(),
+            "19691231T235959Z"
+        );
     }
 }

@@ -23,17 +23,21 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind,
+    ExchangeKind,
+};
 use tracing::{debug, warn};
 
 use crate::{
-    AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher, QueueError,
-    QueueSettings, Route,
+    AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher,
+    QueueError, QueueSettings, Route,
 };
 
 /// A RabbitMQ broker at one URL.
@@ -47,7 +51,10 @@ impl AmqpBroker {
     /// A broker at `url` (`amqp://` or `amqps://`). Nothing connects until a
     /// publisher or consumer is used.
     pub fn new(url: &str, settings: QueueSettings) -> Self {
-        AmqpBroker { url: url.to_owned(), settings }
+        AmqpBroker {
+            url: url.to_owned(),
+            settings,
+        }
     }
 
     /// Connects once and declares the topology: a start-up check.
@@ -58,32 +65,54 @@ impl AmqpBroker {
     }
 
     async fn open(&self, role: &str) -> Result<(Connection, Channel), QueueError> {
-        let properties =
-            ConnectionProperties::default().with_connection_name(format!("loghaul-{role}").as_str().into());
-        let connection = Connection::connect(&self.url, properties).await.map_err(classify)?;
+        let properties = ConnectionProperties::default()
+            .with_connection_name(format!("loghaul-{role}").as_str().into());
+        let connection = Connection::connect(&self.url, properties)
+            .await
+            .map_err(classify)?;
         let channel = connection.create_channel().await.map_err(classify)?;
-        declare_topology(&channel, &self.settings).await.map_err(classify)?;
+        declare_topology(&channel, &self.settings)
+            .await
+            .map_err(classify)?;
         Ok((connection, channel))
     }
 }
 
 fn durable_exchange() -> ExchangeDeclareOptions {
-    ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() }
+    ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    }
 }
 
 fn queue_arguments(settings: &QueueSettings, route: Route) -> FieldTable {
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-    arguments.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
     if route != Route::Dead {
         let (dead_exchange, _) = settings.exchange_and_key(Route::Dead);
-        arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dead_exchange.as_str().into()));
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(dead_exchange.as_str().into()),
+        );
     }
     if let Some(max) = settings.max_length {
-        arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(max.min(i64::MAX as u64) as i64));
+        arguments.insert(
+            "x-max-length".into(),
+            AMQPValue::LongLongInt(max.min(i64::MAX as u64) as i64),
+        );
     }
     if let Some(max) = settings.max_length_bytes {
-        arguments.insert("x-max-length-bytes".into(), AMQPValue::LongLongInt(max.min(i64::MAX as u64) as i64));
+        arguments.insert(
+            "x-max-length-bytes".into(),
+            AMQPValue::LongLongInt(max.min(i64::MAX as u64) as i64),
+        );
     }
     arguments
 }
@@ -96,12 +125,28 @@ async fn declare_topology(channel: &Channel, settings: &QueueSettings) -> lapin:
     ];
     for (route, kind) in exchanges {
         let (exchange, _) = settings.exchange_and_key(route);
-        channel.exchange_declare(exchange.as_str().into(), kind, durable_exchange(), FieldTable::default()).await?;
+        channel
+            .exchange_declare(
+                exchange.as_str().into(),
+                kind,
+                durable_exchange(),
+                FieldTable::default(),
+            )
+            .await?;
     }
     for route in settings.routes() {
         let queue = settings.queue_name(route);
-        let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
-        channel.queue_declare(queue.as_str().into(), options, queue_arguments(settings, route)).await?;
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                options,
+                queue_arguments(settings, route),
+            )
+            .await?;
         let (exchange, key) = settings.exchange_and_key(route);
         channel
             .queue_bind(
@@ -120,14 +165,14 @@ async fn declare_topology(channel: &Channel, settings: &QueueSettings) -> lapin:
 /// [`QueueError::Refused`]; everything else is a connection problem.
 fn classify(error: lapin::Error) -> QueueError {
     if let ErrorKind::ProtocolError(amqp_error) = error.kind()
-        && let AMQPErrorKind::Soft(
-            AMQPSoftError::PRECONDITIONFAILED | AMQPSoftError::ACCESSREFUSED,
-        ) = amqp_error.kind()
+        && let AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED | AMQPSoftError::ACCESSREFUSED) =
+            amqp_error.kind()
     {
         return QueueError::Refused(error.to_string());
     }
     if let ErrorKind::ProtocolError(amqp_error) = error.kind()
-        && let AMQPErrorKind::Hard(AMQPHardError::NOTALLOWED | AMQPHardError::INVALIDPATH) = amqp_error.kind()
+        && let AMQPErrorKind::Hard(AMQPHardError::NOTALLOWED | AMQPHardError::INVALIDPATH) =
+            amqp_error.kind()
     {
         return QueueError::Refused(error.to_string());
     }
@@ -137,9 +182,14 @@ fn classify(error: lapin::Error) -> QueueError {
 fn message_properties(headers: &Headers) -> BasicProperties {
     let mut table = FieldTable::default();
     for (key, value) in headers {
-        table.insert(key.as_str().into(), AMQPValue::LongString(value.as_str().into()));
+        table.insert(
+            key.as_str().into(),
+            AMQPValue::LongString(value.as_str().into()),
+        );
     }
-    BasicProperties::default().with_delivery_mode(2).with_headers(table)
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_headers(table)
 }
 
 fn headers_of(properties: &BasicProperties) -> Headers {
@@ -147,7 +197,9 @@ fn headers_of(properties: &BasicProperties) -> Headers {
     if let Some(table) = properties.headers() {
         for (key, value) in table.inner() {
             let text = match value {
-                AMQPValue::LongString(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
+                AMQPValue::LongString(text) => {
+                    String::from_utf8_lossy(text.as_bytes()).into_owned()
+                }
                 AMQPValue::ShortString(text) => text.as_str().to_owned(),
                 other => format!("{other:?}"),
             };
@@ -166,7 +218,11 @@ struct Backoff {
 
 impl Backoff {
     fn new(settings: &QueueSettings) -> Self {
-        Backoff { min: settings.reconnect_min, max: settings.reconnect_max, next: settings.reconnect_min }
+        Backoff {
+            min: settings.reconnect_min,
+            max: settings.reconnect_max,
+            next: settings.reconnect_min,
+        }
     }
 
     async fn wait(&mut self) {
@@ -195,7 +251,10 @@ async fn publish_once(
     messages: &[Message],
 ) -> Attempt {
     let (exchange, key) = settings.exchange_and_key(route);
-    let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..BasicPublishOptions::default()
+    };
     let mut confirms = Vec::with_capacity(messages.len());
     for message in messages {
         let published = channel
@@ -212,20 +271,29 @@ async fn publish_once(
             Err(error) => return Attempt::Broken(classify(error)),
         }
     }
-    let Ok(results) = tokio::time::timeout(settings.confirm_timeout, join_all(confirms)).await else {
-        return Attempt::Broken(QueueError::ConfirmTimeout { seconds: settings.confirm_timeout.as_secs_f64() });
+    let Ok(results) = tokio::time::timeout(settings.confirm_timeout, join_all(confirms)).await
+    else {
+        return Attempt::Broken(QueueError::ConfirmTimeout {
+            seconds: settings.confirm_timeout.as_secs_f64(),
+        });
     };
     for result in results {
         match result {
             Ok(Confirmation::Ack(None)) => {}
             Ok(Confirmation::Ack(Some(_returned))) => {
-                return Attempt::Final(QueueError::NoRoute { route: route.to_string() });
+                return Attempt::Final(QueueError::NoRoute {
+                    route: route.to_string(),
+                });
             }
             Ok(Confirmation::Nack(_)) => {
-                return Attempt::Final(QueueError::Full { queue: settings.queue_name(route) });
+                return Attempt::Final(QueueError::Full {
+                    queue: settings.queue_name(route),
+                });
             }
             Ok(Confirmation::NotRequested) => {
-                return Attempt::Broken(QueueError::Connection("publisher confirms are off on this channel".into()));
+                return Attempt::Broken(QueueError::Connection(
+                    "publisher confirms are off on this channel".into(),
+                ));
             }
             Err(error) => return Attempt::Broken(classify(error)),
         }
@@ -243,7 +311,10 @@ impl AmqpPublisher {
     async fn channel(&mut self) -> Result<&Channel, QueueError> {
         if self.link.is_none() {
             let (connection, channel) = self.broker.open("publisher").await?;
-            channel.confirm_select(ConfirmSelectOptions::default()).await.map_err(classify)?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(classify)?;
             self.link = Some((connection, channel));
         }
         match &self.link {
@@ -300,16 +371,33 @@ impl AmqpConsumer {
         static CONSUMER_COUNT: AtomicU64 = AtomicU64::new(0);
         let (connection, channel) = self.broker.open("consumer").await?;
         let settings = &self.broker.settings;
-        channel.basic_qos(settings.prefetch, BasicQosOptions::default()).await.map_err(classify)?;
-        let tag = format!("loghaul-{}-{}", std::process::id(), CONSUMER_COUNT.fetch_add(1, Ordering::Relaxed));
+        channel
+            .basic_qos(settings.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(classify)?;
+        let tag = format!(
+            "loghaul-{}-{}",
+            std::process::id(),
+            CONSUMER_COUNT.fetch_add(1, Ordering::Relaxed)
+        );
         let queue = settings.queue_name(self.route);
         let stream = channel
-            .basic_consume(queue.as_str().into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
+            .basic_consume(
+                queue.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
             .await
             .map_err(classify)?;
         self.generation += 1;
         self.unacked.clear();
-        self.link = Some(ConsumerLink { connection, channel, stream, dead_channel: None });
+        self.link = Some(ConsumerLink {
+            connection,
+            channel,
+            stream,
+            dead_channel: None,
+        });
         debug!(queue, generation = self.generation, "consuming");
         Ok(())
     }
@@ -336,7 +424,9 @@ impl Consumer for AmqpConsumer {
                     Err(error) => return Err(error),
                 }
             }
-            let Some(link) = self.link.as_mut() else { continue };
+            let Some(link) = self.link.as_mut() else {
+                continue;
+            };
             match link.stream.next().await {
                 Some(Ok(delivery)) => {
                     self.backoff.reset();
@@ -345,19 +435,27 @@ impl Consumer for AmqpConsumer {
                         headers: headers_of(&delivery.properties),
                         payload: delivery.data,
                         redelivered: delivery.redelivered,
-                        tag: AckTag { generation: self.generation, tag: delivery.delivery_tag },
+                        tag: AckTag {
+                            generation: self.generation,
+                            tag: delivery.delivery_tag,
+                        },
                     });
                 }
                 Some(Err(error)) => self.broken(&classify(error)),
-                None => self.broken(&QueueError::Connection("the broker cancelled the consumer".into())),
+                None => self.broken(&QueueError::Connection(
+                    "the broker cancelled the consumer".into(),
+                )),
             }
             self.backoff.wait().await;
         }
     }
 
     async fn ack(&mut self, tags: &[AckTag]) -> Result<(), QueueError> {
-        let mut current: Vec<u64> =
-            tags.iter().filter(|tag| tag.generation == self.generation).map(|tag| tag.tag).collect();
+        let mut current: Vec<u64> = tags
+            .iter()
+            .filter(|tag| tag.generation == self.generation)
+            .map(|tag| tag.tag)
+            .collect();
         current.retain(|tag| self.unacked.contains(tag));
         let (Some(link), Some(&highest)) = (self.link.as_ref(), current.iter().max()) else {
             return Ok(());
@@ -369,11 +467,16 @@ impl Consumer for AmqpConsumer {
         // older delivery is still held; otherwise ack each one.
         let covers_all = self.unacked.first().is_none_or(|&oldest| oldest > highest);
         let result = if covers_all {
-            link.channel.basic_ack(highest, BasicAckOptions { multiple: true }).await
+            link.channel
+                .basic_ack(highest, BasicAckOptions { multiple: true })
+                .await
         } else {
             let mut outcome = Ok(());
             for tag in current {
-                outcome = link.channel.basic_ack(tag, BasicAckOptions { multiple: false }).await;
+                outcome = link
+                    .channel
+                    .basic_ack(tag, BasicAckOptions { multiple: false })
+                    .await;
                 if outcome.is_err() {
                     break;
                 }
@@ -393,15 +496,23 @@ impl Consumer for AmqpConsumer {
             return Ok(());
         }
         let settings = self.broker.settings.clone();
-        let Some(link) = self.link.as_mut() else { return Ok(()) };
+        let Some(link) = self.link.as_mut() else {
+            return Ok(());
+        };
         if link.dead_channel.is_none() {
             let channel = link.connection.create_channel().await.map_err(classify)?;
-            channel.confirm_select(ConfirmSelectOptions::default()).await.map_err(classify)?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(classify)?;
             link.dead_channel = Some(channel);
         }
         let mut headers = delivery.headers.clone();
         headers.insert(DEAD_LETTER_REASON_HEADER.into(), reason.to_owned());
-        let message = Message { payload: delivery.payload.clone(), headers };
+        let message = Message {
+            payload: delivery.payload.clone(),
+            headers,
+        };
         if let Some(channel) = &link.dead_channel {
             match publish_once(channel, &settings, Route::Dead, &[message]).await {
                 Attempt::Done => {}
@@ -423,7 +534,11 @@ impl Broker for AmqpBroker {
     }
 
     async fn publisher(&self) -> Result<Box<dyn Publisher>, QueueError> {
-        Ok(Box::new(AmqpPublisher { broker: self.clone(), link: None, backoff: Backoff::new(&self.settings) }))
+        Ok(Box::new(AmqpPublisher {
+            broker: self.clone(),
+            link: None,
+            backoff: Backoff::new(&self.settings),
+        }))
     }
 
     async fn consumer(&self, route: Route) -> Result<Box<dyn Consumer>, QueueError> {
@@ -445,7 +560,10 @@ impl Broker for AmqpBroker {
         let (connection, channel) = self.open("admin").await?;
         for route in self.settings.routes() {
             let queue = self.settings.queue_name(route);
-            channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await.map_err(classify)?;
+            channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .map_err(classify)?;
         }
         for route in [Route::Raw, Route::Events(0), Route::Dead] {
             let (exchange, _) = self.settings.exchange_and_key(route);
@@ -458,4 +576,3 @@ impl Broker for AmqpBroker {
         Ok(())
     }
 }
-

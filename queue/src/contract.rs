@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::{Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Message, QueueError, QueueSettings, Route};
+use crate::{
+    Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Message, QueueError, QueueSettings,
+    Route,
+};
 
 /// How long a case waits for something that should arrive.
 const ARRIVAL: Duration = Duration::from_secs(20);
@@ -26,11 +29,17 @@ pub fn unique_prefix(case: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.subsec_nanos())
         .unwrap_or(0);
-    format!("lhtest.{case}.{}.{nanos}.{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "lhtest.{case}.{}.{nanos}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn numbered(range: std::ops::Range<u32>) -> Vec<Message> {
-    range.map(|n| Message::new(n.to_string().into_bytes())).collect()
+    range
+        .map(|n| Message::new(n.to_string().into_bytes()))
+        .collect()
 }
 
 fn number(delivery: &Delivery) -> u32 {
@@ -50,7 +59,11 @@ async fn assert_silent(consumer: &mut dyn Consumer) {
     }
 }
 
-async fn build<F, Fut>(factory: &F, case: &str, adjust: impl FnOnce(&mut QueueSettings)) -> Arc<dyn Broker>
+async fn build<F, Fut>(
+    factory: &F,
+    case: &str,
+    adjust: impl FnOnce(&mut QueueSettings),
+) -> Arc<dyn Broker>
 where
     F: Fn(QueueSettings) -> Fut,
     Fut: Future<Output = Arc<dyn Broker>>,
@@ -69,8 +82,14 @@ where
 {
     let broker = build(&factory, "order", |_| {}).await;
     let mut publisher = broker.publisher().await.unwrap();
-    publisher.publish(Route::Raw, &numbered(0..100)).await.unwrap();
-    publisher.publish(Route::Raw, &numbered(100..200)).await.unwrap();
+    publisher
+        .publish(Route::Raw, &numbered(0..100))
+        .await
+        .unwrap();
+    publisher
+        .publish(Route::Raw, &numbered(100..200))
+        .await
+        .unwrap();
     let mut consumer = broker.consumer(Route::Raw).await.unwrap();
     let mut tags = Vec::new();
     for expected in 0..200 {
@@ -96,14 +115,20 @@ where
 {
     let broker = build(&factory, "redeliver", |_| {}).await;
     let mut publisher = broker.publisher().await.unwrap();
-    publisher.publish(Route::Raw, &numbered(0..10)).await.unwrap();
+    publisher
+        .publish(Route::Raw, &numbered(0..10))
+        .await
+        .unwrap();
     let mut first = broker.consumer(Route::Raw).await.unwrap();
     let mut held = Vec::new();
     for _ in 0..6 {
         held.push(next_within(first.as_mut()).await);
     }
     // Ack 1, 3 and 4: not a contiguous prefix.
-    first.ack(&[held[1].tag, held[3].tag, held[4].tag]).await.unwrap();
+    first
+        .ack(&[held[1].tag, held[3].tag, held[4].tag])
+        .await
+        .unwrap();
     drop(first);
 
     let mut second = broker.consumer(Route::Raw).await.unwrap();
@@ -115,7 +140,10 @@ where
         // What the first consumer held comes back flagged. (AMQP may flag the
         // rest too: the broker pushed them to the first consumer's buffer.)
         if [0, 2, 5].contains(&n) {
-            assert!(delivery.redelivered, "{n} was held unacknowledged, so it is flagged redelivered");
+            assert!(
+                delivery.redelivered,
+                "{n} was held unacknowledged, so it is flagged redelivered"
+            );
         }
         assert!(seen.insert(n), "{n} delivered twice to one consumer");
         tags.push(delivery.tag);
@@ -137,16 +165,32 @@ where
     let broker = build(&factory, "routing", |_| {}).await;
     let mut publisher = broker.publisher().await.unwrap();
     let mut message = Message::new(b"for shard 1".to_vec());
-    message.headers.insert("x-source".into(), "/var/log/app.log".into());
-    publisher.publish(Route::Events(1), std::slice::from_ref(&message)).await.unwrap();
-    publisher.publish(Route::Events(0), &[Message::new(b"for shard 0".to_vec())]).await.unwrap();
-    let missing = publisher.publish(Route::Events(7), &[Message::new(b"lost?".to_vec())]).await;
-    assert!(matches!(missing, Err(QueueError::NoRoute { .. })), "{missing:?}");
+    message
+        .headers
+        .insert("x-source".into(), "/var/log/app.log".into());
+    publisher
+        .publish(Route::Events(1), std::slice::from_ref(&message))
+        .await
+        .unwrap();
+    publisher
+        .publish(Route::Events(0), &[Message::new(b"for shard 0".to_vec())])
+        .await
+        .unwrap();
+    let missing = publisher
+        .publish(Route::Events(7), &[Message::new(b"lost?".to_vec())])
+        .await;
+    assert!(
+        matches!(missing, Err(QueueError::NoRoute { .. })),
+        "{missing:?}"
+    );
 
     let mut shard_one = broker.consumer(Route::Events(1)).await.unwrap();
     let delivery = next_within(shard_one.as_mut()).await;
     assert_eq!(delivery.payload, message.payload);
-    assert_eq!(delivery.headers.get("x-source").map(String::as_str), Some("/var/log/app.log"));
+    assert_eq!(
+        delivery.headers.get("x-source").map(String::as_str),
+        Some("/var/log/app.log")
+    );
     shard_one.ack(&[delivery.tag]).await.unwrap();
     assert_silent(shard_one.as_mut()).await;
     let mut shard_zero = broker.consumer(Route::Events(0)).await.unwrap();
@@ -166,17 +210,26 @@ where
 {
     let broker = build(&factory, "dead", |_| {}).await;
     let mut publisher = broker.publisher().await.unwrap();
-    publisher.publish(Route::Raw, &[Message::new(b"\xffgarbage".to_vec())]).await.unwrap();
+    publisher
+        .publish(Route::Raw, &[Message::new(b"\xffgarbage".to_vec())])
+        .await
+        .unwrap();
     let mut consumer = broker.consumer(Route::Raw).await.unwrap();
     let delivery = next_within(consumer.as_mut()).await;
-    consumer.dead_letter(delivery, "not a loghaul message: magic bytes [ff, 67]").await.unwrap();
+    consumer
+        .dead_letter(delivery, "not a loghaul message: magic bytes [ff, 67]")
+        .await
+        .unwrap();
     assert_silent(consumer.as_mut()).await;
     drop(consumer);
     let mut dead = broker.consumer(Route::Dead).await.unwrap();
     let letter = next_within(dead.as_mut()).await;
     assert_eq!(letter.payload, b"\xffgarbage");
     assert_eq!(
-        letter.headers.get(DEAD_LETTER_REASON_HEADER).map(String::as_str),
+        letter
+            .headers
+            .get(DEAD_LETTER_REASON_HEADER)
+            .map(String::as_str),
         Some("not a loghaul message: magic bytes [ff, 67]")
     );
     dead.ack(&[letter.tag]).await.unwrap();
@@ -192,7 +245,10 @@ where
 {
     let broker = build(&factory, "prefetch", |settings| settings.prefetch = 3).await;
     let mut publisher = broker.publisher().await.unwrap();
-    publisher.publish(Route::Raw, &numbered(0..10)).await.unwrap();
+    publisher
+        .publish(Route::Raw, &numbered(0..10))
+        .await
+        .unwrap();
     let mut consumer = broker.consumer(Route::Raw).await.unwrap();
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -216,7 +272,10 @@ where
     let mut publisher = broker.publisher().await.unwrap();
     let mut first = broker.consumer(Route::Raw).await.unwrap();
     let mut second = broker.consumer(Route::Raw).await.unwrap();
-    publisher.publish(Route::Raw, &numbered(0..40)).await.unwrap();
+    publisher
+        .publish(Route::Raw, &numbered(0..40))
+        .await
+        .unwrap();
     let mut seen = BTreeSet::new();
     let mut counts = [0u32; 2];
     while seen.len() < 40 {
@@ -230,7 +289,10 @@ where
         let consumer = if which == 0 { &mut first } else { &mut second };
         consumer.ack(&[delivery.tag]).await.unwrap();
     }
-    assert!(counts[0] > 0 && counts[1] > 0, "both consumers get work: {counts:?}");
+    assert!(
+        counts[0] > 0 && counts[1] > 0,
+        "both consumers get work: {counts:?}"
+    );
     drop((first, second));
     broker.delete_topology().await.unwrap();
 }
@@ -244,30 +306,53 @@ where
     Fut: Future<Output = Arc<dyn Broker>>,
 {
     const MAX_LENGTH: u32 = 5;
-    let broker = build(&factory, "full", |settings| settings.max_length = Some(u64::from(MAX_LENGTH))).await;
+    let broker = build(&factory, "full", |settings| {
+        settings.max_length = Some(u64::from(MAX_LENGTH))
+    })
+    .await;
     let mut publisher = broker.publisher().await.unwrap();
     let mut accepted = 0;
     let refusal = loop {
-        match publisher.publish(Route::Raw, &numbered(accepted..accepted + 1)).await {
+        match publisher
+            .publish(Route::Raw, &numbered(accepted..accepted + 1))
+            .await
+        {
             Ok(()) => accepted += 1,
             Err(error) => break error,
         }
-        assert!(accepted <= MAX_LENGTH + 1, "the queue took {accepted} messages with max_length {MAX_LENGTH}");
+        assert!(
+            accepted <= MAX_LENGTH + 1,
+            "the queue took {accepted} messages with max_length {MAX_LENGTH}"
+        );
     };
     assert!(matches!(refusal, QueueError::Full { .. }), "{refusal:?}");
     assert!(refusal.is_retryable());
-    assert!(accepted >= MAX_LENGTH, "refused at {accepted}, before the limit");
+    assert!(
+        accepted >= MAX_LENGTH,
+        "refused at {accepted}, before the limit"
+    );
     let mut consumer = broker.consumer(Route::Raw).await.unwrap();
     let mut tags = Vec::new();
     for expected in 0..accepted {
         let delivery = next_within(consumer.as_mut()).await;
-        assert_eq!(number(&delivery), expected, "every accepted message is kept, oldest first");
+        assert_eq!(
+            number(&delivery),
+            expected,
+            "every accepted message is kept, oldest first"
+        );
         tags.push(delivery.tag);
     }
     consumer.ack(&tags).await.unwrap();
     assert_silent(consumer.as_mut()).await;
-    publisher.publish(Route::Raw, &numbered(100..101)).await.unwrap();
-    assert_eq!(number(&next_within(consumer.as_mut()).await), 100, "room again after the acks");
+    publisher
+        .publish(Route::Raw, &numbered(100..101))
+        .await
+        .unwrap();
+    assert_eq!(
+        number(&next_within(consumer.as_mut()).await),
+        100,
+        "room again after the acks"
+    );
     drop(consumer);
     broker.delete_topology().await.unwrap();
 }

@@ -39,6 +39,9 @@ pub enum QueueError {
 impl QueueError {
     /// Whether trying the same operation again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, QueueError::Connection(_) | QueueError::Full { .. } | QueueError::ConfirmTimeout { .. })
+        matches!(
+            self,
+            QueueError::Connection(_) | QueueError::Full { .. } | QueueError::ConfirmTimeout { .. }
+        )
     }
 }

@@ -65,7 +65,10 @@ pub struct Message {
 impl Message {
     /// A message with no headers.
     pub fn new(payload: Vec<u8>) -> Self {
-        Message { payload, headers: Headers::new() }
+        Message {
+            payload,
+            headers: Headers::new(),
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use crate::{
-    AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher, QueueError,
-    QueueSettings, Route,
+    AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher,
+    QueueError, QueueSettings, Route,
 };
 
 /// Queues held in memory, bounded by a total byte budget.
@@ -49,7 +49,9 @@ struct Stored {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these structures half-updated
     // in a way that matters more than stopping would.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemoryBroker {
@@ -67,17 +69,31 @@ impl MemoryBroker {
                 (route, Arc::new(queue))
             })
             .collect();
-        let budget = Arc::new(Budget { used: Mutex::new(0), max: settings.memory_max_bytes });
-        MemoryBroker { settings, queues, budget }
+        let budget = Arc::new(Budget {
+            used: Mutex::new(0),
+            max: settings.memory_max_bytes,
+        });
+        MemoryBroker {
+            settings,
+            queues,
+            budget,
+        }
     }
 
     fn queue(&self, route: Route) -> Result<Arc<MemoryQueue>, QueueError> {
-        self.queues.get(&route).cloned().ok_or_else(|| QueueError::NoRoute { route: route.to_string() })
+        self.queues
+            .get(&route)
+            .cloned()
+            .ok_or_else(|| QueueError::NoRoute {
+                route: route.to_string(),
+            })
     }
 
     /// Messages in the queue behind `route`, ready or held by consumers.
     pub fn depth(&self, route: Route) -> u64 {
-        self.queues.get(&route).map_or(0, |queue| lock(&queue.state).count)
+        self.queues
+            .get(&route)
+            .map_or(0, |queue| lock(&queue.state).count)
     }
 
     /// Bytes held across all queues.
@@ -92,17 +108,32 @@ fn enqueue(
     queue: &MemoryQueue,
     messages: &[Message],
 ) -> Result<(), QueueError> {
-    let batch_bytes: u64 = messages.iter().map(|message| message.payload.len() as u64).sum();
-    let queue_budget = settings.max_length_bytes.unwrap_or(u64::MAX).min(budget.max);
+    let batch_bytes: u64 = messages
+        .iter()
+        .map(|message| message.payload.len() as u64)
+        .sum();
+    let queue_budget = settings
+        .max_length_bytes
+        .unwrap_or(u64::MAX)
+        .min(budget.max);
     if batch_bytes > queue_budget {
-        return Err(QueueError::TooLarge { bytes: batch_bytes as usize, budget: queue_budget as usize });
+        return Err(QueueError::TooLarge {
+            bytes: batch_bytes as usize,
+            budget: queue_budget as usize,
+        });
     }
     let mut state = lock(&queue.state);
-    let over_length = settings.max_length.is_some_and(|max| state.count + messages.len() as u64 > max);
-    let over_bytes = settings.max_length_bytes.is_some_and(|max| state.bytes + batch_bytes > max);
+    let over_length = settings
+        .max_length
+        .is_some_and(|max| state.count + messages.len() as u64 > max);
+    let over_bytes = settings
+        .max_length_bytes
+        .is_some_and(|max| state.bytes + batch_bytes > max);
     let mut used = lock(&budget.used);
     if over_length || over_bytes || *used + batch_bytes > budget.max {
-        return Err(QueueError::Full { queue: queue.name.clone() });
+        return Err(QueueError::Full {
+            queue: queue.name.clone(),
+        });
     }
     *used += batch_bytes;
     drop(used);
@@ -162,7 +193,11 @@ impl Broker for MemoryBroker {
     async fn delete_topology(&self) -> Result<(), QueueError> {
         for queue in self.queues.values() {
             let mut state = lock(&queue.state);
-            let freed: u64 = state.ready.iter().map(|stored| stored.payload.len() as u64).sum();
+            let freed: u64 = state
+                .ready
+                .iter()
+                .map(|stored| stored.payload.len() as u64)
+                .sum();
             state.count -= state.ready.len() as u64;
             state.bytes -= freed;
             state.ready.clear();
@@ -181,7 +216,9 @@ struct MemoryPublisher {
 #[async_trait::async_trait]
 impl Publisher for MemoryPublisher {
     async fn publish(&mut self, route: Route, messages: &[Message]) -> Result<(), QueueError> {
-        let queue = self.queues.get(&route).ok_or_else(|| QueueError::NoRoute { route: route.to_string() })?;
+        let queue = self.queues.get(&route).ok_or_else(|| QueueError::NoRoute {
+            route: route.to_string(),
+        })?;
         enqueue(&self.settings, &self.budget, queue, messages)
     }
 }
@@ -202,7 +239,10 @@ impl MemoryConsumer {
             return None;
         }
         let stored = lock(&self.queue.state).ready.pop_front()?;
-        let tag = AckTag { generation: self.generation, tag: self.next_tag };
+        let tag = AckTag {
+            generation: self.generation,
+            tag: self.next_tag,
+        };
         self.next_tag += 1;
         let delivery = Delivery {
             payload: stored.payload.clone(),
@@ -242,7 +282,10 @@ impl Consumer for MemoryConsumer {
     async fn dead_letter(&mut self, delivery: Delivery, reason: &str) -> Result<(), QueueError> {
         let mut headers = delivery.headers.clone();
         headers.insert(DEAD_LETTER_REASON_HEADER.into(), reason.into());
-        let message = Message { payload: delivery.payload.clone(), headers };
+        let message = Message {
+            payload: delivery.payload.clone(),
+            headers,
+        };
         enqueue(&self.settings, &self.budget, &self.dead, &[message])?;
         self.ack(&[delivery.tag]).await
     }
@@ -284,12 +327,25 @@ mod tests {
         let broker = MemoryBroker::new(settings);
         let mut publisher = broker.publisher().await.expect("publisher");
         let sixty = Message::new(vec![0; 60]);
-        publisher.publish(Route::Raw, std::slice::from_ref(&sixty)).await.expect("fits");
-        let refused = publisher.publish(Route::Events(0), std::slice::from_ref(&sixty)).await;
-        assert!(matches!(refused, Err(QueueError::Full { .. })), "{refused:?}");
+        publisher
+            .publish(Route::Raw, std::slice::from_ref(&sixty))
+            .await
+            .expect("fits");
+        let refused = publisher
+            .publish(Route::Events(0), std::slice::from_ref(&sixty))
+            .await;
+        assert!(
+            matches!(refused, Err(QueueError::Full { .. })),
+            "{refused:?}"
+        );
         assert!(matches!(
-            publisher.publish(Route::Raw, &[Message::new(vec![0; 101])]).await,
-            Err(QueueError::TooLarge { bytes: 101, budget: 100 })
+            publisher
+                .publish(Route::Raw, &[Message::new(vec![0; 101])])
+                .await,
+            Err(QueueError::TooLarge {
+                bytes: 101,
+                budget: 100
+            })
         ));
         assert_eq!(broker.bytes_used(), 60);
         let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
@@ -297,6 +353,9 @@ mod tests {
         assert_eq!(broker.bytes_used(), 60, "held by a consumer still counts");
         consumer.ack(&[delivery.tag]).await.expect("ack");
         assert_eq!(broker.bytes_used(), 0);
-        publisher.publish(Route::Events(0), &[sixty]).await.expect("fits after the ack");
+        publisher
+            .publish(Route::Events(0), &[sixty])
+            .await
+            .expect("fits after the ack");
     }
 }

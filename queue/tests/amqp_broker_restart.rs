@@ -20,13 +20,16 @@ struct RestartGuard;
 
 impl Drop for RestartGuard {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl").arg("start_app").output();
+        let _ = std::process::Command::new("rabbitmqctl")
+            .arg("start_app")
+            .output();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_mid_stream_loses_nothing() {
-    let mut settings = QueueSettings::with_prefix(loghaul_queue::contract::unique_prefix("restart"));
+    let mut settings =
+        QueueSettings::with_prefix(loghaul_queue::contract::unique_prefix("restart"));
     settings.reconnect_max = Duration::from_secs(1);
     settings.confirm_timeout = Duration::from_secs(10);
     let broker = Arc::new(AmqpBroker::new(&loghaul_testkit::amqp_url(), settings));
@@ -39,9 +42,13 @@ async fn broker_restart_mid_stream_loses_nothing() {
         tokio::spawn(async move {
             let mut publisher = broker.publisher().await.expect("publisher");
             for start in (0..TOTAL).step_by(BATCH as usize) {
-                let batch: Vec<Message> =
-                    (start..start + BATCH).map(|n| Message::new(n.to_string().into_bytes())).collect();
-                publisher.publish(Route::Raw, &batch).await.expect("publish retries until confirmed");
+                let batch: Vec<Message> = (start..start + BATCH)
+                    .map(|n| Message::new(n.to_string().into_bytes()))
+                    .collect();
+                publisher
+                    .publish(Route::Raw, &batch)
+                    .await
+                    .expect("publish retries until confirmed");
                 published.store(start + BATCH, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(15)).await;
             }
@@ -59,7 +66,9 @@ async fn broker_restart_mid_stream_loses_nothing() {
                     .await
                     .expect("deliveries keep coming")
                     .expect("next");
-                let n: u32 = String::from_utf8_lossy(&delivery.payload).parse().expect("numbered");
+                let n: u32 = String::from_utf8_lossy(&delivery.payload)
+                    .parse()
+                    .expect("numbered");
                 *seen.entry(n).or_default() += 1;
                 pending.push(delivery.tag);
                 if pending.len() >= 50 {
@@ -77,12 +86,19 @@ async fn broker_restart_mid_stream_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let guard = RestartGuard;
-    tokio::task::spawn_blocking(|| loghaul_testkit::rabbitmqctl(&["stop_app"])).await.expect("stop_app");
+    tokio::task::spawn_blocking(|| loghaul_testkit::rabbitmqctl(&["stop_app"]))
+        .await
+        .expect("stop_app");
     let at_stop = published.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    tokio::task::spawn_blocking(|| loghaul_testkit::rabbitmqctl(&["start_app"])).await.expect("start_app");
+    tokio::task::spawn_blocking(|| loghaul_testkit::rabbitmqctl(&["start_app"]))
+        .await
+        .expect("start_app");
     drop(guard);
-    assert!(at_stop < TOTAL, "the restart happened mid-stream ({at_stop} of {TOTAL} confirmed)");
+    assert!(
+        at_stop < TOTAL,
+        "the restart happened mid-stream ({at_stop} of {TOTAL} confirmed)"
+    );
 
     tokio::time::timeout(Duration::from_secs(180), publisher_task)
         .await

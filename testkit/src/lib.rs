@@ -13,14 +13,22 @@ use std::time::{Duration, Instant};
 
 /// The RabbitMQ the tests use: `$LOGHAUL_TEST_AMQP_URL`, else the local one.
 pub fn amqp_url() -> String {
-    std::env::var("LOGHAUL_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("LOGHAUL_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 /// A name no other test of this run or a concurrent run uses.
 pub fn unique_name(case: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{case}-{}-{nanos:x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{case}-{}-{nanos:x}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Waits until something accepts TCP connections at `addr`.
@@ -36,12 +44,19 @@ pub fn wait_for_port(addr: SocketAddr, limit: Duration) -> bool {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs `rabbitmqctl` with `args`, panicking with its output if it fails.
 pub fn rabbitmqctl(args: &[&str]) {
-    let output = Command::new("rabbitmqctl").args(args).output().expect("rabbitmqctl is installed");
+    let output = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl is installed");
     assert!(
         output.status.success(),
         "rabbitmqctl {args:?} failed: {}{}",
@@ -68,7 +83,12 @@ impl S3Server {
     /// Starts a server; panics with install instructions if s3s-fs is missing.
     pub fn start() -> Self {
         let binary = s3s_fs_binary();
-        let mut server = S3Server { binary, port: free_port(), data: tempfile::tempdir().unwrap(), child: None };
+        let mut server = S3Server {
+            binary,
+            port: free_port(),
+            data: tempfile::tempdir().unwrap(),
+            child: None,
+        };
         server.restart();
         server
     }
@@ -104,7 +124,10 @@ impl S3Server {
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
         self.child = Some(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        assert!(wait_for_port(addr, Duration::from_secs(15)), "s3s-fs did not start listening on {addr}");
+        assert!(
+            wait_for_port(addr, Duration::from_secs(15)),
+            "s3s-fs did not start listening on {addr}"
+        );
     }
 }
 
