@@ -4,7 +4,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use crate::{ArchiveError, ObjectReader};
+use crate::{ArchiveError, ObjectReader, PutOutcome};
 
 const BUFFER: usize = 1 << 20;
 
@@ -27,6 +27,44 @@ impl FileDigest {
     }
 }
 
+/// Accumulates size and sha256 as bytes go by.
+#[derive(Default)]
+pub(crate) struct DigestBuilder {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl DigestBuilder {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    pub(crate) fn finish(self) -> FileDigest {
+        FileDigest {
+            size: self.size,
+            sha256: hex(&self.hasher.finalize()),
+        }
+    }
+}
+
+/// Whether an object already under `key` is what we meant to write: the same
+/// bytes count as done, anything else is a conflict and is never overwritten.
+pub(crate) fn outcome_for_existing(
+    key: &str,
+    existing: &FileDigest,
+    ours: &FileDigest,
+) -> Result<PutOutcome, ArchiveError> {
+    if existing == ours {
+        return Ok(PutOutcome::AlreadyPresent);
+    }
+    Err(ArchiveError::Conflict {
+        key: key.to_owned(),
+        existing: existing.sha256.clone(),
+        ours: ours.sha256.clone(),
+    })
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -37,9 +75,8 @@ pub async fn digest_file(path: &Path) -> Result<FileDigest, ArchiveError> {
     tokio::task::spawn_blocking(move || {
         let mut file =
             std::fs::File::open(&owned).map_err(|error| ArchiveError::io("open", &owned, error))?;
-        let mut hasher = Sha256::new();
+        let mut digest = DigestBuilder::default();
         let mut buffer = vec![0; BUFFER];
-        let mut size = 0u64;
         loop {
             let read = file
                 .read(&mut buffer)
@@ -47,13 +84,9 @@ pub async fn digest_file(path: &Path) -> Result<FileDigest, ArchiveError> {
             if read == 0 {
                 break;
             }
-            hasher.update(&buffer[..read]);
-            size += read as u64;
+            digest.update(&buffer[..read]);
         }
-        Ok(FileDigest {
-            size,
-            sha256: hex(&hasher.finalize()),
-        })
+        Ok(digest.finish())
     })
     .await
     .map_err(|error| ArchiveError::io("hash", path, std::io::Error::other(error)))?
@@ -64,9 +97,8 @@ pub(crate) async fn digest_reader(
     mut reader: ObjectReader,
     key: &str,
 ) -> Result<FileDigest, ArchiveError> {
-    let mut hasher = Sha256::new();
+    let mut digest = DigestBuilder::default();
     let mut buffer = vec![0; 256 * 1024];
-    let mut size = 0u64;
     loop {
         let read = reader
             .read(&mut buffer)
@@ -79,11 +111,7 @@ pub(crate) async fn digest_reader(
         if read == 0 {
             break;
         }
-        hasher.update(&buffer[..read]);
-        size += read as u64;
+        digest.update(&buffer[..read]);
     }
-    Ok(FileDigest {
-        size,
-        sha256: hex(&hasher.finalize()),
-    })
+    Ok(digest.finish())
 }

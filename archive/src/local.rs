@@ -9,7 +9,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::digest::digest_file;
+use crate::digest::{digest_file, outcome_for_existing};
 use crate::{
     ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
     StoreOptions, validate_key,
@@ -85,25 +85,6 @@ fn write_atomically(path: &Path, bytes: &[u8], tmp_dir: &Path) -> Result<(), Arc
     Ok(())
 }
 
-impl LocalStore {
-    async fn existing_outcome(
-        &self,
-        key: &str,
-        target: &Path,
-        ours: &str,
-    ) -> Result<PutOutcome, ArchiveError> {
-        let existing = digest_file(target).await?;
-        if existing.sha256 == ours {
-            return Ok(PutOutcome::AlreadyPresent);
-        }
-        Err(ArchiveError::Conflict {
-            key: key.to_owned(),
-            existing: existing.sha256,
-            ours: ours.to_owned(),
-        })
-    }
-}
-
 #[async_trait::async_trait]
 impl ObjectStore for LocalStore {
     fn describe(&self) -> String {
@@ -119,7 +100,7 @@ impl ObjectStore for LocalStore {
         let target = self.object_path(key)?;
         let digest = digest_file(path).await?;
         if target.exists() {
-            return self.existing_outcome(key, &target, &digest.sha256).await;
+            return outcome_for_existing(key, &digest_file(&target).await?, &digest);
         }
         let mut metadata = metadata.clone();
         metadata.insert(CONTENT_SHA256.into(), digest.sha256.clone());
@@ -153,7 +134,7 @@ impl ObjectStore for LocalStore {
         .map_err(|error| ArchiveError::io("write", path, std::io::Error::other(error)))??;
         if !linked {
             // Another writer won the race between our check and our link.
-            return self.existing_outcome(key, &target, &digest.sha256).await;
+            return outcome_for_existing(key, &digest_file(&target).await?, &digest);
         }
         Ok(PutOutcome::Created)
     }

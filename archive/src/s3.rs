@@ -27,7 +27,7 @@ use loghaul_config::{ArchiveConfig, ChecksumMode};
 use tokio::io::AsyncReadExt;
 use tracing::warn;
 
-use crate::digest::{FileDigest, digest_file};
+use crate::digest::{FileDigest, digest_file, outcome_for_existing};
 use crate::{
     ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
     StoreOptions, validate_key,
@@ -169,9 +169,8 @@ impl S3Store {
         info: &ObjectInfo,
         ours: &FileDigest,
     ) -> Result<PutOutcome, ArchiveError> {
-        let existing = info.metadata.get(CONTENT_SHA256).cloned();
-        let existing = match existing {
-            Some(sha256) => sha256,
+        let sha256 = match info.metadata.get(CONTENT_SHA256) {
+            Some(sha256) => sha256.clone(),
             // Written by something else: hash what is there.
             None => {
                 crate::digest::digest_reader(self.get(key).await?, key)
@@ -179,14 +178,14 @@ impl S3Store {
                     .sha256
             }
         };
-        if existing == ours.sha256 && info.size == ours.size {
-            return Ok(PutOutcome::AlreadyPresent);
-        }
-        Err(ArchiveError::Conflict {
-            key: key.to_owned(),
-            existing,
-            ours: ours.sha256.clone(),
-        })
+        outcome_for_existing(
+            key,
+            &FileDigest {
+                size: info.size,
+                sha256,
+            },
+            ours,
+        )
     }
 
     async fn put_single(
