@@ -146,7 +146,8 @@ pub async fn store_from_config(config: &Config) -> Result<Arc<dyn ObjectStore>, 
         part_size: config.archive.part_size.bytes(),
     };
     Ok(match config.archive_target() {
-        ArchiveTarget::Local { root } => Arc::new(LocalStore::new(&root).with_options(options)),
+        // A directory needs no parts: every write is one local copy.
+        ArchiveTarget::Local { root } => Arc::new(LocalStore::new(&root)),
         ArchiveTarget::S3 { bucket, prefix } => {
             Arc::new(S3Store::from_config(&config.archive, &bucket, &prefix, options).await)
         }

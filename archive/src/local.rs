@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::digest::{digest_file, outcome_for_existing};
 use crate::{
     ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
-    StoreOptions, validate_key,
+    validate_key,
 };
 
 const META_DIR: &str = ".loghaul-meta";
@@ -29,11 +29,6 @@ impl LocalStore {
         LocalStore {
             root: root.to_owned(),
         }
-    }
-
-    /// Options are accepted for symmetry with S3; local writes need no parts.
-    pub fn with_options(self, _options: StoreOptions) -> Self {
-        self
     }
 
     fn object_path(&self, key: &str) -> Result<PathBuf, ArchiveError> {
@@ -218,13 +213,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::StoreOptions;
 
-    async fn factory(options: StoreOptions) -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
+    /// A directory ignores part sizes: every write is one local copy.
+    async fn factory(_options: StoreOptions) -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let root = tempfile::tempdir().expect("tempdir");
-        (
-            Arc::new(LocalStore::new(&root.path().join("store")).with_options(options)),
-            root,
-        )
+        (Arc::new(LocalStore::new(&root.path().join("store"))), root)
     }
 
     crate::archive_contract_tests!(factory);
