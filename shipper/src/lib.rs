@@ -1,5 +1,18 @@
-//! The shipper role of loghaul: it tails files, tracks file identity and checkpoints, batches records and publishes `RawBatch` onto the queue; rotates the files it manages and watches for spot notices.
+//! The shipper: tails log files and publishes what it reads, losing nothing.
 //!
-//! This crate holds its place in the workspace layout of DESIGN.md. Its code
-//! arrives with issue 3; until then it exports nothing, and `loghaul run` does
-//! not start this role.
+//! The pieces, each in its own module:
+//!
+//! - [`identity`]: what a file is, whatever its name (device, inode and a
+//!   fingerprint of its first bytes);
+//! - [`checkpoint`]: how far each file is confirmed downstream, persisted
+//!   atomically;
+//! - [`records`]: bytes to records, with offsets, size caps and flags;
+//! - [`multiline`]: lines to multi-line records.
+
+pub mod checkpoint;
+mod error;
+pub mod identity;
+pub mod multiline;
+pub mod records;
+
+pub use error::ShipperError;

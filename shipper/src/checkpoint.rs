@@ -1,0 +1,248 @@
+//! Where each file has been shipped up to, kept across restarts.
+//!
+//! An offset here means that every byte before it is confirmed by the queue.
+//! It only moves after the publisher confirms a batch, so a crash can repeat
+//! records (deduplicated downstream by event id) but never skip one.
+//!
+//! The file is versioned JSON. Each write goes to a temporary file, is
+//! fsynced, renamed into place, and then the directory is fsynced. A crash
+//! therefore leaves either the old checkpoints or the new ones.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ShipperError;
+use crate::identity::{DiskKey, Fingerprint};
+
+const VERSION: u32 = 1;
+
+/// One file's confirmed position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCheckpoint {
+    /// Device and inode.
+    pub key: DiskKey,
+    /// The fingerprint taken when the file was first read.
+    pub fingerprint: Fingerprint,
+    /// Every byte before this offset is confirmed downstream.
+    pub offset: u64,
+    /// Where the file was last seen.
+    pub path: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    version: u32,
+    files: Vec<FileCheckpoint>,
+}
+
+/// The checkpoints of one shipper, held in memory and persisted on demand.
+#[derive(Debug)]
+pub struct Checkpoints {
+    path: PathBuf,
+    entries: BTreeMap<DiskKey, FileCheckpoint>,
+    dirty: bool,
+}
+
+impl Checkpoints {
+    /// Loads `path`, or starts empty when it does not exist yet.
+    pub fn load(path: &Path) -> Result<Self, ShipperError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Checkpoints {
+                    path: path.to_owned(),
+                    entries: BTreeMap::new(),
+                    dirty: false,
+                });
+            }
+            Err(error) => return Err(ShipperError::io("read checkpoints", path, error)),
+        };
+        let corrupt = |reason: String| ShipperError::CorruptCheckpoint {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|error| corrupt(error.to_string()))?;
+        let version = value.get("version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(VERSION)) {
+            return Err(corrupt(format!(
+                "version {version:?}, this build reads version {VERSION}"
+            )));
+        }
+        let on_disk: OnDisk =
+            serde_json::from_value(value).map_err(|error| corrupt(error.to_string()))?;
+        let entries = on_disk
+            .files
+            .into_iter()
+            .map(|entry| (entry.key, entry))
+            .collect();
+        Ok(Checkpoints {
+            path: path.to_owned(),
+            entries,
+            dirty: false,
+        })
+    }
+
+    /// The checkpoint of a file, if any.
+    pub fn get(&self, key: &DiskKey) -> Option<&FileCheckpoint> {
+        self.entries.get(key)
+    }
+
+    /// Records a confirmed position. A position never moves backwards for the
+    /// same fingerprint; a new fingerprint (a reused inode, a truncated file)
+    /// replaces the entry.
+    pub fn confirm(&mut self, checkpoint: FileCheckpoint) {
+        match self.entries.get(&checkpoint.key) {
+            Some(existing)
+                if existing.fingerprint == checkpoint.fingerprint
+                    && existing.offset >= checkpoint.offset =>
+            {
+                if existing.path != checkpoint.path {
+                    self.entries.insert(
+                        checkpoint.key,
+                        FileCheckpoint {
+                            offset: existing.offset,
+                            ..checkpoint
+                        },
+                    );
+                    self.dirty = true;
+                }
+            }
+            _ => {
+                self.entries.insert(checkpoint.key, checkpoint);
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Forgets a file that is gone for good.
+    pub fn remove(&mut self, key: &DiskKey) {
+        if self.entries.remove(key).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    /// Every entry.
+    pub fn entries(&self) -> impl Iterator<Item = &FileCheckpoint> {
+        self.entries.values()
+    }
+
+    /// Writes the checkpoints if anything changed since the last write.
+    pub fn persist(&mut self) -> Result<(), ShipperError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let on_disk = OnDisk {
+            version: VERSION,
+            files: self.entries.values().cloned().collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&on_disk).unwrap_or_default();
+        write_atomically(&self.path, &bytes)?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// tmp, fsync, rename, fsync the directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ShipperError> {
+    let dir = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|error| ShipperError::io("create directory", dir, error))?;
+    let tmp = path.with_extension("tmp");
+    let mut file =
+        std::fs::File::create(&tmp).map_err(|error| ShipperError::io("create", &tmp, error))?;
+    file.write_all(bytes)
+        .map_err(|error| ShipperError::io("write", &tmp, error))?;
+    file.sync_all()
+        .map_err(|error| ShipperError::io("fsync", &tmp, error))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|error| ShipperError::io("rename", path, error))?;
+    std::fs::File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|error| ShipperError::io("fsync directory", dir, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(inode: u64, hash: u64, offset: u64) -> FileCheckpoint {
+        FileCheckpoint {
+            key: DiskKey { device: 1, inode },
+            fingerprint: Fingerprint { hash, len: 10 },
+            offset,
+            path: PathBuf::from(format!("/var/log/{inode}.log")),
+        }
+    }
+
+    #[test]
+    fn survives_a_reload() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state/checkpoints.json");
+        let mut checkpoints = Checkpoints::load(&path).expect("missing file is empty");
+        checkpoints.confirm(checkpoint(7, 1, 100));
+        checkpoints.confirm(checkpoint(8, 2, 5));
+        checkpoints.persist().expect("persist");
+        assert!(
+            !path.with_extension("tmp").exists(),
+            "the temporary file was renamed"
+        );
+        let reloaded = Checkpoints::load(&path).expect("reload");
+        assert_eq!(
+            reloaded.get(&DiskKey {
+                device: 1,
+                inode: 7
+            }),
+            Some(&checkpoint(7, 1, 100))
+        );
+        assert_eq!(reloaded.entries().count(), 2);
+    }
+
+    #[test]
+    fn positions_never_move_backwards_for_the_same_file() {
+        let mut checkpoints = Checkpoints::load(Path::new("/nonexistent/c.json")).expect("empty");
+        checkpoints.confirm(checkpoint(7, 1, 100));
+        checkpoints.confirm(checkpoint(7, 1, 50));
+        assert_eq!(
+            checkpoints
+                .get(&DiskKey {
+                    device: 1,
+                    inode: 7
+                })
+                .map(|c| c.offset),
+            Some(100)
+        );
+        // A new fingerprint on the same inode is a new file.
+        checkpoints.confirm(checkpoint(7, 9, 3));
+        assert_eq!(
+            checkpoints
+                .get(&DiskKey {
+                    device: 1,
+                    inode: 7
+                })
+                .map(|c| c.offset),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn corrupt_or_future_files_are_refused_with_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("checkpoints.json");
+        std::fs::write(&path, b"{not json").expect("write");
+        let error = Checkpoints::load(&path).expect_err("corrupt");
+        assert!(
+            error.to_string().contains("checkpoints.json is unreadable"),
+            "{error}"
+        );
+        std::fs::write(&path, br#"{"version": 9, "files": []}"#).expect("write");
+        let error = Checkpoints::load(&path).expect_err("future version");
+        assert!(error.to_string().contains("version Some(9)"), "{error}");
+    }
+}

@@ -1,0 +1,145 @@
+//! What a file is, independent of its path.
+//!
+//! Device and inode follow a file through renames. They are not enough on
+//! their own: an inode freed by a deleted file is soon given to a new one. So
+//! a file is also fingerprinted by a hash of its first bytes, up to
+//! [`FINGERPRINT_BYTES`]. The fingerprint is taken when the first record is
+//! read and remembers how many bytes it covered. That lets a file shorter
+//! than the window be identified too: later checks hash the same length.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use loghaul_model::FileIdentity;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How many leading bytes the fingerprint covers at most.
+pub const FINGERPRINT_BYTES: u64 = 1024;
+
+/// Device and inode: where a file is on disk, whatever its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DiskKey {
+    /// `st_dev`.
+    pub device: u64,
+    /// `st_ino`.
+    pub inode: u64,
+}
+
+impl DiskKey {
+    /// The key of an open file.
+    pub fn of(file: &File) -> io::Result<Self> {
+        let metadata = file.metadata()?;
+        Ok(DiskKey {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
+
+    /// The key of a path's metadata.
+    pub fn from_metadata(metadata: &std::fs::Metadata) -> Self {
+        DiskKey {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        }
+    }
+}
+
+/// A hash of a file's first `len` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// First 64 bits of the SHA-256 of the bytes.
+    pub hash: u64,
+    /// How many bytes it covers.
+    pub len: u64,
+}
+
+impl Fingerprint {
+    /// Fingerprints the first `min(size, FINGERPRINT_BYTES)` bytes of `file`.
+    pub fn take(file: &File, size: u64) -> io::Result<Self> {
+        Self::of_len(file, size.min(FINGERPRINT_BYTES))
+    }
+
+    /// Fingerprints exactly the first `len` bytes, or fails if the file is
+    /// shorter (it was truncated or replaced).
+    pub fn of_len(file: &File, len: u64) -> io::Result<Self> {
+        let mut buffer = vec![0u8; len as usize];
+        file.read_exact_at(&mut buffer, 0)?;
+        let digest = Sha256::digest(&buffer);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Ok(Fingerprint {
+            hash: u64::from_be_bytes(first),
+            len,
+        })
+    }
+
+    /// Whether `file` still starts with the bytes this fingerprint covers.
+    pub fn matches(&self, file: &File) -> bool {
+        Self::of_len(file, self.len).is_ok_and(|again| again == *self)
+    }
+}
+
+/// The identity events carry: disk key plus fingerprint hash.
+pub fn file_identity(key: DiskKey, fingerprint: &Fingerprint) -> FileIdentity {
+    FileIdentity {
+        device: key.device,
+        inode: key.inode,
+        fingerprint: fingerprint.hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn fingerprint_follows_content_not_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.log");
+        std::fs::write(&path, b"first line\n").expect("write");
+        let file = File::open(&path).expect("open");
+        let fingerprint = Fingerprint::take(&file, 11).expect("fingerprint");
+        assert_eq!(fingerprint.len, 11);
+        let renamed = dir.path().join("a.log.1");
+        std::fs::rename(&path, &renamed).expect("rename");
+        assert!(fingerprint.matches(&File::open(&renamed).expect("open")));
+    }
+
+    #[test]
+    fn short_files_are_fingerprinted_over_what_they_have() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("short.log");
+        std::fs::write(&path, b"hi\n").expect("write");
+        let file = File::open(&path).expect("open");
+        let fingerprint = Fingerprint::take(&file, 3).expect("fingerprint");
+        assert_eq!(fingerprint.len, 3);
+        // The file grows: the first 3 bytes are the same, so it is the same file.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open")
+            .write_all(b"more\n")
+            .expect("append");
+        assert!(fingerprint.matches(&File::open(&path).expect("open")));
+    }
+
+    #[test]
+    fn replaced_content_does_not_match() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.log");
+        std::fs::write(&path, b"old content\n").expect("write");
+        let fingerprint =
+            Fingerprint::take(&File::open(&path).expect("open"), 12).expect("fingerprint");
+        std::fs::write(&path, b"new content\n").expect("rewrite");
+        assert!(!fingerprint.matches(&File::open(&path).expect("open")));
+        std::fs::write(&path, b"old").expect("truncate");
+        assert!(
+            !fingerprint.matches(&File::open(&path).expect("open")),
+            "shorter than the window"
+        );
+    }
+}
