@@ -28,6 +28,15 @@ pub struct FileCheckpoint {
     pub fingerprint: Fingerprint,
     /// Every byte before this offset is confirmed downstream.
     pub offset: u64,
+    /// A fingerprint of the bytes just before `offset`. A restart resumes at
+    /// `offset` only if they are still there: a file truncated and rewritten
+    /// while the shipper was down is read again from the start instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<Fingerprint>,
+    /// How many times the file was found truncated or rewritten; part of the
+    /// identity its events carry.
+    #[serde(default)]
+    pub epoch: u64,
     /// Where the file was last seen.
     pub path: PathBuf,
 }
@@ -44,6 +53,18 @@ pub struct Checkpoints {
     path: PathBuf,
     entries: BTreeMap<DiskKey, FileCheckpoint>,
     dirty: bool,
+}
+
+impl FileCheckpoint {
+    /// Whether `file` is still the file this checkpoint describes, with the
+    /// confirmed bytes in place.
+    pub fn still_matches(&self, file: &std::fs::File) -> bool {
+        let long_enough = file.metadata().is_ok_and(|stat| stat.len() >= self.offset);
+        let tail_in_place = self.tail.is_none_or(|tail| {
+            Fingerprint::of_range(file, self.offset, tail.len).is_ok_and(|again| again == tail)
+        });
+        long_enough && tail_in_place && self.fingerprint.matches(file)
+    }
 }
 
 impl Checkpoints {
@@ -118,11 +139,34 @@ impl Checkpoints {
         }
     }
 
+    /// Starts a file over at offset 0, whatever was confirmed before (it was
+    /// truncated or rewritten). The file stays known, so a restart can still
+    /// find it if it is rotated away.
+    pub fn reset(&mut self, key: DiskKey, path: &Path, epoch: u64) {
+        self.entries.insert(
+            key,
+            FileCheckpoint {
+                key,
+                fingerprint: Fingerprint::empty(),
+                offset: 0,
+                tail: None,
+                epoch,
+                path: path.to_owned(),
+            },
+        );
+        self.dirty = true;
+    }
+
     /// Forgets a file that is gone for good.
     pub fn remove(&mut self, key: &DiskKey) {
         if self.entries.remove(key).is_some() {
             self.dirty = true;
         }
+    }
+
+    /// Whether something changed since the last write.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
     }
 
     /// Every entry.
@@ -177,6 +221,8 @@ mod tests {
             key: DiskKey { device: 1, inode },
             fingerprint: Fingerprint { hash, len: 10 },
             offset,
+            tail: None,
+            epoch: 0,
             path: PathBuf::from(format!("/var/log/{inode}.log")),
         }
     }

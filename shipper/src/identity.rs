@@ -61,6 +61,22 @@ impl Fingerprint {
         Self::of_len(file, size.min(FINGERPRINT_BYTES))
     }
 
+    /// The fingerprint of zero bytes: every file matches it. It marks a file
+    /// known before any of it was read.
+    pub fn empty() -> Self {
+        Self::of_bytes(&[])
+    }
+
+    fn of_bytes(bytes: &[u8]) -> Self {
+        let digest = Sha256::digest(bytes);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Fingerprint {
+            hash: u64::from_be_bytes(first),
+            len: bytes.len() as u64,
+        }
+    }
+
     /// Fingerprints exactly the first `len` bytes, or fails if the file is
     /// shorter (it was truncated or replaced).
     pub fn of_len(file: &File, len: u64) -> io::Result<Self> {
@@ -75,18 +91,39 @@ impl Fingerprint {
         })
     }
 
+    /// Fingerprints the `len` bytes that end at `end`.
+    pub fn of_range(file: &File, end: u64, len: u64) -> io::Result<Self> {
+        let len = len.min(end);
+        let mut buffer = vec![0u8; len as usize];
+        file.read_exact_at(&mut buffer, end - len)?;
+        Ok(Self::of_bytes(&buffer))
+    }
+
+    /// Whether this is the fingerprint of zero bytes, which says nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether `file` still starts with the bytes this fingerprint covers.
     pub fn matches(&self, file: &File) -> bool {
         Self::of_len(file, self.len).is_ok_and(|again| again == *self)
     }
 }
 
-/// The identity events carry: disk key plus fingerprint hash.
-pub fn file_identity(key: DiskKey, fingerprint: &Fingerprint) -> FileIdentity {
+/// The identity events carry: disk key plus fingerprint hash, mixed with the
+/// file's epoch once it has been truncated or rewritten. New content at old
+/// offsets then gets new event ids, even when it starts with the same bytes,
+/// and the indexer never mistakes it for a duplicate.
+pub fn file_identity(key: DiskKey, fingerprint: &Fingerprint, epoch: u64) -> FileIdentity {
+    let mixed = if epoch == 0 {
+        fingerprint.hash
+    } else {
+        fingerprint.hash.rotate_left(17) ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    };
     FileIdentity {
         device: key.device,
         inode: key.inode,
-        fingerprint: fingerprint.hash,
+        fingerprint: mixed,
     }
 }
 

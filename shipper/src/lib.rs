@@ -7,12 +7,17 @@
 //! - [`checkpoint`]: how far each file is confirmed downstream, persisted
 //!   atomically;
 //! - [`records`]: bytes to records, with offsets, size caps and flags;
-//! - [`multiline`]: lines to multi-line records.
+//! - [`multiline`]: lines to multi-line records;
+//! - [`discovery`]: which files a source's globs name;
+//! - [`tailer`]: the state machine that reads, follows rotations and
+//!   batches, moving checkpoints only on confirmation.
 
 pub mod checkpoint;
+pub mod discovery;
 mod error;
 pub mod identity;
 pub mod multiline;
 pub mod records;
+pub mod tailer;
 
 pub use error::ShipperError;

@@ -1,0 +1,202 @@
+//! Which files a source's globs name right now.
+//!
+//! Each glob is split into a literal base directory and a pattern. Only the
+//! base directories are walked, as deep as the patterns can reach
+//! (unbounded under `**`). Matches are checked against the source's include
+//! and exclude sets; an exclude without `/` applies to the file name alone,
+//! so `*.gz` excludes `app.log.1.gz` anywhere.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::ShipperError;
+
+/// A source's compiled globs.
+#[derive(Debug, Clone)]
+pub struct FileMatcher {
+    include: GlobSet,
+    exclude_paths: GlobSet,
+    exclude_names: GlobSet,
+    roots: Vec<(PathBuf, Option<usize>)>,
+}
+
+fn has_glob_chars(component: &str) -> bool {
+    component.contains(['*', '?', '[', '{'])
+}
+
+fn compile(source: &str, globs: &[String]) -> Result<GlobSet, ShipperError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let compiled = Glob::new(glob).map_err(|error| ShipperError::Glob {
+            source_name: source.to_owned(),
+            glob: glob.clone(),
+            reason: error.kind().to_string(),
+        })?;
+        builder.add(compiled);
+    }
+    builder.build().map_err(|error| ShipperError::Glob {
+        source_name: source.to_owned(),
+        glob: globs.join(", "),
+        reason: error.to_string(),
+    })
+}
+
+impl FileMatcher {
+    /// Compiles a source's `paths` and `exclude`.
+    pub fn new(source: &str, paths: &[String], exclude: &[String]) -> Result<Self, ShipperError> {
+        let mut roots = Vec::new();
+        for path in paths {
+            let mut base = PathBuf::new();
+            let mut depth = Some(0usize);
+            let mut in_pattern = false;
+            for component in Path::new(path).components() {
+                let text = component.as_os_str().to_string_lossy();
+                if !in_pattern && !has_glob_chars(&text) {
+                    base.push(component);
+                    continue;
+                }
+                in_pattern = true;
+                depth = match (depth, text.as_ref()) {
+                    (_, "**") | (None, _) => None,
+                    (Some(depth), _) => Some(depth + 1),
+                };
+            }
+            if !in_pattern {
+                // A plain file path: watch its directory for exactly that name.
+                let parent = base.parent().map(Path::to_path_buf).unwrap_or_default();
+                roots.push((parent, Some(1)));
+            } else {
+                roots.push((base, depth));
+            }
+        }
+        let (exclude_names, exclude_paths): (Vec<String>, Vec<String>) = exclude
+            .iter()
+            .cloned()
+            .partition(|glob| !glob.contains('/'));
+        Ok(FileMatcher {
+            include: compile(source, paths)?,
+            exclude_paths: compile(source, &exclude_paths)?,
+            exclude_names: compile(source, &exclude_names)?,
+            roots,
+        })
+    }
+
+    /// Whether `path` belongs to the source.
+    pub fn matches(&self, path: &Path) -> bool {
+        if !self.include.is_match(path) || self.exclude_paths.is_match(path) {
+            return false;
+        }
+        path.file_name()
+            .is_none_or(|name| !self.exclude_names.is_match(Path::new(name)))
+    }
+
+    /// Directories to watch for changes.
+    pub fn watch_roots(&self) -> impl Iterator<Item = &Path> {
+        self.roots.iter().map(|(root, _)| root.as_path())
+    }
+
+    /// Every regular file that matches now, sorted. Unreadable directories
+    /// are skipped (a log directory may appear later).
+    pub fn scan(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for (root, depth) in &self.roots {
+            walk(root, *depth, &mut |path| {
+                if self.matches(path) {
+                    found.push(path.to_path_buf());
+                }
+            });
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+}
+
+fn walk(dir: &Path, depth: Option<usize>, visit: &mut dyn FnMut(&Path)) {
+    if depth == Some(0) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walk(&path, depth.map(|depth| depth - 1), visit);
+        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            visit(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, relative: &str) {
+        let path = dir.join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, b"x\n").expect("write");
+    }
+
+    #[test]
+    fn globs_and_excludes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in [
+            "app.log",
+            "app.log.1",
+            "app.log.2.gz",
+            "other.txt",
+            "sub/deep.log",
+            "sub/x/deeper.log",
+        ] {
+            touch(dir.path(), file);
+        }
+        let base = dir.path().display().to_string();
+        let matcher = FileMatcher::new(
+            "app",
+            &[format!("{base}/app.log*"), format!("{base}/sub/**/*.log")],
+            &["*.gz".into()],
+        )
+        .expect("valid globs");
+        let found: Vec<String> = matcher
+            .scan()
+            .iter()
+            .map(|path| {
+                path.strip_prefix(dir.path())
+                    .expect("inside")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            found,
+            ["app.log", "app.log.1", "sub/deep.log", "sub/x/deeper.log"]
+        );
+    }
+
+    #[test]
+    fn a_plain_path_matches_only_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "one.log");
+        touch(dir.path(), "two.log");
+        let path = dir.path().join("one.log").display().to_string();
+        let matcher = FileMatcher::new("one", &[path], &[]).expect("valid");
+        assert_eq!(matcher.scan(), vec![dir.path().join("one.log")]);
+    }
+
+    #[test]
+    fn a_bad_glob_names_the_source_and_glob() {
+        let error = FileMatcher::new("app", &["/var/log/[".into()], &[]).expect_err("bad glob");
+        assert!(
+            error
+                .to_string()
+                .starts_with("source app: invalid glob \"/var/log/[\""),
+            "{error}"
+        );
+    }
+}

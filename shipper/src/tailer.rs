@@ -1,0 +1,886 @@
+//! The tailer: discovery, reading, rotation handling and batching for every
+//! file, as one synchronous state machine.
+//!
+//! It does no waiting and keeps no clock of its own. The caller passes `now`
+//! and decides when to [`Tailer::scan`] and [`Tailer::poll`]. The driver runs
+//! it on a dedicated thread, and tests step it deterministically.
+//!
+//! What it promises:
+//!
+//! - Records come out in file order, each file in its own batches, and every
+//!   byte of a file is in exactly one record.
+//! - A checkpoint moves only through [`Tailer::confirm`], after the queue has
+//!   the batch.
+//! - A file renamed or deleted away from the globs is read through its open
+//!   handle until it has stayed at its end for [`ROTATE_WAIT`], then
+//!   finished: its unterminated last line and pending multiline record go out.
+//! - A file that shrank (copytruncate) finishes what it had and starts again
+//!   at 0 under a new epoch. Confirmations of the old epoch no longer move its
+//!   checkpoint.
+//! - Reading stops while the bytes waiting for confirmation exceed the budget.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use loghaul_model::{RawBatch, RawRecord};
+use tracing::{debug, info, warn};
+
+use crate::ShipperError;
+use crate::checkpoint::{Checkpoints, FileCheckpoint};
+use crate::discovery::FileMatcher;
+use crate::identity::{DiskKey, Fingerprint, file_identity};
+use crate::multiline::{MultilineMerger, MultilineRule};
+use crate::records::{Line, RecordSplitter};
+
+/// How long a rotated-away or deleted file is still watched at its end, in
+/// case its writer has not reopened yet.
+pub const ROTATE_WAIT: Duration = Duration::from_secs(5);
+
+/// How many of the last bytes read are kept to detect rewritten files.
+const TAIL_CHECK_BYTES: usize = 64;
+
+/// One `[[shipper.sources]]` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    /// The source's name.
+    pub name: String,
+    /// Its globs.
+    pub matcher: FileMatcher,
+    /// The format, when not `auto`.
+    pub format_hint: Option<String>,
+    /// The record size cap.
+    pub max_line_bytes: usize,
+    /// Multiline rule and timeout.
+    pub multiline: Option<(MultilineRule, Duration)>,
+}
+
+/// Limits of the tailer.
+#[derive(Debug, Clone)]
+pub struct TailerSettings {
+    /// The host name batches carry.
+    pub host: String,
+    /// A batch goes out at this many bytes of records…
+    pub batch_max_bytes: usize,
+    /// …or this many records…
+    pub batch_max_records: usize,
+    /// …or this long after its first record.
+    pub batch_max_wait: Duration,
+    /// Bytes read but not yet confirmed, at most.
+    pub buffer_bytes: u64,
+    /// Open files at most; files at their end are closed beyond it.
+    pub max_open_files: usize,
+    /// Bytes read from one file in one go.
+    pub read_chunk: usize,
+}
+
+/// What confirming a batch means for its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The file.
+    pub key: DiskKey,
+    /// Its fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Incremented each time the file is found truncated.
+    pub epoch: u64,
+    /// Where it was read.
+    pub path: PathBuf,
+    /// Everything before this offset is in this batch or an earlier one.
+    pub end_offset: u64,
+    /// Record bytes in the batch, released from the budget.
+    pub bytes: u64,
+}
+
+/// A batch to publish, and what to tell the tailer once it is confirmed.
+#[derive(Debug, Clone)]
+pub struct OutgoingBatch {
+    /// The batch.
+    pub batch: RawBatch,
+    /// Hand this back to [`Tailer::confirm`].
+    pub confirmation: Confirmation,
+}
+
+/// Where reading a file starts.
+struct Resume {
+    offset: u64,
+    /// `None` until the first read takes one.
+    fingerprint: Option<Fingerprint>,
+    epoch: u64,
+}
+
+impl Resume {
+    fn from_checkpoint(checkpoint: &FileCheckpoint) -> Self {
+        // The fingerprint of zero bytes marks a file known but never read.
+        let fingerprint =
+            Some(checkpoint.fingerprint).filter(|fingerprint| !fingerprint.is_empty());
+        Resume {
+            offset: checkpoint.offset,
+            fingerprint,
+            epoch: checkpoint.epoch,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Presence {
+    /// At a path the globs match.
+    Matched,
+    /// Renamed away or deleted since this moment.
+    Orphaned(Instant),
+}
+
+#[derive(Debug)]
+struct Watched {
+    source: usize,
+    path: PathBuf,
+    file: Option<File>,
+    fingerprint: Option<Fingerprint>,
+    epoch: u64,
+    splitter: RecordSplitter,
+    merger: Option<MultilineMerger>,
+    records: Vec<RawRecord>,
+    record_bytes: usize,
+    batch_end: u64,
+    batch_since: Option<Instant>,
+    presence: Presence,
+    /// Set by a scan: check on the next read that the file still starts with
+    /// the fingerprinted bytes (a copytruncate followed by fast writes can
+    /// grow the file past the old offset before the shrink is seen).
+    verify_fingerprint: bool,
+    /// The last bytes read, up to [`TAIL_CHECK_BYTES`]: a file that still has
+    /// them just before our offset was not rewritten, even where its first
+    /// bytes are the same as before.
+    tail: Vec<u8>,
+    last_active: Instant,
+    /// Offset up to which batches were sent (confirmed or not).
+    sent_until: u64,
+    confirmed: u64,
+}
+
+/// Tails every file of every source.
+pub struct Tailer {
+    settings: TailerSettings,
+    sources: Vec<SourceSpec>,
+    checkpoints: Checkpoints,
+    files: BTreeMap<DiskKey, Watched>,
+    in_flight: u64,
+    /// Whether the first scan has looked for checkpointed files that were
+    /// rotated away while the shipper was down.
+    recovered: bool,
+}
+
+/// What one [`Tailer::poll`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollReport {
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Records emitted into batches.
+    pub records: u64,
+    /// Whether reading stopped because the budget is used up.
+    pub throttled: bool,
+}
+
+impl Tailer {
+    /// A tailer that resumes from `checkpoints`.
+    pub fn new(
+        settings: TailerSettings,
+        sources: Vec<SourceSpec>,
+        checkpoints: Checkpoints,
+    ) -> Self {
+        Tailer {
+            settings,
+            sources,
+            checkpoints,
+            files: BTreeMap::new(),
+            in_flight: 0,
+            recovered: false,
+        }
+    }
+
+    /// Bytes sent but not confirmed.
+    pub fn in_flight_bytes(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Files being watched, and how many are open.
+    pub fn file_counts(&self) -> (usize, usize) {
+        (
+            self.files.len(),
+            self.files
+                .values()
+                .filter(|watched| watched.file.is_some())
+                .count(),
+        )
+    }
+
+    /// Bytes each watched file has beyond its confirmed offset, by path.
+    pub fn lag(&self) -> Vec<(PathBuf, u64)> {
+        self.files
+            .values()
+            .map(|watched| {
+                let size = std::fs::metadata(&watched.path)
+                    .map(|stat| stat.len())
+                    .unwrap_or(watched.confirmed);
+                (watched.path.clone(), size.saturating_sub(watched.confirmed))
+            })
+            .collect()
+    }
+
+    /// The checkpoints, for persisting.
+    pub fn checkpoints_mut(&mut self) -> &mut Checkpoints {
+        &mut self.checkpoints
+    }
+
+    /// Looks for files: new ones start (from their checkpoint or from 0),
+    /// renamed ones follow their new path, vanished ones are orphaned.
+    pub fn scan(&mut self, now: Instant) {
+        let mut seen: HashMap<DiskKey, (PathBuf, usize)> = HashMap::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            for path in source.matcher.scan() {
+                let Ok(stat) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                seen.entry(DiskKey::from_metadata(&stat))
+                    .or_insert((path, index));
+            }
+        }
+        let known_before = self.files.len();
+        for (key, (path, source)) in &seen {
+            match self.files.get_mut(key) {
+                Some(watched) => {
+                    if watched.path != *path {
+                        debug!(from = %watched.path.display(), to = %path.display(), "file renamed");
+                        watched.path = path.clone();
+                    }
+                    watched.presence = Presence::Matched;
+                    watched.verify_fingerprint = true;
+                }
+                None => self.start_watching(*key, path.clone(), *source, now),
+            }
+        }
+        let vanished: Vec<DiskKey> = self
+            .files
+            .keys()
+            .filter(|key| !seen.contains_key(key))
+            .copied()
+            .collect();
+        for key in vanished {
+            let Some(watched) = self.files.get_mut(&key) else {
+                continue;
+            };
+            if watched.presence == Presence::Matched {
+                debug!(path = %watched.path.display(), "file renamed away or deleted; reading it to its end");
+                watched.presence = Presence::Orphaned(now);
+                if watched.file.is_none() {
+                    reopen_moved(key, watched);
+                }
+            }
+        }
+        if !self.recovered {
+            self.recovered = true;
+            self.recover_rotated(now);
+        }
+        if self.files.len() != known_before || self.checkpoints.is_dirty() {
+            // A file rotated away before its first confirmation must still be
+            // found after a crash: record new files on disk at once.
+            if let Err(error) = self.checkpoints.persist() {
+                warn!(%error, "cannot record newly found files in the checkpoints");
+            }
+        }
+    }
+
+    /// Files the checkpoints know that no glob matches any more were rotated
+    /// away (or deleted) while the shipper was down. Look for each beside its
+    /// old path and read it to its end; forget the ones that are gone.
+    fn recover_rotated(&mut self, now: Instant) {
+        let missing: Vec<FileCheckpoint> = self
+            .checkpoints
+            .entries()
+            .filter(|entry| !self.files.contains_key(&entry.key))
+            .cloned()
+            .collect();
+        for entry in missing {
+            let Some((path, file)) = find_beside(entry.key, &entry.path) else {
+                info!(path = %entry.path.display(), "checkpointed file is gone; forgetting it");
+                self.checkpoints.remove(&entry.key);
+                continue;
+            };
+            // Same inode beside our old path but other content (truncated and
+            // rewritten): read it from the start rather than lose it.
+            let resume = if entry.still_matches(&file) {
+                Resume::from_checkpoint(&entry)
+            } else {
+                self.checkpoints.reset(entry.key, &path, entry.epoch + 1);
+                Resume {
+                    offset: 0,
+                    fingerprint: None,
+                    epoch: entry.epoch + 1,
+                }
+            };
+            let source = self
+                .sources
+                .iter()
+                .position(|spec| spec.matcher.matches(&entry.path))
+                .unwrap_or(0);
+            info!(from = %entry.path.display(), to = %path.display(), offset = resume.offset, "reading a file rotated while the shipper was down");
+            self.watch(
+                entry.key,
+                path,
+                file,
+                source,
+                resume,
+                Presence::Orphaned(now),
+                now,
+            );
+        }
+    }
+
+    fn start_watching(&mut self, key: DiskKey, path: PathBuf, source: usize, now: Instant) {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) => {
+                warn!(%error, path = %path.display(), "cannot open file; will try again at the next scan");
+                return;
+            }
+        };
+        let resume = match self.checkpoints.get(&key) {
+            Some(checkpoint) if checkpoint.still_matches(&file) => {
+                Resume::from_checkpoint(checkpoint)
+            }
+            Some(checkpoint) => {
+                info!(path = %path.display(), "file replaced or rewritten since its checkpoint; reading it from the start");
+                let epoch = checkpoint.epoch + 1;
+                self.checkpoints.reset(key, &path, epoch);
+                Resume {
+                    offset: 0,
+                    fingerprint: None,
+                    epoch,
+                }
+            }
+            None => {
+                // Known from the moment it is opened, so a restart can find it
+                // again even if it is rotated away before anything is confirmed.
+                self.checkpoints.reset(key, &path, 0);
+                Resume {
+                    offset: 0,
+                    fingerprint: None,
+                    epoch: 0,
+                }
+            }
+        };
+        self.watch(key, path, file, source, resume, Presence::Matched, now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn watch(
+        &mut self,
+        key: DiskKey,
+        path: PathBuf,
+        file: File,
+        source: usize,
+        resume: Resume,
+        presence: Presence,
+        now: Instant,
+    ) {
+        let Resume {
+            offset,
+            fingerprint,
+            epoch,
+        } = resume;
+        let spec = &self.sources[source];
+        let merger = spec.multiline.as_ref().map(|(rule, timeout)| {
+            MultilineMerger::new(rule.clone(), *timeout, spec.max_line_bytes)
+        });
+        debug!(path = %path.display(), offset, "watching file");
+        self.files.insert(
+            key,
+            Watched {
+                source,
+                path,
+                file: Some(file),
+                fingerprint,
+                epoch,
+                splitter: RecordSplitter::new(offset, spec.max_line_bytes),
+                merger,
+                records: Vec::new(),
+                record_bytes: 0,
+                batch_end: offset,
+                batch_since: None,
+                presence,
+                verify_fingerprint: false,
+                tail: Vec::new(),
+                last_active: now,
+                sent_until: offset,
+                confirmed: offset,
+            },
+        );
+    }
+
+    /// Reads what is new, merges, batches, and emits the batches that are
+    /// due into `out`.
+    pub fn poll(&mut self, now: Instant, out: &mut Vec<OutgoingBatch>) -> PollReport {
+        let mut report = PollReport::default();
+        let keys: Vec<DiskKey> = self.files.keys().copied().collect();
+        for key in keys {
+            let buffered: u64 = self
+                .files
+                .values()
+                .map(|watched| watched.record_bytes as u64)
+                .sum();
+            if self.in_flight + buffered >= self.settings.buffer_bytes {
+                report.throttled = true;
+            }
+            let Some(watched) = self.files.get_mut(&key) else {
+                continue;
+            };
+            if !report.throttled {
+                let spec = &self.sources[watched.source];
+                if let Some(old_content) = read_available(
+                    key,
+                    watched,
+                    spec,
+                    &self.settings,
+                    &mut self.checkpoints,
+                    now,
+                    &mut report,
+                ) {
+                    self.in_flight += old_content.confirmation.bytes;
+                    out.push(old_content);
+                }
+            }
+            if let Some(merger) = watched.merger.as_mut() {
+                let mut lines = Vec::new();
+                merger.flush_stale(now, &mut lines);
+                add_lines(watched, lines, now, &mut report);
+            }
+            let finished = self.finish_if_gone(key, now);
+            if let Some(watched) = self.files.get_mut(&key) {
+                let due = watched.record_bytes >= self.settings.batch_max_bytes
+                    || watched.records.len() >= self.settings.batch_max_records
+                    || watched.batch_since.is_some_and(|since| {
+                        now.duration_since(since) >= self.settings.batch_max_wait
+                    })
+                    || finished;
+                if due && !watched.records.is_empty() {
+                    let batch = take_batch(
+                        key,
+                        watched,
+                        &self.sources[watched.source],
+                        &self.settings.host,
+                    );
+                    self.in_flight += batch.confirmation.bytes;
+                    out.push(batch);
+                }
+            }
+        }
+        self.close_idle();
+        self.forget_finished();
+        report
+    }
+
+    /// Finishes an orphaned file that has stayed at its end for
+    /// [`ROTATE_WAIT`]: its last partial line and multiline record go out.
+    fn finish_if_gone(&mut self, key: DiskKey, now: Instant) -> bool {
+        let Some(watched) = self.files.get_mut(&key) else {
+            return false;
+        };
+        let Presence::Orphaned(since) = watched.presence else {
+            return false;
+        };
+        let at_end = watched.file.as_ref().is_none_or(|file| {
+            file.metadata()
+                .is_ok_and(|stat| stat.len() <= watched.splitter.next_offset())
+        });
+        if !at_end || now.duration_since(since.max(watched.last_active)) < ROTATE_WAIT {
+            return false;
+        }
+        let mut lines = Vec::new();
+        watched.splitter.finish(&mut lines);
+        let mut merged = Vec::new();
+        if let Some(merger) = watched.merger.as_mut() {
+            for line in lines.drain(..) {
+                merger.push(line, now, &mut merged);
+            }
+            merger.flush(&mut merged);
+        } else {
+            merged = lines;
+        }
+        let mut report = PollReport::default();
+        add_lines(watched, merged, now, &mut report);
+        watched.file = None;
+        true
+    }
+
+    fn forget_finished(&mut self) {
+        let done: Vec<DiskKey> = self
+            .files
+            .iter()
+            .filter(|(_, watched)| {
+                matches!(watched.presence, Presence::Orphaned(_))
+                    && watched.file.is_none()
+                    && watched.records.is_empty()
+                    && watched.confirmed >= watched.sent_until
+                    && !watched.splitter.has_pending()
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in done {
+            if let Some(watched) = self.files.remove(&key) {
+                info!(path = %watched.path.display(), offset = watched.confirmed, "file finished and confirmed; letting it go");
+                self.checkpoints.remove(&key);
+            }
+        }
+    }
+
+    fn close_idle(&mut self) {
+        let open = self
+            .files
+            .values()
+            .filter(|watched| watched.file.is_some())
+            .count();
+        if open <= self.settings.max_open_files {
+            return;
+        }
+        let mut idle: Vec<(Instant, DiskKey)> = self
+            .files
+            .iter()
+            .filter(|(_, watched)| {
+                watched.presence == Presence::Matched
+                    && watched.file.as_ref().is_some_and(|file| {
+                        file.metadata()
+                            .is_ok_and(|stat| stat.len() == watched.splitter.next_offset())
+                    })
+            })
+            .map(|(key, watched)| (watched.last_active, *key))
+            .collect();
+        idle.sort();
+        for (_, key) in idle.into_iter().take(open - self.settings.max_open_files) {
+            if let Some(watched) = self.files.get_mut(&key) {
+                watched.file = None;
+            }
+        }
+    }
+
+    /// The queue has a batch: move its file's checkpoint and free its bytes.
+    pub fn confirm(&mut self, confirmation: &Confirmation) {
+        self.in_flight = self.in_flight.saturating_sub(confirmation.bytes);
+        let Some(watched) = self.files.get_mut(&confirmation.key) else {
+            return;
+        };
+        if watched.epoch != confirmation.epoch {
+            return;
+        }
+        watched.confirmed = watched.confirmed.max(confirmation.end_offset);
+        let tail = watched.file.as_ref().and_then(|file| {
+            Fingerprint::of_range(file, confirmation.end_offset, TAIL_CHECK_BYTES as u64).ok()
+        });
+        self.checkpoints.confirm(FileCheckpoint {
+            key: confirmation.key,
+            fingerprint: confirmation.fingerprint,
+            offset: confirmation.end_offset,
+            tail,
+            epoch: confirmation.epoch,
+            path: confirmation.path.clone(),
+        });
+    }
+
+    /// Every complete record still held goes into batches now, for a
+    /// shutdown. Unterminated lines and pending multiline records stay: on
+    /// restart they are read again from their start. The exception is a file
+    /// deleted while open: nothing can reach it after this process, so it is
+    /// read to its end and finished first, whatever the budget.
+    pub fn drain(&mut self, now: Instant, out: &mut Vec<OutgoingBatch>) {
+        let deleted: Vec<DiskKey> = self
+            .files
+            .iter()
+            .filter(|(_, watched)| {
+                watched
+                    .file
+                    .as_ref()
+                    .is_some_and(|file| file.metadata().is_ok_and(|stat| stat.nlink() == 0))
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in deleted {
+            let Some(watched) = self.files.get_mut(&key) else {
+                continue;
+            };
+            let spec = &self.sources[watched.source];
+            let mut report = PollReport::default();
+            loop {
+                let before = watched.splitter.next_offset();
+                if let Some(old_content) = read_available(
+                    key,
+                    watched,
+                    spec,
+                    &self.settings,
+                    &mut self.checkpoints,
+                    now,
+                    &mut report,
+                ) {
+                    self.in_flight += old_content.confirmation.bytes;
+                    out.push(old_content);
+                }
+                // Empty the buffer into batches, or reading stops at its cap.
+                if !watched.records.is_empty() {
+                    let batch = take_batch(key, watched, spec, &self.settings.host);
+                    self.in_flight += batch.confirmation.bytes;
+                    out.push(batch);
+                }
+                if watched.splitter.next_offset() == before {
+                    break;
+                }
+            }
+            let mut lines = Vec::new();
+            watched.splitter.finish(&mut lines);
+            let mut merged = merge(watched, lines, now);
+            if let Some(merger) = watched.merger.as_mut() {
+                merger.flush(&mut merged);
+            }
+            add_lines(watched, merged, now, &mut report);
+            info!(path = %watched.path.display(), "read a deleted file to its end before stopping");
+        }
+        for (key, watched) in self.files.iter_mut() {
+            if !watched.records.is_empty() {
+                let batch = take_batch(
+                    *key,
+                    watched,
+                    &self.sources[watched.source],
+                    &self.settings.host,
+                );
+                self.in_flight += batch.confirmation.bytes;
+                out.push(batch);
+            }
+        }
+    }
+
+    /// Whether every batch sent has been confirmed.
+    pub fn all_confirmed(&self) -> bool {
+        self.in_flight == 0
+            && self
+                .files
+                .values()
+                .all(|watched| watched.confirmed >= watched.sent_until)
+    }
+
+    /// Writes the checkpoints if they changed.
+    pub fn persist(&mut self) -> Result<(), ShipperError> {
+        self.checkpoints.persist()
+    }
+}
+
+/// Finds the file with `key` in the directory of `old_path`, where rotated
+/// names live.
+fn find_beside(key: DiskKey, old_path: &Path) -> Option<(PathBuf, File)> {
+    let dir = old_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        if entry
+            .metadata()
+            .is_ok_and(|stat| stat.is_file() && DiskKey::from_metadata(&stat) == key)
+            && let Ok(file) = File::open(entry.path())
+        {
+            return Some((entry.path(), file));
+        }
+    }
+    None
+}
+
+/// A closed file vanished from its path: reopen it where it was rotated to.
+fn reopen_moved(key: DiskKey, watched: &mut Watched) {
+    match find_beside(key, &watched.path) {
+        Some((path, file)) => {
+            watched.path = path;
+            watched.file = Some(file);
+        }
+        None => {
+            warn!(path = %watched.path.display(), "a closed idle file was rotated and deleted before it was reopened")
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_available(
+    key: DiskKey,
+    watched: &mut Watched,
+    spec: &SourceSpec,
+    settings: &TailerSettings,
+    checkpoints: &mut Checkpoints,
+    now: Instant,
+    report: &mut PollReport,
+) -> Option<OutgoingBatch> {
+    if watched.file.is_none() {
+        // Closed while idle: reopen only if it grew at the same path.
+        let grew = std::fs::metadata(&watched.path).is_ok_and(|stat| {
+            DiskKey::from_metadata(&stat) == key && stat.len() > watched.splitter.next_offset()
+        });
+        if !grew || watched.presence != Presence::Matched {
+            return None;
+        }
+        match File::open(&watched.path) {
+            Ok(file) => watched.file = Some(file),
+            Err(_) => return None,
+        }
+    }
+    let file = watched.file.as_ref()?;
+    let stat = file.metadata().ok()?;
+    let size = stat.len();
+    let rewritten = std::mem::take(&mut watched.verify_fingerprint)
+        && (watched
+            .fingerprint
+            .is_some_and(|fingerprint| !fingerprint.matches(file))
+            || !tail_still_there(file, &watched.tail, watched.splitter.next_offset()));
+    // After a truncation, go on to read the new content in the same call.
+    let old_content = if size < watched.splitter.next_offset() || rewritten {
+        truncated(key, watched, spec, settings, checkpoints, now, report)
+    } else {
+        None
+    };
+    let mut remaining = size - watched.splitter.next_offset();
+    let mut buffer = vec![0u8; settings.read_chunk];
+    while remaining > 0 && watched.record_bytes < settings.batch_max_bytes * 2 {
+        let want = remaining.min(buffer.len() as u64) as usize;
+        let Some(file) = watched.file.as_ref() else {
+            break;
+        };
+        let read = match file.read_at(&mut buffer[..want], watched.splitter.next_offset()) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) => {
+                warn!(%error, path = %watched.path.display(), "read failed; will retry");
+                break;
+            }
+        };
+        if watched.fingerprint.is_none() {
+            match Fingerprint::take(file, size) {
+                Ok(fingerprint) => watched.fingerprint = Some(fingerprint),
+                Err(_) => break,
+            }
+        }
+        remember_tail(&mut watched.tail, &buffer[..read]);
+        let mut lines = Vec::new();
+        watched.splitter.push(&buffer[..read], &mut lines);
+        let lines = merge(watched, lines, now);
+        add_lines(watched, lines, now, report);
+        report.bytes_read += read as u64;
+        remaining -= read as u64;
+        watched.last_active = now;
+    }
+    if stat.nlink() == 0 && watched.presence == Presence::Matched {
+        watched.presence = Presence::Orphaned(now);
+    }
+    old_content
+}
+
+fn remember_tail(tail: &mut Vec<u8>, chunk: &[u8]) {
+    if chunk.len() >= TAIL_CHECK_BYTES {
+        tail.clear();
+        tail.extend_from_slice(&chunk[chunk.len() - TAIL_CHECK_BYTES..]);
+        return;
+    }
+    tail.extend_from_slice(chunk);
+    let excess = tail.len().saturating_sub(TAIL_CHECK_BYTES);
+    tail.drain(..excess);
+}
+
+/// Whether the bytes just before `offset` are still the ones we read there.
+fn tail_still_there(file: &File, tail: &[u8], offset: u64) -> bool {
+    if tail.is_empty() || offset < tail.len() as u64 {
+        return true;
+    }
+    let mut found = vec![0u8; tail.len()];
+    file.read_exact_at(&mut found, offset - tail.len() as u64)
+        .is_ok_and(|()| found == tail)
+}
+
+/// The file shrank: finish what was read of the old content, then start
+/// again at 0 under a new epoch.
+fn truncated(
+    key: DiskKey,
+    watched: &mut Watched,
+    spec: &SourceSpec,
+    settings: &TailerSettings,
+    checkpoints: &mut Checkpoints,
+    now: Instant,
+    report: &mut PollReport,
+) -> Option<OutgoingBatch> {
+    info!(path = %watched.path.display(), offset = watched.splitter.next_offset(), "file truncated; reading it again from the start");
+    let mut lines = Vec::new();
+    watched.splitter.finish(&mut lines);
+    let mut merged = merge(watched, lines, now);
+    if let Some(merger) = watched.merger.as_mut() {
+        merger.flush(&mut merged);
+    }
+    add_lines(watched, merged, now, report);
+    // What is buffered belongs to the old content: it goes out now, with the
+    // old fingerprint and epoch. Confirmations of that epoch are ignored from
+    // here on.
+    let old_content =
+        (!watched.records.is_empty()).then(|| take_batch(key, watched, spec, &settings.host));
+    watched.epoch += 1;
+    watched.fingerprint = None;
+    watched.splitter = RecordSplitter::new(0, spec.max_line_bytes);
+    watched.sent_until = 0;
+    watched.confirmed = 0;
+    watched.batch_end = 0;
+    watched.tail.clear();
+    checkpoints.reset(key, &watched.path, watched.epoch);
+    if let Err(error) = checkpoints.persist() {
+        warn!(%error, "cannot record the truncation in the checkpoints");
+    }
+    old_content
+}
+
+fn merge(watched: &mut Watched, lines: Vec<Line>, now: Instant) -> Vec<Line> {
+    let Some(merger) = watched.merger.as_mut() else {
+        return lines;
+    };
+    let mut merged = Vec::new();
+    for line in lines {
+        merger.push(line, now, &mut merged);
+    }
+    merged
+}
+
+fn add_lines(watched: &mut Watched, lines: Vec<Line>, now: Instant, report: &mut PollReport) {
+    for line in lines {
+        if watched.records.is_empty() {
+            watched.batch_since = Some(now);
+        }
+        watched.record_bytes += line.record.bytes.len();
+        watched.batch_end = line.end_offset;
+        watched.records.push(line.record);
+        report.records += 1;
+    }
+}
+
+fn take_batch(key: DiskKey, watched: &mut Watched, spec: &SourceSpec, host: &str) -> OutgoingBatch {
+    let fingerprint = watched.fingerprint.unwrap_or_else(Fingerprint::empty);
+    let records = std::mem::take(&mut watched.records);
+    let bytes = std::mem::take(&mut watched.record_bytes) as u64;
+    watched.batch_since = None;
+    watched.sent_until = watched.batch_end;
+    let read_time_unix_nano = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos() as i64)
+        .unwrap_or(0);
+    OutgoingBatch {
+        batch: RawBatch {
+            host: host.to_owned(),
+            source: watched.path.display().to_string(),
+            file: file_identity(key, &fingerprint, watched.epoch),
+            format_hint: spec.format_hint.clone(),
+            records,
+            read_time_unix_nano,
+        },
+        confirmation: Confirmation {
+            key,
+            fingerprint,
+            epoch: watched.epoch,
+            path: watched.path.clone(),
+            end_offset: watched.batch_end,
+            bytes,
+        },
+    }
+}
