@@ -7,6 +7,8 @@ mod config_check;
 mod exit;
 mod logging;
 mod run;
+mod ship;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,10 @@ enum Command {
     #[command(after_help = run::HELP)]
     Run(run::RunArgs),
 
+    /// Tail files and publish them to the queue: the per-host sidecar.
+    #[command(after_help = ship::HELP)]
+    Ship(ship::ShipArgs),
+
     /// Work with configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
     logging::init(cli.log_format, cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Ship(args) => ship::ship(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

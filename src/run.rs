@@ -17,9 +17,9 @@ use crate::exit::BadInput;
 
 pub(crate) const HELP: &str = "\
 With no config file, everything is local: the queue lives in memory, the data
-directory is ./loghaul-data, rotated files are archived to
-./loghaul-data/archive. (The search UI on 127.0.0.1:7700 arrives with the
-indexer.)
+directory is ./loghaul-data, and rotated files are archived to
+./loghaul-data/archive. PATHS are tailed into the queue. (Parsing, the index
+and the search UI on 127.0.0.1:7700 arrive with their roles.)
 Stop it with Ctrl-C or SIGTERM; it drains and exits 0.
 
 Examples:

@@ -125,6 +125,8 @@ pub struct ShipperConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Rotate and archive everything on SIGTERM, as on a spot notice.
     pub archive_on_shutdown: bool,
+    /// On shutdown, how long to wait for the queue to confirm what was read.
+    pub drain_timeout: HumanDuration,
 }
 
 impl Default for ShipperConfig {
@@ -139,6 +141,7 @@ impl Default for ShipperConfig {
             max_open_files: 512,
             metrics_listen: None,
             archive_on_shutdown: false,
+            drain_timeout: HumanDuration::secs(30),
         }
     }
 }

@@ -10,14 +10,20 @@
 //! - [`multiline`]: lines to multi-line records;
 //! - [`discovery`]: which files a source's globs name;
 //! - [`tailer`]: the state machine that reads, follows rotations and
-//!   batches, moving checkpoints only on confirmation.
+//!   batches, moving checkpoints only on confirmation;
+//! - [`ship`]: the tailer on its own thread, publishing to a queue, with a
+//!   two-phase drain on shutdown.
 
 pub mod checkpoint;
 pub mod discovery;
+mod driver;
 mod error;
 pub mod identity;
 pub mod multiline;
 pub mod records;
 pub mod tailer;
 
+pub use driver::{
+    HOST_HEADER, SOURCE_HEADER, ShipReport, checkpoint_path, ship, sources_from_config,
+};
 pub use error::ShipperError;

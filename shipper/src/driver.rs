@@ -1,0 +1,364 @@
+//! Runs the tailer against a queue: one thread for all file I/O, one task
+//! for publishing.
+//!
+//! The tailer thread owns the files and the checkpoints. It reads, sends
+//! batches to the publisher over a bounded channel, and applies
+//! confirmations as they come back. The publisher task publishes each group
+//! of batches and waits for the broker's confirmation, retrying with backoff
+//! while the queue is down or full. Reading pauses meanwhile, because the
+//! tailer's byte budget fills up.
+//!
+//! Shutdown happens in two phases. First, stop reading and publish every
+//! complete record already read. Then wait, up to `drain_timeout`, for the
+//! confirmations, and write the checkpoints. A record whose confirmation
+//! never came is read again on the next start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use loghaul_config::Config;
+use loghaul_model::codec;
+use loghaul_queue::{Broker, Message, Route};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::ShipperError;
+use crate::checkpoint::Checkpoints;
+use crate::discovery::FileMatcher;
+use crate::multiline::MultilineRule;
+use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
+
+/// Header naming the host on published batches.
+pub const HOST_HEADER: &str = "x-loghaul-host";
+/// Header naming the source file on published batches.
+pub const SOURCE_HEADER: &str = "x-loghaul-source";
+
+/// How often confirmed positions reach disk: what a crash can repeat.
+const PERSIST_INTERVAL: Duration = Duration::from_millis(250);
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+const READ_CHUNK: usize = 256 * 1024;
+const BATCHES_PER_PUBLISH: usize = 16;
+
+/// What a run shipped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ShipReport {
+    /// Batches confirmed by the queue.
+    pub batches: u64,
+    /// Records in them.
+    pub records: u64,
+    /// Record bytes in them.
+    pub bytes: u64,
+}
+
+enum Wake {
+    Confirmed(Confirmation),
+    /// Files appeared, vanished or were renamed: scan.
+    Changed,
+    /// A file was written: read.
+    Written,
+    Stop,
+}
+
+/// Where the shipper keeps its checkpoints under `data_dir`.
+pub fn checkpoint_path(config: &Config) -> PathBuf {
+    config.data_dir.join("shipper").join("checkpoints.json")
+}
+
+/// The `[[shipper.sources]]` of `config`, compiled.
+pub fn sources_from_config(config: &Config) -> Result<Vec<SourceSpec>, ShipperError> {
+    config
+        .shipper
+        .sources
+        .iter()
+        .map(|source| {
+            Ok(SourceSpec {
+                name: source.name.clone(),
+                matcher: FileMatcher::new(&source.name, &source.paths, &source.exclude)?,
+                format_hint: (source.format != "auto").then(|| source.format.clone()),
+                max_line_bytes: usize::try_from(source.max_line_bytes.bytes())
+                    .unwrap_or(usize::MAX),
+                multiline: source.multiline.as_ref().and_then(|multiline| {
+                    MultilineRule::from_config(multiline).map(|rule| (rule, multiline.timeout.0))
+                }),
+            })
+        })
+        .collect()
+}
+
+fn settings_from_config(config: &Config) -> TailerSettings {
+    let batch = &config.shipper.batch;
+    TailerSettings {
+        host: config.host.clone(),
+        batch_max_bytes: usize::try_from(batch.max_bytes.bytes()).unwrap_or(usize::MAX),
+        batch_max_records: batch.max_records,
+        batch_max_wait: batch.max_wait.0,
+        buffer_bytes: config.shipper.buffer_bytes.bytes(),
+        max_open_files: config.shipper.max_open_files,
+        read_chunk: READ_CHUNK,
+    }
+}
+
+/// Ships the configured sources to `broker` until `shutdown`, then drains.
+pub async fn ship(
+    config: &Config,
+    broker: Arc<dyn Broker>,
+    shutdown: CancellationToken,
+) -> Result<ShipReport, ShipperError> {
+    let sources = sources_from_config(config)?;
+    let checkpoints = Checkpoints::load(&checkpoint_path(config))?;
+    let tailer = Tailer::new(settings_from_config(config), sources.clone(), checkpoints);
+    let (wake_sender, wake_receiver) = std::sync::mpsc::channel();
+    let (batch_sender, batch_receiver) = tokio::sync::mpsc::channel(8);
+    let _watcher = watch_directories(&sources, wake_sender.clone());
+
+    let rescan = config.shipper.rescan_interval.0;
+    let drain_timeout = config.shipper.drain_timeout.0;
+    let thread = std::thread::Builder::new()
+        .name("loghaul-tailer".into())
+        .spawn(move || tail_loop(tailer, wake_receiver, batch_sender, rescan, drain_timeout))
+        .map_err(|error| ShipperError::io("start tailer thread", &PathBuf::from("."), error))?;
+
+    let give_up = CancellationToken::new();
+    let mut publisher = tokio::spawn(publish_loop(
+        broker,
+        batch_receiver,
+        wake_sender.clone(),
+        give_up.clone(),
+    ));
+    let early = tokio::select! {
+        _ = shutdown.cancelled() => None,
+        result = &mut publisher => Some(result),
+    };
+    let _ = wake_sender.send(Wake::Stop);
+    let give_up_later = give_up.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(drain_timeout).await;
+        give_up_later.cancel();
+    });
+    let tailed = tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .map_err(|error| {
+            ShipperError::io(
+                "join tailer thread",
+                &PathBuf::from("."),
+                std::io::Error::other(error),
+            )
+        })?;
+    let published = match early {
+        Some(result) => result,
+        None => publisher.await,
+    };
+    give_up.cancel();
+    let report = published.map_err(|error| {
+        ShipperError::io(
+            "join publisher",
+            &PathBuf::from("."),
+            std::io::Error::other(error),
+        )
+    })??;
+    match tailed {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(ShipperError::io(
+                "tailer thread",
+                &PathBuf::from("."),
+                std::io::Error::other("panicked"),
+            ));
+        }
+    }
+    info!(
+        batches = report.batches,
+        records = report.records,
+        bytes = report.bytes,
+        "shipper stopped"
+    );
+    Ok(report)
+}
+
+fn watch_directories(
+    sources: &[SourceSpec],
+    wake: Sender<Wake>,
+) -> Option<notify::RecommendedWatcher> {
+    let handler = move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        let wake_up = match event.kind {
+            EventKind::Modify(notify::event::ModifyKind::Data(_)) => Wake::Written,
+            EventKind::Access(_) => return,
+            _ => Wake::Changed,
+        };
+        let _ = wake.send(wake_up);
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            warn!(%error, "file notifications unavailable; relying on periodic scans");
+            return None;
+        }
+    };
+    for source in sources {
+        for root in source.matcher.watch_roots() {
+            if let Err(error) = watcher.watch(root, RecursiveMode::Recursive) {
+                // The directory may appear later; periodic scans will find it.
+                warn!(%error, dir = %root.display(), "cannot watch directory; relying on periodic scans");
+            }
+        }
+    }
+    Some(watcher)
+}
+
+/// What an event asks the tailer loop to do next.
+enum Asked {
+    Nothing,
+    Scan,
+    Stop,
+}
+
+fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
+    match event {
+        Wake::Confirmed(confirmation) => {
+            tailer.confirm(&confirmation);
+            Asked::Nothing
+        }
+        Wake::Changed => Asked::Scan,
+        Wake::Written => Asked::Nothing,
+        Wake::Stop => Asked::Stop,
+    }
+}
+
+fn tail_loop(
+    mut tailer: Tailer,
+    wake: Receiver<Wake>,
+    batches: tokio::sync::mpsc::Sender<OutgoingBatch>,
+    rescan: Duration,
+    drain_timeout: Duration,
+) -> Result<(), ShipperError> {
+    let mut next_scan = Instant::now();
+    let mut next_persist = Instant::now() + PERSIST_INTERVAL;
+    let mut stopping = false;
+    while !stopping {
+        let mut scan_now = false;
+        while let Ok(event) = wake.try_recv() {
+            match apply(event, &mut tailer) {
+                Asked::Scan => scan_now = true,
+                Asked::Stop => stopping = true,
+                Asked::Nothing => {}
+            }
+        }
+        if stopping {
+            break;
+        }
+        let now = Instant::now();
+        if scan_now || now >= next_scan {
+            tailer.scan(now);
+            next_scan = now + rescan;
+        }
+        let mut out = Vec::new();
+        let report = tailer.poll(now, &mut out);
+        for batch in out {
+            if batches.blocking_send(batch).is_err() {
+                // The publisher stopped; its error is reported by `ship`.
+                return tailer.persist();
+            }
+        }
+        if now >= next_persist {
+            tailer.persist()?;
+            next_persist = now + PERSIST_INTERVAL;
+        }
+        if report.bytes_read == 0 || report.throttled {
+            match wake.recv_timeout(IDLE_WAIT) {
+                Ok(event) => match apply(event, &mut tailer) {
+                    Asked::Scan => next_scan = Instant::now(),
+                    Asked::Stop => stopping = true,
+                    Asked::Nothing => {}
+                },
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stopping = true,
+            }
+        }
+    }
+
+    // Phase one: no more reading; publish every complete record read so far.
+    let mut out = Vec::new();
+    tailer.drain(Instant::now(), &mut out);
+    for batch in out {
+        if batches.blocking_send(batch).is_err() {
+            break;
+        }
+    }
+    drop(batches);
+    // Phase two: wait for the confirmations, then save where we are.
+    let deadline = Instant::now() + drain_timeout;
+    while !tailer.all_confirmed() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            warn!(
+                unconfirmed_bytes = tailer.in_flight_bytes(),
+                "drain timed out; unconfirmed records will be read again on the next start"
+            );
+            break;
+        }
+        match wake.recv_timeout(left) {
+            Ok(Wake::Confirmed(confirmation)) => tailer.confirm(&confirmation),
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    tailer.persist()
+}
+
+async fn publish_loop(
+    broker: Arc<dyn Broker>,
+    mut batches: tokio::sync::mpsc::Receiver<OutgoingBatch>,
+    wake: Sender<Wake>,
+    give_up: CancellationToken,
+) -> Result<ShipReport, ShipperError> {
+    let mut report = ShipReport::default();
+    let mut publisher = broker.publisher().await?;
+    while let Some(first) = batches.recv().await {
+        let mut group = vec![first];
+        while group.len() < BATCHES_PER_PUBLISH {
+            match batches.try_recv() {
+                Ok(batch) => group.push(batch),
+                Err(_) => break,
+            }
+        }
+        let messages: Vec<Message> = group
+            .iter()
+            .map(|outgoing| {
+                let mut message = Message::new(codec::encode_raw_batch(&outgoing.batch));
+                message
+                    .headers
+                    .insert(HOST_HEADER.into(), outgoing.batch.host.clone());
+                message
+                    .headers
+                    .insert(SOURCE_HEADER.into(), outgoing.batch.source.clone());
+                message
+            })
+            .collect();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match publisher.publish(Route::Raw, &messages).await {
+                Ok(()) => break,
+                Err(error) if error.is_retryable() => {
+                    warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publish failed; reading pauses until the queue takes it");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = give_up.cancelled() => return Ok(report),
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for outgoing in group {
+            report.batches += 1;
+            report.records += outgoing.batch.records.len() as u64;
+            report.bytes += outgoing.confirmation.bytes;
+            let _ = wake.send(Wake::Confirmed(outgoing.confirmation));
+        }
+    }
+    Ok(report)
+}
