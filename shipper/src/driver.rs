@@ -15,6 +15,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use tracing::{info, warn};
 use crate::ShipperError;
 use crate::checkpoint::Checkpoints;
 use crate::discovery::FileMatcher;
+use crate::metrics::ShipperMetrics;
 use crate::multiline::MultilineRule;
 use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
 
@@ -114,11 +116,26 @@ pub async fn ship(
     let (batch_sender, batch_receiver) = tokio::sync::mpsc::channel(8);
     let _watcher = watch_directories(&sources, wake_sender.clone());
 
+    let metrics = Arc::new(ShipperMetrics::default());
+    if let Some(listen) = config.shipper.metrics_listen {
+        crate::metrics::serve(listen, metrics.clone(), shutdown.clone()).await?;
+        info!(%listen, "serving /metrics and /healthz");
+    }
     let rescan = config.shipper.rescan_interval.0;
     let drain_timeout = config.shipper.drain_timeout.0;
+    let thread_metrics = metrics.clone();
     let thread = std::thread::Builder::new()
         .name("loghaul-tailer".into())
-        .spawn(move || tail_loop(tailer, wake_receiver, batch_sender, rescan, drain_timeout))
+        .spawn(move || {
+            tail_loop(
+                tailer,
+                wake_receiver,
+                batch_sender,
+                rescan,
+                drain_timeout,
+                &thread_metrics,
+            )
+        })
         .map_err(|error| ShipperError::io("start tailer thread", &PathBuf::from("."), error))?;
 
     let give_up = CancellationToken::new();
@@ -127,6 +144,7 @@ pub async fn ship(
         batch_receiver,
         wake_sender.clone(),
         give_up.clone(),
+        metrics.clone(),
     ));
     let early = tokio::select! {
         _ = shutdown.cancelled() => None,
@@ -209,6 +227,25 @@ fn watch_directories(
     Some(watcher)
 }
 
+fn publish_gauges(tailer: &Tailer, metrics: &ShipperMetrics) {
+    let (watched, open) = tailer.file_counts();
+    metrics
+        .files_watched
+        .store(watched as u64, Ordering::Relaxed);
+    metrics.files_open.store(open as u64, Ordering::Relaxed);
+    metrics
+        .in_flight_bytes
+        .store(tailer.in_flight_bytes(), Ordering::Relaxed);
+    let lag = tailer
+        .lag()
+        .into_iter()
+        .map(|(path, bytes)| (path.display().to_string(), bytes))
+        .collect();
+    if let Ok(mut shared) = metrics.lag.lock() {
+        *shared = lag;
+    }
+}
+
 /// What an event asks the tailer loop to do next.
 enum Asked {
     Nothing,
@@ -234,6 +271,7 @@ fn tail_loop(
     batches: tokio::sync::mpsc::Sender<OutgoingBatch>,
     rescan: Duration,
     drain_timeout: Duration,
+    metrics: &ShipperMetrics,
 ) -> Result<(), ShipperError> {
     let mut next_scan = Instant::now();
     let mut next_persist = Instant::now() + PERSIST_INTERVAL;
@@ -257,6 +295,12 @@ fn tail_loop(
         }
         let mut out = Vec::new();
         let report = tailer.poll(now, &mut out);
+        metrics
+            .read_bytes
+            .fetch_add(report.bytes_read, Ordering::Relaxed);
+        metrics
+            .read_records
+            .fetch_add(report.records, Ordering::Relaxed);
         for batch in out {
             if batches.blocking_send(batch).is_err() {
                 // The publisher stopped; its error is reported by `ship`.
@@ -266,6 +310,7 @@ fn tail_loop(
         if now >= next_persist {
             tailer.persist()?;
             next_persist = now + PERSIST_INTERVAL;
+            publish_gauges(&tailer, metrics);
         }
         if report.bytes_read == 0 || report.throttled {
             match wake.recv_timeout(IDLE_WAIT) {
@@ -314,6 +359,7 @@ async fn publish_loop(
     mut batches: tokio::sync::mpsc::Receiver<OutgoingBatch>,
     wake: Sender<Wake>,
     give_up: CancellationToken,
+    metrics: Arc<ShipperMetrics>,
 ) -> Result<ShipReport, ShipperError> {
     let mut report = ShipReport::default();
     let mut publisher = broker.publisher().await?;
@@ -357,6 +403,10 @@ async fn publish_loop(
             report.batches += 1;
             report.records += outgoing.batch.records.len() as u64;
             report.bytes += outgoing.confirmation.bytes;
+            metrics.confirmed_batches.fetch_add(1, Ordering::Relaxed);
+            metrics
+                .confirmed_records
+                .fetch_add(outgoing.batch.records.len() as u64, Ordering::Relaxed);
             let _ = wake.send(Wake::Confirmed(outgoing.confirmation));
         }
     }

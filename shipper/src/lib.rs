@@ -19,6 +19,7 @@ pub mod discovery;
 mod driver;
 mod error;
 pub mod identity;
+pub mod metrics;
 pub mod multiline;
 pub mod records;
 pub mod tailer;

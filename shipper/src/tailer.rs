@@ -328,7 +328,7 @@ impl Tailer {
             self.watch(
                 entry.key,
                 path,
-                file,
+                Some(file),
                 source,
                 resume,
                 Presence::Orphaned(now),
@@ -370,7 +370,24 @@ impl Tailer {
                 }
             }
         };
-        self.watch(key, path, file, source, resume, Presence::Matched, now);
+        // Beyond the open-file limit, a new file waits closed for a slot.
+        let keep_open = self.open_count() < self.settings.max_open_files;
+        self.watch(
+            key,
+            path,
+            keep_open.then_some(file),
+            source,
+            resume,
+            Presence::Matched,
+            now,
+        );
+    }
+
+    fn open_count(&self) -> usize {
+        self.files
+            .values()
+            .filter(|watched| watched.file.is_some())
+            .count()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -378,7 +395,7 @@ impl Tailer {
         &mut self,
         key: DiskKey,
         path: PathBuf,
-        file: File,
+        file: Option<File>,
         source: usize,
         resume: Resume,
         presence: Presence,
@@ -399,7 +416,7 @@ impl Tailer {
             Watched {
                 source,
                 path,
-                file: Some(file),
+                file,
                 fingerprint,
                 epoch,
                 splitter: RecordSplitter::new(offset, spec.max_line_bytes),
@@ -422,6 +439,18 @@ impl Tailer {
     /// due into `out`.
     pub fn poll(&mut self, now: Instant, out: &mut Vec<OutgoingBatch>) -> PollReport {
         let mut report = PollReport::default();
+        // Closed files with more to read wait for a slot; files idle at their
+        // end give theirs up.
+        let waiting = self
+            .files
+            .iter()
+            .filter(|(key, watched)| waits_for_slot(**key, watched))
+            .count();
+        self.close_idle(waiting);
+        let mut slots = self
+            .settings
+            .max_open_files
+            .saturating_sub(self.open_count());
         let keys: Vec<DiskKey> = self.files.keys().copied().collect();
         for key in keys {
             let buffered: u64 = self
@@ -445,6 +474,7 @@ impl Tailer {
                     &mut self.checkpoints,
                     now,
                     &mut report,
+                    &mut slots,
                 ) {
                     self.in_flight += old_content.confirmation.bytes;
                     out.push(old_content);
@@ -475,7 +505,7 @@ impl Tailer {
                 }
             }
         }
-        self.close_idle();
+        self.close_idle(0);
         self.forget_finished();
         report
     }
@@ -534,13 +564,12 @@ impl Tailer {
         }
     }
 
-    fn close_idle(&mut self) {
-        let open = self
-            .files
-            .values()
-            .filter(|watched| watched.file.is_some())
-            .count();
-        if open <= self.settings.max_open_files {
+    /// Closes files idle at their end, least recently active first, until
+    /// the open files are within the limit with `room` slots to spare.
+    fn close_idle(&mut self, room: usize) {
+        let allowed = self.settings.max_open_files.saturating_sub(room);
+        let open = self.open_count();
+        if open <= allowed {
             return;
         }
         let mut idle: Vec<(Instant, DiskKey)> = self
@@ -556,7 +585,7 @@ impl Tailer {
             .map(|(key, watched)| (watched.last_active, *key))
             .collect();
         idle.sort();
-        for (_, key) in idle.into_iter().take(open - self.settings.max_open_files) {
+        for (_, key) in idle.into_iter().take(open - allowed) {
             if let Some(watched) = self.files.get_mut(&key) {
                 watched.file = None;
             }
@@ -611,6 +640,8 @@ impl Tailer {
             let mut report = PollReport::default();
             loop {
                 let before = watched.splitter.next_offset();
+                // A deleted file is read whatever the open-file limit says.
+                let mut unlimited = usize::MAX;
                 if let Some(old_content) = read_available(
                     key,
                     watched,
@@ -619,6 +650,7 @@ impl Tailer {
                     &mut self.checkpoints,
                     now,
                     &mut report,
+                    &mut unlimited,
                 ) {
                     self.in_flight += old_content.confirmation.bytes;
                     out.push(old_content);
@@ -671,6 +703,15 @@ impl Tailer {
     }
 }
 
+/// A closed file at its path with bytes beyond where reading stopped.
+fn waits_for_slot(key: DiskKey, watched: &Watched) -> bool {
+    watched.file.is_none()
+        && watched.presence == Presence::Matched
+        && std::fs::metadata(&watched.path).is_ok_and(|stat| {
+            DiskKey::from_metadata(&stat) == key && stat.len() > watched.splitter.next_offset()
+        })
+}
+
 /// Finds the file with `key` in the directory of `old_path`, where rotated
 /// names live.
 fn find_beside(key: DiskKey, old_path: &Path) -> Option<(PathBuf, File)> {
@@ -709,17 +750,25 @@ fn read_available(
     checkpoints: &mut Checkpoints,
     now: Instant,
     report: &mut PollReport,
+    slots: &mut usize,
 ) -> Option<OutgoingBatch> {
     if watched.file.is_none() {
-        // Closed while idle: reopen only if it grew at the same path.
+        // Closed (idle, or waiting for a slot): reopen only if it has more to
+        // read at the same path and a slot is free.
+        if *slots == 0 || watched.presence != Presence::Matched {
+            return None;
+        }
         let grew = std::fs::metadata(&watched.path).is_ok_and(|stat| {
             DiskKey::from_metadata(&stat) == key && stat.len() > watched.splitter.next_offset()
         });
-        if !grew || watched.presence != Presence::Matched {
+        if !grew {
             return None;
         }
         match File::open(&watched.path) {
-            Ok(file) => watched.file = Some(file),
+            Ok(file) => {
+                watched.file = Some(file);
+                *slots -= 1;
+            }
             Err(_) => return None,
         }
     }

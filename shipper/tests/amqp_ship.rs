@@ -42,35 +42,96 @@ async fn collect(consumer: &mut dyn Consumer, seen: &mut HashMap<u32, u32>, coun
     }
 }
 
+/// A config shipping `<dir>/logs/*.log` to a fresh prefix on the real
+/// RabbitMQ; `queue_extra` and `shipper_extra` add keys to those sections.
+fn test_config(
+    dir: &Path,
+    case: &str,
+    queue_extra: &str,
+    shipper_extra: &str,
+) -> loghaul_config::Config {
+    std::fs::create_dir_all(dir.join("logs")).expect("mkdir");
+    let text = format!(
+        "data_dir = \"{data}\"\nhost = \"test-host\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n{queue_extra}\n\
+         [shipper]\n{shipper_extra}\n[[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n",
+        data = dir.join("data").display(),
+        url = loghaul_testkit::amqp_url(),
+        prefix = loghaul_queue::contract::unique_prefix(case),
+        logs = dir.join("logs").display(),
+    );
+    loghaul_config::load_str(&text, "test.toml", &|_| None).expect("valid config")
+}
+
+fn broker_for(config: &loghaul_config::Config) -> Arc<dyn Broker> {
+    Arc::new(AmqpBroker::new(
+        config.queue.url.expose(),
+        QueueSettings::from_config(&config.queue),
+    ))
+}
+
+type Shipping =
+    tokio::task::JoinHandle<Result<loghaul_shipper::ShipReport, loghaul_shipper::ShipperError>>;
+
+fn start(
+    config: &loghaul_config::Config,
+    broker: &Arc<dyn Broker>,
+) -> (CancellationToken, Shipping) {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn({
+        let (config, broker, shutdown) = (config.clone(), broker.clone(), shutdown.clone());
+        async move { loghaul_shipper::ship(&config, broker, shutdown).await }
+    });
+    (shutdown, task)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ships_through_rotation_and_resumes_after_a_clean_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    let prefix = loghaul_queue::contract::unique_prefix("ship");
-    let text = format!(
-        "data_dir = \"{data}\"\nhost = \"test-host\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\
-         [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n[shipper.batch]\nmax_wait = \"50ms\"\n",
-        data = dir.path().join("data").display(),
-        url = loghaul_testkit::amqp_url(),
-        logs = logs.display(),
+    let metrics_addr = loghaul_testkit::free_local_addr();
+    let config = test_config(
+        dir.path(),
+        "ship",
+        "",
+        &format!("metrics_listen = \"{metrics_addr}\"\n[shipper.batch]\nmax_wait = \"50ms\""),
     );
-    let config = loghaul_config::load_str(&text, "test.toml", &|_| None).expect("valid config");
-    let broker: Arc<dyn Broker> = Arc::new(AmqpBroker::new(
-        config.queue.url.expose(),
-        QueueSettings::from_config(&config.queue),
-    ));
+    let broker = broker_for(&config);
     let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
 
     let app = logs.join("app.log");
     append_lines(&app, 0..5000);
-    let shutdown = CancellationToken::new();
-    let shipping = tokio::spawn({
-        let (config, broker, shutdown) = (config.clone(), broker.clone(), shutdown.clone());
-        async move { loghaul_shipper::ship(&config, broker, shutdown).await }
-    });
+    let (shutdown, shipping) = start(&config, &broker);
     let mut seen = HashMap::new();
     collect(consumer.as_mut(), &mut seen, 5000).await;
+
+    // The shipper reports on itself while it runs.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) =
+        tokio::task::spawn_blocking(move || loghaul_testkit::http_get(metrics_addr, "/metrics"))
+            .await
+            .expect("http task");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("loghaul_shipper_confirmed_records_total 5000\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("loghaul_shipper_read_records_total 5000\n"),
+        "{body}"
+    );
+    assert!(body.contains("loghaul_shipper_files_watched 1\n"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "loghaul_shipper_lag_bytes{{path=\"{}\"}} 0\n",
+            logs.join("app.log").display()
+        )),
+        "{body}"
+    );
+    let (status, body) =
+        tokio::task::spawn_blocking(move || loghaul_testkit::http_get(metrics_addr, "/healthz"))
+            .await
+            .expect("http task");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
 
     // Rename rotation; the writer still appends to the old file for a while.
     let rotated = logs.join("app.log.1");
@@ -86,11 +147,7 @@ async fn ships_through_rotation_and_resumes_after_a_clean_restart() {
     assert_eq!(duplicates, 0, "no duplicates without a crash");
 
     // A clean restart ships only what is new.
-    let shutdown = CancellationToken::new();
-    let shipping = tokio::spawn({
-        let (config, broker, shutdown) = (config.clone(), broker.clone(), shutdown.clone());
-        async move { loghaul_shipper::ship(&config, broker, shutdown).await }
-    });
+    let (shutdown, shipping) = start(&config, &broker);
     tokio::time::sleep(Duration::from_millis(500)).await;
     append_lines(&app, 9000..9010);
     collect(consumer.as_mut(), &mut seen, 9010).await;
@@ -104,6 +161,128 @@ async fn ships_through_rotation_and_resumes_after_a_clean_restart() {
         "only the 10 new lines after the restart"
     );
     assert!(seen.values().all(|count| *count == 1));
+    drop(consumer);
+    broker.delete_topology().await.expect("cleanup");
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|entries| entries.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_files_within_the_open_file_limit() {
+    const FILES: u32 = 2000;
+    const MAX_OPEN: usize = 64;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(
+        dir.path(),
+        "many",
+        "",
+        &format!("max_open_files = {MAX_OPEN}\n[shipper.batch]\nmax_wait = \"50ms\""),
+    );
+    for n in 0..FILES {
+        append_lines(
+            &dir.path().join(format!("logs/f{n:04}.log")),
+            n * 3..n * 3 + 3,
+        );
+    }
+    let broker = broker_for(&config);
+    let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
+    let baseline = open_fds();
+    let (shutdown, shipping) = start(&config, &broker);
+    let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                peak.fetch_max(open_fds(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let mut seen = HashMap::new();
+    collect(consumer.as_mut(), &mut seen, (FILES * 3) as usize).await;
+    // Every file grows once more: closed idle files are reopened.
+    for n in (0..FILES).step_by(50) {
+        append_lines(
+            &dir.path().join(format!("logs/f{n:04}.log")),
+            10_000 + n..10_001 + n,
+        );
+    }
+    collect(
+        consumer.as_mut(),
+        &mut seen,
+        (FILES * 3 + FILES / 50) as usize,
+    )
+    .await;
+    shutdown.cancel();
+    shipping.await.expect("task").expect("clean stop");
+    sampler.await.expect("sampler");
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "2000 files: open descriptors peaked at {peak} ({baseline} before the shipper started)"
+    );
+    assert!(
+        peak <= baseline + MAX_OPEN + 48,
+        "peak {peak} fds, baseline {baseline}, limit {MAX_OPEN}"
+    );
+    assert!(seen.values().all(|count| *count == 1));
+    drop(consumer);
+    broker.delete_topology().await.expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_file_is_found_by_notification_without_waiting_for_a_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // With an hour between scans, only a file notification can find the file.
+    let config = test_config(
+        dir.path(),
+        "notify",
+        "",
+        "rescan_interval = \"1h\"\n[shipper.batch]\nmax_wait = \"50ms\"",
+    );
+    let broker = broker_for(&config);
+    let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
+    let (shutdown, shipping) = start(&config, &broker);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    append_lines(&dir.path().join("logs/new.log"), 0..3);
+    let mut seen = HashMap::new();
+    collect(consumer.as_mut(), &mut seen, 3).await;
+    shutdown.cancel();
+    shipping.await.expect("task").expect("clean stop");
+    drop(consumer);
+    broker.delete_topology().await.expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_pauses_reading_and_loses_nothing() {
+    const LINES: u32 = 20_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The queue holds 5 batches; the broker refuses the rest until a consumer
+    // drains it. The shipper must hold back, not drop.
+    let config = test_config(
+        dir.path(),
+        "full",
+        "max_length = 5",
+        "buffer_bytes = \"256KiB\"\n[shipper.batch]\nmax_bytes = \"16KiB\"\nmax_wait = \"50ms\"",
+    );
+    append_lines(&dir.path().join("logs/app.log"), 0..LINES);
+    let broker = broker_for(&config);
+    broker
+        .consumer(Route::Raw)
+        .await
+        .expect("declare the queue");
+    let (shutdown, shipping) = start(&config, &broker);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
+    let mut seen = HashMap::new();
+    collect(consumer.as_mut(), &mut seen, LINES as usize).await;
+    shutdown.cancel();
+    let report = shipping.await.expect("task").expect("clean stop");
+    assert_eq!(report.records, u64::from(LINES));
     drop(consumer);
     broker.delete_topology().await.expect("cleanup");
 }
