@@ -3,6 +3,7 @@
 //! This file parses arguments, sets up logging and turns errors into exit
 //! codes; each subcommand lives in its own module.
 
+mod bench;
 mod config_check;
 mod exit;
 mod logging;
@@ -51,9 +52,20 @@ enum Command {
     #[command(after_help = ship::HELP)]
     Ship(ship::ShipArgs),
 
+    /// Measure loghaul on this machine, beside standard tools.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+
     /// Work with configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Shipper throughput, CPU and memory beside cat and wc -l.
+    #[command(after_help = bench::HELP)]
+    Ship(bench::BenchShipArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +88,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Ship(args) => ship::ship(args),
+        Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

@@ -91,10 +91,11 @@ impl Default for QueueConfig {
             url: SecretUrl::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
             prefix: "loghaul".into(),
             shards: 1,
-            prefetch: 500,
+            // Batches are up to 1MiB: prefetch bounds what a consumer holds.
+            prefetch: 32,
             max_length: None,
             max_length_bytes: None,
-            memory_max_bytes: ByteSize::mib(256),
+            memory_max_bytes: ByteSize::mib(64),
             confirm_timeout: HumanDuration::secs(30),
             reconnect_min: HumanDuration::millis(200),
             reconnect_max: HumanDuration::secs(10),

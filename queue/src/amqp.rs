@@ -433,7 +433,7 @@ impl Consumer for AmqpConsumer {
                     self.unacked.insert(delivery.delivery_tag);
                     return Ok(Delivery {
                         headers: headers_of(&delivery.properties),
-                        payload: delivery.data,
+                        payload: delivery.data.into(),
                         redelivered: delivery.redelivered,
                         tag: AckTag {
                             generation: self.generation,

@@ -80,7 +80,8 @@ where
     F: Fn(QueueSettings) -> Fut,
     Fut: Future<Output = Arc<dyn Broker>>,
 {
-    let broker = build(&factory, "order", |_| {}).await;
+    // All 200 are held before the first ack.
+    let broker = build(&factory, "order", |settings| settings.prefetch = 500).await;
     let mut publisher = broker.publisher().await.unwrap();
     publisher
         .publish(Route::Raw, &numbered(0..100))
@@ -195,7 +196,7 @@ where
     assert_silent(shard_one.as_mut()).await;
     let mut shard_zero = broker.consumer(Route::Events(0)).await.unwrap();
     let delivery = next_within(shard_zero.as_mut()).await;
-    assert_eq!(delivery.payload, b"for shard 0");
+    assert_eq!(&delivery.payload[..], b"for shard 0");
     shard_zero.ack(&[delivery.tag]).await.unwrap();
     drop((shard_one, shard_zero));
     broker.delete_topology().await.unwrap();
@@ -224,7 +225,7 @@ where
     drop(consumer);
     let mut dead = broker.consumer(Route::Dead).await.unwrap();
     let letter = next_within(dead.as_mut()).await;
-    assert_eq!(letter.payload, b"\xffgarbage");
+    assert_eq!(&letter.payload[..], b"\xffgarbage");
     assert_eq!(
         letter
             .headers

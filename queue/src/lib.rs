@@ -29,7 +29,7 @@
 //! publisher.publish(Route::Raw, &[Message::new(b"hello".to_vec())]).await?;
 //! let mut consumer = broker.consumer(Route::Raw).await?;
 //! let delivery = consumer.next().await?;
-//! assert_eq!(delivery.payload, b"hello");
+//! assert_eq!(&delivery.payload[..], b"hello");
 //! consumer.ack(&[delivery.tag]).await?;
 //! # Ok::<(), loghaul_queue::QueueError>(())
 //! # }).unwrap();
@@ -45,6 +45,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use amqp::AmqpBroker;
+pub use bytes::Bytes;
 pub use error::QueueError;
 use loghaul_config::{QueueConfig, QueueKind};
 pub use memory::MemoryBroker;
@@ -56,17 +57,18 @@ pub type Headers = BTreeMap<String, String>;
 /// A message to publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
-    /// The body.
-    pub payload: Vec<u8>,
+    /// The body, shared rather than copied on its way through the memory
+    /// backend.
+    pub payload: Bytes,
     /// Headers.
     pub headers: Headers,
 }
 
 impl Message {
     /// A message with no headers.
-    pub fn new(payload: Vec<u8>) -> Self {
+    pub fn new(payload: impl Into<Bytes>) -> Self {
         Message {
-            payload,
+            payload: payload.into(),
             headers: Headers::new(),
         }
     }
@@ -86,7 +88,7 @@ pub struct AckTag {
 #[derive(Clone, Debug)]
 pub struct Delivery {
     /// The body.
-    pub payload: Vec<u8>,
+    pub payload: Bytes,
     /// Headers.
     pub headers: Headers,
     /// Whether it was delivered before and not acknowledged.

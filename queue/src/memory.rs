@@ -41,7 +41,7 @@ struct QueueState {
 #[derive(Clone)]
 struct Stored {
     sequence: u64,
-    payload: Vec<u8>,
+    payload: bytes::Bytes,
     headers: Headers,
     redelivered: bool,
 }

@@ -109,6 +109,22 @@ pub async fn ship(
     broker: Arc<dyn Broker>,
     shutdown: CancellationToken,
 ) -> Result<ShipReport, ShipperError> {
+    ship_with_metrics(
+        config,
+        broker,
+        shutdown,
+        Arc::new(ShipperMetrics::default()),
+    )
+    .await
+}
+
+/// [`ship`], updating `metrics` as it goes, for callers that watch progress.
+pub async fn ship_with_metrics(
+    config: &Config,
+    broker: Arc<dyn Broker>,
+    shutdown: CancellationToken,
+    metrics: Arc<ShipperMetrics>,
+) -> Result<ShipReport, ShipperError> {
     let sources = sources_from_config(config)?;
     let checkpoints = Checkpoints::load(&checkpoint_path(config))?;
     let tailer = Tailer::new(settings_from_config(config), sources.clone(), checkpoints);
@@ -116,7 +132,6 @@ pub async fn ship(
     let (batch_sender, batch_receiver) = tokio::sync::mpsc::channel(8);
     let _watcher = watch_directories(&sources, wake_sender.clone());
 
-    let metrics = Arc::new(ShipperMetrics::default());
     if let Some(listen) = config.shipper.metrics_listen {
         crate::metrics::serve(listen, metrics.clone(), shutdown.clone()).await?;
         info!(%listen, "serving /metrics and /healthz");
@@ -384,17 +399,21 @@ async fn publish_loop(
                 message
             })
             .collect();
-        let mut backoff = Duration::from_millis(100);
+        // Mostly a full queue (connection loss is retried inside the
+        // publisher): a consumer frees room soon, so retry soon, then back off.
+        let mut backoff = Duration::from_millis(5);
         loop {
             match publisher.publish(Route::Raw, &messages).await {
                 Ok(()) => break,
                 Err(error) if error.is_retryable() => {
-                    warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publish failed; reading pauses until the queue takes it");
+                    if backoff >= Duration::from_millis(500) {
+                        warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publish refused; reading pauses until the queue takes it");
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = give_up.cancelled() => return Ok(report),
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
                 Err(error) => return Err(error.into()),
             }

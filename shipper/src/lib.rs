@@ -25,6 +25,7 @@ pub mod records;
 pub mod tailer;
 
 pub use driver::{
-    HOST_HEADER, SOURCE_HEADER, ShipReport, checkpoint_path, ship, sources_from_config,
+    HOST_HEADER, SOURCE_HEADER, ShipReport, checkpoint_path, ship, ship_with_metrics,
+    sources_from_config,
 };
 pub use error::ShipperError;

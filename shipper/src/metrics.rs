@@ -32,6 +32,16 @@ fn escape_label(value: &str) -> String {
 }
 
 impl ShipperMetrics {
+    /// Records the queue has confirmed so far.
+    pub fn confirmed_records(&self) -> u64 {
+        self.confirmed_records.load(Ordering::Relaxed)
+    }
+
+    /// Bytes read from files so far.
+    pub fn read_bytes(&self) -> u64 {
+        self.read_bytes.load(Ordering::Relaxed)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -81,8 +81,21 @@ impl RecordSplitter {
         let base = self.next_offset;
         let mut start = 0;
         for newline in memchr::memchr_iter(b'\n', bytes) {
-            self.append(&bytes[start..newline]);
-            self.emit(base + newline as u64 + 1, out);
+            let end_offset = base + newline as u64 + 1;
+            let line = &bytes[start..newline];
+            if self.partial.is_empty() && !self.truncated && line.len() <= self.max_bytes {
+                // The common case, a whole line inside this chunk: one
+                // allocation of the right size, no growing buffer.
+                let text = line.strip_suffix(b"\r").unwrap_or(line);
+                out.push(Line {
+                    record: RawRecord::new(self.line_start, text.to_vec()),
+                    end_offset,
+                });
+                self.line_start = end_offset;
+            } else {
+                self.append(line);
+                self.emit(end_offset, out);
+            }
             start = newline + 1;
         }
         self.append(&bytes[start..]);

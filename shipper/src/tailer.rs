@@ -169,6 +169,8 @@ pub struct Tailer {
     /// Whether the first scan has looked for checkpointed files that were
     /// rotated away while the shipper was down.
     recovered: bool,
+    /// Reused for every read.
+    read_buffer: Vec<u8>,
 }
 
 /// What one [`Tailer::poll`] did.
@@ -189,6 +191,7 @@ impl Tailer {
         sources: Vec<SourceSpec>,
         checkpoints: Checkpoints,
     ) -> Self {
+        let read_buffer = vec![0; settings.read_chunk];
         Tailer {
             settings,
             sources,
@@ -196,6 +199,7 @@ impl Tailer {
             files: BTreeMap::new(),
             in_flight: 0,
             recovered: false,
+            read_buffer,
         }
     }
 
@@ -452,18 +456,20 @@ impl Tailer {
             .max_open_files
             .saturating_sub(self.open_count());
         let keys: Vec<DiskKey> = self.files.keys().copied().collect();
+        // Record bytes held in batches not yet sent, kept up to date per file.
+        let mut buffered: u64 = self
+            .files
+            .values()
+            .map(|watched| watched.record_bytes as u64)
+            .sum();
         for key in keys {
-            let buffered: u64 = self
-                .files
-                .values()
-                .map(|watched| watched.record_bytes as u64)
-                .sum();
             if self.in_flight + buffered >= self.settings.buffer_bytes {
                 report.throttled = true;
             }
             let Some(watched) = self.files.get_mut(&key) else {
                 continue;
             };
+            let held_before = watched.record_bytes as u64;
             if !report.throttled {
                 let spec = &self.sources[watched.source];
                 if let Some(old_content) = read_available(
@@ -475,6 +481,7 @@ impl Tailer {
                     now,
                     &mut report,
                     &mut slots,
+                    &mut self.read_buffer,
                 ) {
                     self.in_flight += old_content.confirmation.bytes;
                     out.push(old_content);
@@ -504,6 +511,11 @@ impl Tailer {
                     out.push(batch);
                 }
             }
+            let held_after = self
+                .files
+                .get(&key)
+                .map_or(0, |watched| watched.record_bytes as u64);
+            buffered = (buffered + held_after).saturating_sub(held_before);
         }
         self.close_idle(0);
         self.forget_finished();
@@ -651,6 +663,7 @@ impl Tailer {
                     now,
                     &mut report,
                     &mut unlimited,
+                    &mut self.read_buffer,
                 ) {
                     self.in_flight += old_content.confirmation.bytes;
                     out.push(old_content);
@@ -751,6 +764,7 @@ fn read_available(
     now: Instant,
     report: &mut PollReport,
     slots: &mut usize,
+    buffer: &mut [u8],
 ) -> Option<OutgoingBatch> {
     if watched.file.is_none() {
         // Closed (idle, or waiting for a slot): reopen only if it has more to
@@ -787,7 +801,6 @@ fn read_available(
         None
     };
     let mut remaining = size - watched.splitter.next_offset();
-    let mut buffer = vec![0u8; settings.read_chunk];
     while remaining > 0 && watched.record_bytes < settings.batch_max_bytes * 2 {
         let want = remaining.min(buffer.len() as u64) as usize;
         let Some(file) = watched.file.as_ref() else {
