@@ -118,6 +118,10 @@ pub trait Publisher: Send {
 }
 
 /// Receives deliveries and acknowledges them.
+///
+/// A consumer holds at most `prefetch` unacknowledged deliveries; `next`
+/// waits while it holds that many. Code that acks in groups must ack before a
+/// group reaches the prefetch, or it waits forever.
 #[async_trait::async_trait]
 pub trait Consumer: Send {
     /// The next delivery, waiting as long as it takes. Cancel-safe.
