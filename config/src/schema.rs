@@ -169,8 +169,6 @@ pub struct SourceConfig {
     pub multiline: Option<MultilineConfig>,
     /// Records longer than this are truncated and flagged.
     pub max_line_bytes: ByteSize,
-    /// Read `.gz` and other compressed rotated files too.
-    pub include_compressed: bool,
 }
 
 impl Default for SourceConfig {
@@ -184,7 +182,6 @@ impl Default for SourceConfig {
             service: None,
             multiline: None,
             max_line_bytes: ByteSize::mib(1),
-            include_compressed: false,
         }
     }
 }

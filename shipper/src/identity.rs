@@ -110,6 +110,22 @@ impl Fingerprint {
     }
 }
 
+/// Whether a file starts like a compressed stream (gzip, zstd, bzip2, xz,
+/// lz4). Such files are rotated copies; tailing them as text would ship
+/// noise, so the shipper skips them whatever their name.
+pub fn looks_compressed(file: &File) -> bool {
+    let mut magic = [0u8; 6];
+    let Ok(read) = file.read_at(&mut magic, 0) else {
+        return false;
+    };
+    let magic = &magic[..read];
+    magic.starts_with(&[0x1f, 0x8b])
+        || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || magic.starts_with(b"BZh")
+        || magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00])
+        || magic.starts_with(&[0x04, 0x22, 0x4d, 0x18])
+}
+
 /// The identity events carry: disk key plus fingerprint hash, mixed with the
 /// file's epoch once it has been truncated or rewritten. New content at old
 /// offsets then gets new event ids, even when it starts with the same bytes,
@@ -162,6 +178,20 @@ mod tests {
             .write_all(b"more\n")
             .expect("append");
         assert!(fingerprint.matches(&File::open(&path).expect("open")));
+    }
+
+    #[test]
+    fn compressed_files_are_recognised_by_their_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gzip = dir.path().join("app.log.1");
+        std::fs::write(&gzip, [0x1f, 0x8b, 0x08, 0x00, 0x00]).expect("write");
+        assert!(looks_compressed(&File::open(&gzip).expect("open")));
+        let plain = dir.path().join("app.log.gz");
+        std::fs::write(&plain, b"plain text despite the name\n").expect("write");
+        assert!(!looks_compressed(&File::open(&plain).expect("open")));
+        let empty = dir.path().join("empty.log");
+        std::fs::write(&empty, b"").expect("write");
+        assert!(!looks_compressed(&File::open(&empty).expect("open")));
     }
 
     #[test]

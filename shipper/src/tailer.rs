@@ -31,7 +31,7 @@ use tracing::{debug, info, warn};
 use crate::ShipperError;
 use crate::checkpoint::{Checkpoints, FileCheckpoint};
 use crate::discovery::FileMatcher;
-use crate::identity::{DiskKey, Fingerprint, file_identity};
+use crate::identity::{DiskKey, Fingerprint, file_identity, looks_compressed};
 use crate::multiline::{MultilineMerger, MultilineRule};
 use crate::records::{Line, RecordSplitter};
 
@@ -154,6 +154,8 @@ struct Watched {
     /// bytes are the same as before.
     tail: Vec<u8>,
     last_active: Instant,
+    /// Found to be compressed at its first read: to be dropped and skipped.
+    compressed: bool,
     /// Offset up to which batches were sent (confirmed or not).
     sent_until: u64,
     confirmed: u64,
@@ -171,6 +173,8 @@ pub struct Tailer {
     recovered: bool,
     /// Reused for every read.
     read_buffer: Vec<u8>,
+    /// Compressed files found, not to be looked at again.
+    skipped: std::collections::HashSet<DiskKey>,
 }
 
 /// What one [`Tailer::poll`] did.
@@ -200,6 +204,7 @@ impl Tailer {
             in_flight: 0,
             recovered: false,
             read_buffer,
+            skipped: std::collections::HashSet::new(),
         }
     }
 
@@ -264,6 +269,8 @@ impl Tailer {
                 None => self.start_watching(*key, path.clone(), *source, now),
             }
         }
+        // A skipped compressed file that is gone frees its inode for reuse.
+        self.skipped.retain(|key| seen.contains_key(key));
         let vanished: Vec<DiskKey> = self
             .files
             .keys()
@@ -342,6 +349,9 @@ impl Tailer {
     }
 
     fn start_watching(&mut self, key: DiskKey, path: PathBuf, source: usize, now: Instant) {
+        if self.skipped.contains(&key) {
+            return;
+        }
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(error) => {
@@ -349,6 +359,12 @@ impl Tailer {
                 return;
             }
         };
+        if looks_compressed(&file) {
+            info!(path = %path.display(), "skipping a compressed file; compressed files are not read");
+            self.skipped.insert(key);
+            return;
+        }
+
         let resume = match self.checkpoints.get(&key) {
             Some(checkpoint) if checkpoint.still_matches(&file) => {
                 Resume::from_checkpoint(checkpoint)
@@ -432,6 +448,7 @@ impl Tailer {
                 presence,
                 verify_fingerprint: false,
                 tail: Vec::new(),
+                compressed: false,
                 last_active: now,
                 sent_until: offset,
                 confirmed: offset,
@@ -519,6 +536,19 @@ impl Tailer {
         }
         self.close_idle(0);
         self.forget_finished();
+        let compressed: Vec<DiskKey> = self
+            .files
+            .iter()
+            .filter(|(_, watched)| watched.compressed)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in compressed {
+            if let Some(watched) = self.files.remove(&key) {
+                info!(path = %watched.path.display(), "skipping a compressed file; compressed files are not read");
+            }
+            self.checkpoints.remove(&key);
+            self.skipped.insert(key);
+        }
         report
     }
 
@@ -814,6 +844,14 @@ fn read_available(
                 break;
             }
         };
+        if watched.fingerprint.is_none()
+            && watched.splitter.next_offset() == 0
+            && looks_compressed(file)
+        {
+            // Seen empty at first, then filled by a compressor.
+            watched.compressed = true;
+            break;
+        }
         if watched.fingerprint.is_none() {
             match Fingerprint::take(file, size) {
                 Ok(fingerprint) => watched.fingerprint = Some(fingerprint),
