@@ -29,6 +29,7 @@
 //! ```
 
 pub mod codec;
+mod encoder;
 mod event;
 mod id;
 mod identity;
@@ -37,6 +38,7 @@ mod raw;
 pub mod time;
 
 pub use codec::CodecError;
+pub use encoder::RawBatchEncoder;
 pub use event::{Event, EventBatch, Resource, Severity};
 pub use id::EventId;
 pub use identity::FileIdentity;
