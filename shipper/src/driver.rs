@@ -20,7 +20,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use loghaul_config::Config;
-use loghaul_model::codec;
 use loghaul_queue::{Broker, Message, Route};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio_util::sync::CancellationToken;
@@ -387,15 +386,16 @@ async fn publish_loop(
             }
         }
         let messages: Vec<Message> = group
-            .iter()
+            .iter_mut()
             .map(|outgoing| {
-                let mut message = Message::new(codec::encode_raw_batch(&outgoing.batch));
+                // Already encoded by the tailer: hand the buffer over.
+                let mut message = Message::new(std::mem::take(&mut outgoing.encoded));
                 message
                     .headers
-                    .insert(HOST_HEADER.into(), outgoing.batch.host.clone());
+                    .insert(HOST_HEADER.into(), outgoing.host.clone());
                 message
                     .headers
-                    .insert(SOURCE_HEADER.into(), outgoing.batch.source.clone());
+                    .insert(SOURCE_HEADER.into(), outgoing.source.clone());
                 message
             })
             .collect();
@@ -420,12 +420,12 @@ async fn publish_loop(
         }
         for outgoing in group {
             report.batches += 1;
-            report.records += outgoing.batch.records.len() as u64;
+            report.records += outgoing.records;
             report.bytes += outgoing.confirmation.bytes;
             metrics.confirmed_batches.fetch_add(1, Ordering::Relaxed);
             metrics
                 .confirmed_records
-                .fetch_add(outgoing.batch.records.len() as u64, Ordering::Relaxed);
+                .fetch_add(outgoing.records, Ordering::Relaxed);
             let _ = wake.send(Wake::Confirmed(outgoing.confirmation));
         }
     }

@@ -13,6 +13,31 @@ pub struct Line {
     pub end_offset: u64,
 }
 
+/// A record as it is split, borrowed from the bytes read where possible.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    /// Offset of the record's first byte.
+    pub offset: u64,
+    /// The record, without its terminator.
+    pub bytes: &'a [u8],
+    /// Whether it was cut at the size limit.
+    pub truncated: bool,
+    /// Offset just past its terminator.
+    pub end_offset: u64,
+}
+
+impl RecordRef<'_> {
+    /// An owned [`Line`].
+    pub fn to_line(&self) -> Line {
+        let mut record = RawRecord::new(self.offset, self.bytes.to_vec());
+        record.flags.truncated = self.truncated;
+        Line {
+            record,
+            end_offset: self.end_offset,
+        }
+    }
+}
+
 /// Splits a file's bytes into records as they are read.
 #[derive(Debug)]
 pub struct RecordSplitter {
@@ -61,40 +86,50 @@ impl RecordSplitter {
         }
     }
 
-    fn emit(&mut self, end_offset: u64, out: &mut Vec<Line>) {
-        let mut bytes = std::mem::take(&mut self.partial);
-        if !self.truncated && bytes.last() == Some(&b'\r') {
-            bytes.pop();
+    fn emit_with<F: FnMut(RecordRef<'_>)>(&mut self, end_offset: u64, sink: &mut F) {
+        if !self.truncated && self.partial.last() == Some(&b'\r') {
+            self.partial.pop();
         }
         if self.truncated {
-            trim_cut_character(&mut bytes);
+            trim_cut_character(&mut self.partial);
         }
-        let mut record = RawRecord::new(self.line_start, bytes);
-        record.flags.truncated = self.truncated;
-        out.push(Line { record, end_offset });
+        sink(RecordRef {
+            offset: self.line_start,
+            bytes: &self.partial,
+            truncated: self.truncated,
+            end_offset,
+        });
+        // Keep the buffer's capacity for the next long line.
+        self.partial.clear();
         self.truncated = false;
         self.line_start = end_offset;
     }
 
     /// Feeds the next bytes of the file; complete lines go to `out`.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<Line>) {
+        self.push_with(bytes, |record| out.push(record.to_line()));
+    }
+
+    /// Feeds the next bytes of the file; each complete line goes to `sink`,
+    /// borrowed: a line inside this chunk costs no allocation.
+    pub fn push_with<F: FnMut(RecordRef<'_>)>(&mut self, bytes: &[u8], mut sink: F) {
         let base = self.next_offset;
         let mut start = 0;
         for newline in memchr::memchr_iter(b'\n', bytes) {
             let end_offset = base + newline as u64 + 1;
             let line = &bytes[start..newline];
             if self.partial.is_empty() && !self.truncated && line.len() <= self.max_bytes {
-                // The common case, a whole line inside this chunk: one
-                // allocation of the right size, no growing buffer.
                 let text = line.strip_suffix(b"\r").unwrap_or(line);
-                out.push(Line {
-                    record: RawRecord::new(self.line_start, text.to_vec()),
+                sink(RecordRef {
+                    offset: self.line_start,
+                    bytes: text,
+                    truncated: false,
                     end_offset,
                 });
                 self.line_start = end_offset;
             } else {
                 self.append(line);
-                self.emit(end_offset, out);
+                self.emit_with(end_offset, &mut sink);
             }
             start = newline + 1;
         }
@@ -106,7 +141,10 @@ impl RecordSplitter {
     /// (rotated away, deleted).
     pub fn finish(&mut self, out: &mut Vec<Line>) {
         if self.has_pending() {
-            self.emit(self.next_offset, out);
+            let end_offset = self.next_offset;
+            self.emit_with(end_offset, &mut |record: RecordRef<'_>| {
+                out.push(record.to_line())
+            });
         }
     }
 }

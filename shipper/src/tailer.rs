@@ -25,7 +25,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use loghaul_model::{RawBatch, RawRecord};
+use loghaul_model::{RawBatch, RawBatchEncoder, codec};
 use tracing::{debug, info, warn};
 
 use crate::ShipperError;
@@ -93,13 +93,27 @@ pub struct Confirmation {
     pub bytes: u64,
 }
 
-/// A batch to publish, and what to tell the tailer once it is confirmed.
+/// A batch to publish, already encoded, and what to tell the tailer once it
+/// is confirmed.
 #[derive(Debug, Clone)]
 pub struct OutgoingBatch {
-    /// The batch.
-    pub batch: RawBatch,
+    /// The RawBatch message, ready to publish.
+    pub encoded: Vec<u8>,
+    /// The host it names.
+    pub host: String,
+    /// The file path it names.
+    pub source: String,
+    /// How many records it holds.
+    pub records: u64,
     /// Hand this back to [`Tailer::confirm`].
     pub confirmation: Confirmation,
+}
+
+impl OutgoingBatch {
+    /// The batch decoded again, for tests and tools.
+    pub fn decode(&self) -> Result<RawBatch, loghaul_model::CodecError> {
+        codec::decode_raw_batch(&self.encoded)
+    }
 }
 
 /// Where reading a file starts.
@@ -140,7 +154,8 @@ struct Watched {
     epoch: u64,
     splitter: RecordSplitter,
     merger: Option<MultilineMerger>,
-    records: Vec<RawRecord>,
+    /// Records read and not yet sent, encoded as they come.
+    encoder: RawBatchEncoder,
     record_bytes: usize,
     batch_end: u64,
     batch_since: Option<Instant>,
@@ -441,7 +456,7 @@ impl Tailer {
                 epoch,
                 splitter: RecordSplitter::new(offset, spec.max_line_bytes),
                 merger,
-                records: Vec::new(),
+                encoder: RawBatchEncoder::new(),
                 record_bytes: 0,
                 batch_end: offset,
                 batch_since: None,
@@ -512,12 +527,12 @@ impl Tailer {
             let finished = self.finish_if_gone(key, now);
             if let Some(watched) = self.files.get_mut(&key) {
                 let due = watched.record_bytes >= self.settings.batch_max_bytes
-                    || watched.records.len() >= self.settings.batch_max_records
+                    || watched.encoder.len() as usize >= self.settings.batch_max_records
                     || watched.batch_since.is_some_and(|since| {
                         now.duration_since(since) >= self.settings.batch_max_wait
                     })
                     || finished;
-                if due && !watched.records.is_empty() {
+                if due && !watched.encoder.is_empty() {
                     let batch = take_batch(
                         key,
                         watched,
@@ -592,7 +607,7 @@ impl Tailer {
             .filter(|(_, watched)| {
                 matches!(watched.presence, Presence::Orphaned(_))
                     && watched.file.is_none()
-                    && watched.records.is_empty()
+                    && watched.encoder.is_empty()
                     && watched.confirmed >= watched.sent_until
                     && !watched.splitter.has_pending()
             })
@@ -699,7 +714,7 @@ impl Tailer {
                     out.push(old_content);
                 }
                 // Empty the buffer into batches, or reading stops at its cap.
-                if !watched.records.is_empty() {
+                if !watched.encoder.is_empty() {
                     let batch = take_batch(key, watched, spec, &self.settings.host);
                     self.in_flight += batch.confirmation.bytes;
                     out.push(batch);
@@ -718,7 +733,7 @@ impl Tailer {
             info!(path = %watched.path.display(), "read a deleted file to its end before stopping");
         }
         for (key, watched) in self.files.iter_mut() {
-            if !watched.records.is_empty() {
+            if !watched.encoder.is_empty() {
                 let batch = take_batch(
                     *key,
                     watched,
@@ -859,10 +874,32 @@ fn read_available(
             }
         }
         remember_tail(&mut watched.tail, &buffer[..read]);
-        let mut lines = Vec::new();
-        watched.splitter.push(&buffer[..read], &mut lines);
-        let lines = merge(watched, lines, now);
-        add_lines(watched, lines, now, report);
+        if watched.merger.is_none() {
+            // The hot path: records go straight from the read buffer into the
+            // encoded batch, with no allocation per record.
+            let Watched {
+                splitter,
+                encoder,
+                record_bytes,
+                batch_end,
+                batch_since,
+                ..
+            } = &mut *watched;
+            splitter.push_with(&buffer[..read], |record| {
+                if encoder.is_empty() {
+                    *batch_since = Some(now);
+                }
+                encoder.push(record.offset, record.bytes, record.truncated);
+                *record_bytes += record.bytes.len();
+                *batch_end = record.end_offset;
+                report.records += 1;
+            });
+        } else {
+            let mut lines = Vec::new();
+            watched.splitter.push(&buffer[..read], &mut lines);
+            let lines = merge(watched, lines, now);
+            add_lines(watched, lines, now, report);
+        }
         report.bytes_read += read as u64;
         remaining -= read as u64;
         watched.last_active = now;
@@ -917,7 +954,7 @@ fn truncated(
     // old fingerprint and epoch. Confirmations of that epoch are ignored from
     // here on.
     let old_content =
-        (!watched.records.is_empty()).then(|| take_batch(key, watched, spec, &settings.host));
+        (!watched.encoder.is_empty()).then(|| take_batch(key, watched, spec, &settings.host));
     watched.epoch += 1;
     watched.fingerprint = None;
     watched.splitter = RecordSplitter::new(0, spec.max_line_bytes);
@@ -945,19 +982,23 @@ fn merge(watched: &mut Watched, lines: Vec<Line>, now: Instant) -> Vec<Line> {
 
 fn add_lines(watched: &mut Watched, lines: Vec<Line>, now: Instant, report: &mut PollReport) {
     for line in lines {
-        if watched.records.is_empty() {
+        if watched.encoder.is_empty() {
             watched.batch_since = Some(now);
         }
         watched.record_bytes += line.record.bytes.len();
         watched.batch_end = line.end_offset;
-        watched.records.push(line.record);
+        watched.encoder.push(
+            line.record.offset,
+            &line.record.bytes,
+            line.record.flags.truncated,
+        );
         report.records += 1;
     }
 }
 
 fn take_batch(key: DiskKey, watched: &mut Watched, spec: &SourceSpec, host: &str) -> OutgoingBatch {
     let fingerprint = watched.fingerprint.unwrap_or_else(Fingerprint::empty);
-    let records = std::mem::take(&mut watched.records);
+    let records = watched.encoder.len();
     let bytes = std::mem::take(&mut watched.record_bytes) as u64;
     watched.batch_since = None;
     watched.sent_until = watched.batch_end;
@@ -965,15 +1006,19 @@ fn take_batch(key: DiskKey, watched: &mut Watched, spec: &SourceSpec, host: &str
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_nanos() as i64)
         .unwrap_or(0);
+    let source = watched.path.display().to_string();
+    let encoded = watched.encoder.finish(
+        host,
+        &source,
+        &file_identity(key, &fingerprint, watched.epoch),
+        spec.format_hint.as_deref(),
+        read_time_unix_nano,
+    );
     OutgoingBatch {
-        batch: RawBatch {
-            host: host.to_owned(),
-            source: watched.path.display().to_string(),
-            file: file_identity(key, &fingerprint, watched.epoch),
-            format_hint: spec.format_hint.clone(),
-            records,
-            read_time_unix_nano,
-        },
+        encoded,
+        host: host.to_owned(),
+        source,
+        records,
         confirmation: Confirmation {
             key,
             fingerprint,

@@ -158,7 +158,8 @@ impl Harness {
 
     fn deliver(&mut self, batches: Vec<OutgoingBatch>) {
         for batch in batches {
-            for record in &batch.batch.records {
+            let decoded = batch.decode().expect("the tailer encodes valid batches");
+            for record in &decoded.records {
                 let text = String::from_utf8(record.bytes.clone()).expect("utf8");
                 // An unterminated "line " left in a rotated or deleted file
                 // arrives as it is: a fragment, not a numbered line.
@@ -170,7 +171,7 @@ impl Harness {
                         .unwrap_or_else(|_| panic!("unexpected record {text:?}"))
                 };
                 self.delivered
-                    .push((batch.batch.file.to_key(), record.offset, number));
+                    .push((decoded.file.to_key(), record.offset, number));
             }
             self.tailer.confirm(&batch.confirmation);
         }

@@ -49,11 +49,12 @@ fn texts(batches: &[OutgoingBatch]) -> Vec<String> {
     batches
         .iter()
         .flat_map(|batch| {
-            batch
-                .batch
+            let decoded = batch.decode().expect("valid batch");
+            decoded
                 .records
-                .iter()
+                .into_iter()
                 .map(|record| String::from_utf8_lossy(&record.bytes).into_owned())
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -98,7 +99,8 @@ fn content_rewritten_to_the_same_size_gets_new_event_identities() {
     assert_eq!(texts(&first), ["same prefix: old"]);
     assert_eq!(texts(&second), ["same prefix: new"]);
     assert_ne!(
-        first[0].batch.file, second[0].batch.file,
+        first[0].decode().expect("valid").file,
+        second[0].decode().expect("valid").file,
         "new content at the same offsets must not share event ids with the old"
     );
 }
