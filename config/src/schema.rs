@@ -169,6 +169,9 @@ pub struct SourceConfig {
     pub multiline: Option<MultilineConfig>,
     /// Records longer than this are truncated and flagged.
     pub max_line_bytes: ByteSize,
+    /// Read gzip files (found by their bytes, whatever their name) once,
+    /// decompressed; other compressed files are always skipped.
+    pub include_compressed: bool,
 }
 
 impl Default for SourceConfig {
@@ -176,12 +179,14 @@ impl Default for SourceConfig {
         SourceConfig {
             name: String::new(),
             paths: Vec::new(),
-            exclude: vec!["*.gz".into(), "*.zst".into(), "*.bz2".into(), "*.xz".into()],
+            // Compressed files are recognised by their bytes, not by name.
+            exclude: Vec::new(),
             format: "auto".into(),
             timezone: "UTC".into(),
             service: None,
             multiline: None,
             max_line_bytes: ByteSize::mib(1),
+            include_compressed: false,
         }
     }
 }

@@ -37,6 +37,10 @@ pub struct FileCheckpoint {
     /// identity its events carry.
     #[serde(default)]
     pub epoch: u64,
+    /// A gzip file read decompressed: `offset` counts decompressed bytes, so
+    /// only the head fingerprint can be checked against the file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compressed: bool,
     /// Where the file was last seen.
     pub path: PathBuf,
 }
@@ -59,6 +63,9 @@ impl FileCheckpoint {
     /// Whether `file` is still the file this checkpoint describes, with the
     /// confirmed bytes in place.
     pub fn still_matches(&self, file: &std::fs::File) -> bool {
+        if self.compressed {
+            return self.fingerprint.matches(file);
+        }
         let long_enough = file.metadata().is_ok_and(|stat| stat.len() >= self.offset);
         let tail_in_place = self.tail.is_none_or(|tail| {
             Fingerprint::of_range(file, self.offset, tail.len).is_ok_and(|again| again == tail)
@@ -151,6 +158,7 @@ impl Checkpoints {
                 offset: 0,
                 tail: None,
                 epoch,
+                compressed: false,
                 path: path.to_owned(),
             },
         );
@@ -223,6 +231,7 @@ mod tests {
             offset,
             tail: None,
             epoch: 0,
+            compressed: false,
             path: PathBuf::from(format!("/var/log/{inode}.log")),
         }
     }

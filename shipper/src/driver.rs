@@ -84,6 +84,7 @@ pub fn sources_from_config(config: &Config) -> Result<Vec<SourceSpec>, ShipperEr
                 multiline: source.multiline.as_ref().and_then(|multiline| {
                     MultilineRule::from_config(multiline).map(|rule| (rule, multiline.timeout.0))
                 }),
+                include_compressed: source.include_compressed,
             })
         })
         .collect()

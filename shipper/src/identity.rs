@@ -126,6 +126,13 @@ pub fn looks_compressed(file: &File) -> bool {
         || magic.starts_with(&[0x04, 0x22, 0x4d, 0x18])
 }
 
+/// Whether a file starts like a gzip stream.
+pub fn looks_gzip(file: &File) -> bool {
+    let mut magic = [0u8; 2];
+    file.read_at(&mut magic, 0)
+        .is_ok_and(|read| read == 2 && magic == [0x1f, 0x8b])
+}
+
 /// The identity events carry: disk key plus fingerprint hash, mixed with the
 /// file's epoch once it has been truncated or rewritten. New content at old
 /// offsets then gets new event ids, even when it starts with the same bytes,

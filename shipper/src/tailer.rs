@@ -21,17 +21,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use flate2::read::MultiGzDecoder;
 use loghaul_model::{RawBatch, RawBatchEncoder, codec};
 use tracing::{debug, info, warn};
 
 use crate::ShipperError;
 use crate::checkpoint::{Checkpoints, FileCheckpoint};
 use crate::discovery::FileMatcher;
-use crate::identity::{DiskKey, Fingerprint, file_identity, looks_compressed};
+use crate::identity::{DiskKey, Fingerprint, file_identity, looks_compressed, looks_gzip};
 use crate::multiline::{MultilineMerger, MultilineRule};
 use crate::records::{Line, RecordSplitter};
 
@@ -55,6 +57,8 @@ pub struct SourceSpec {
     pub max_line_bytes: usize,
     /// Multiline rule and timeout.
     pub multiline: Option<(MultilineRule, Duration)>,
+    /// Read gzip files decompressed instead of skipping them.
+    pub include_compressed: bool,
 }
 
 /// Limits of the tailer.
@@ -171,6 +175,8 @@ struct Watched {
     last_active: Instant,
     /// Found to be compressed at its first read: to be dropped and skipped.
     compressed: bool,
+    /// For a gzip file read decompressed: its decoder and progress.
+    gzip: Option<GzipState>,
     /// Offset up to which batches were sent (confirmed or not).
     sent_until: u64,
     confirmed: u64,
@@ -374,8 +380,10 @@ impl Tailer {
                 return;
             }
         };
-        if looks_compressed(&file) {
-            info!(path = %path.display(), "skipping a compressed file; compressed files are not read");
+        let read_gzip =
+            looks_compressed(&file) && self.sources[source].include_compressed && looks_gzip(&file);
+        if looks_compressed(&file) && !read_gzip {
+            info!(path = %path.display(), "skipping a compressed file (set include_compressed to read gzip files)");
             self.skipped.insert(key);
             return;
         }
@@ -416,6 +424,9 @@ impl Tailer {
             Presence::Matched,
             now,
         );
+        if read_gzip && let Some(watched) = self.files.get_mut(&key) {
+            watched.gzip = Some(GzipState::default());
+        }
     }
 
     fn open_count(&self) -> usize {
@@ -464,6 +475,7 @@ impl Tailer {
                 verify_fingerprint: false,
                 tail: Vec::new(),
                 compressed: false,
+                gzip: None,
                 last_active: now,
                 sent_until: offset,
                 confirmed: offset,
@@ -576,10 +588,12 @@ impl Tailer {
         let Presence::Orphaned(since) = watched.presence else {
             return false;
         };
-        let at_end = watched.file.as_ref().is_none_or(|file| {
-            file.metadata()
-                .is_ok_and(|stat| stat.len() <= watched.splitter.next_offset())
-        });
+        let gzip_done = watched.gzip.as_ref().is_some_and(|gzip| gzip.complete);
+        let at_end = gzip_done
+            || watched.file.as_ref().is_none_or(|file| {
+                file.metadata()
+                    .is_ok_and(|stat| stat.len() <= watched.splitter.next_offset())
+            });
         if !at_end || now.duration_since(since.max(watched.last_active)) < ROTATE_WAIT {
             return false;
         }
@@ -659,15 +673,21 @@ impl Tailer {
             return;
         }
         watched.confirmed = watched.confirmed.max(confirmation.end_offset);
-        let tail = watched.file.as_ref().and_then(|file| {
-            Fingerprint::of_range(file, confirmation.end_offset, TAIL_CHECK_BYTES as u64).ok()
-        });
+        let compressed = watched.gzip.is_some();
+        let tail = watched
+            .file
+            .as_ref()
+            .filter(|_| !compressed)
+            .and_then(|file| {
+                Fingerprint::of_range(file, confirmation.end_offset, TAIL_CHECK_BYTES as u64).ok()
+            });
         self.checkpoints.confirm(FileCheckpoint {
             key: confirmation.key,
             fingerprint: confirmation.fingerprint,
             offset: confirmation.end_offset,
             tail,
             epoch: confirmation.epoch,
+            compressed,
             path: confirmation.path.clone(),
         });
     }
@@ -831,6 +851,10 @@ fn read_available(
             Err(_) => return None,
         }
     }
+    if watched.gzip.is_some() {
+        read_gzip(watched, settings, now, report, buffer);
+        return None;
+    }
     let file = watched.file.as_ref()?;
     let stat = file.metadata().ok()?;
     let size = stat.len();
@@ -864,6 +888,11 @@ fn read_available(
             && looks_compressed(file)
         {
             // Seen empty at first, then filled by a compressor.
+            if spec.include_compressed && looks_gzip(file) {
+                watched.gzip = Some(GzipState::default());
+                read_gzip(watched, settings, now, report, buffer);
+                return old_content;
+            }
             watched.compressed = true;
             break;
         }
@@ -908,6 +937,114 @@ fn read_available(
         watched.presence = Presence::Orphaned(now);
     }
     old_content
+}
+
+/// A gzip file is read once, decompressed. Offsets count decompressed bytes.
+#[derive(Default)]
+struct GzipState {
+    decoder: Option<Box<MultiGzDecoder<BufReader<File>>>>,
+    /// The whole stream was read.
+    complete: bool,
+    /// Size of the compressed file when decoding last failed; decoding is
+    /// tried again only once the file has changed (still being written).
+    failed_at_size: Option<u64>,
+}
+
+impl std::fmt::Debug for GzipState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("GzipState")
+            .field("complete", &self.complete)
+            .field("failed_at_size", &self.failed_at_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_gzip(
+    watched: &mut Watched,
+    settings: &TailerSettings,
+    now: Instant,
+    report: &mut PollReport,
+    buffer: &mut [u8],
+) {
+    let Some(file) = watched.file.as_ref() else {
+        return;
+    };
+    let size = file.metadata().map(|stat| stat.len()).unwrap_or(0);
+    let Some(state) = watched.gzip.as_mut() else {
+        return;
+    };
+    if state.complete || state.failed_at_size == Some(size) {
+        return;
+    }
+    if watched.fingerprint.is_none() {
+        watched.fingerprint = Fingerprint::take(file, size).ok();
+    }
+    if state.decoder.is_none() {
+        let Ok(mut handle) = file.try_clone() else {
+            return;
+        };
+        if handle.seek(SeekFrom::Start(0)).is_err() {
+            return;
+        }
+        let mut decoder = MultiGzDecoder::new(BufReader::new(handle));
+        // Skip what earlier runs or attempts already read.
+        let skip = watched.splitter.next_offset();
+        match std::io::copy(&mut (&mut decoder).take(skip), &mut std::io::sink()) {
+            Ok(skipped) if skipped == skip => state.decoder = Some(Box::new(decoder)),
+            _ => {
+                state.failed_at_size = Some(size);
+                return;
+            }
+        }
+    }
+    while watched.record_bytes < settings.batch_max_bytes * 2 {
+        let Some(decoder) = watched
+            .gzip
+            .as_mut()
+            .and_then(|state| state.decoder.as_mut())
+        else {
+            return;
+        };
+        match decoder.read(buffer) {
+            Ok(0) => {
+                let mut lines = Vec::new();
+                watched.splitter.finish(&mut lines);
+                let mut merged = merge(watched, lines, now);
+                if let Some(merger) = watched.merger.as_mut() {
+                    merger.flush(&mut merged);
+                }
+                add_lines(watched, merged, now, report);
+                if let Some(state) = watched.gzip.as_mut() {
+                    state.complete = true;
+                    state.decoder = None;
+                }
+                info!(path = %watched.path.display(), bytes = watched.splitter.next_offset(), "read a gzip file to its end");
+                return;
+            }
+            Ok(read) => {
+                let mut lines = Vec::new();
+                watched.splitter.push(&buffer[..read], &mut lines);
+                let lines = merge(watched, lines, now);
+                add_lines(watched, lines, now, report);
+                report.bytes_read += read as u64;
+                watched.last_active = now;
+            }
+            Err(error) => {
+                // Most often still being written; corrupt files wait here too.
+                if let Some(state) = watched.gzip.as_mut() {
+                    if state.failed_at_size.is_none()
+                        && error.kind() != std::io::ErrorKind::UnexpectedEof
+                    {
+                        warn!(%error, path = %watched.path.display(), "cannot decompress; will retry when the file changes");
+                    }
+                    state.decoder = None;
+                    state.failed_at_size = Some(size);
+                }
+                return;
+            }
+        }
+    }
 }
 
 fn remember_tail(tail: &mut Vec<u8>, chunk: &[u8]) {

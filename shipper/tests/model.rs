@@ -87,6 +87,7 @@ fn tailer_for(dir: &Path, checkpoint_path: &Path) -> Tailer {
         format_hint: None,
         max_line_bytes: 1 << 16,
         multiline: None,
+        include_compressed: false,
     };
     let checkpoints = Checkpoints::load(checkpoint_path).expect("checkpoints load");
     Tailer::new(settings(), vec![source], checkpoints)

@@ -8,6 +8,10 @@ use loghaul_shipper::discovery::FileMatcher;
 use loghaul_shipper::tailer::{OutgoingBatch, SourceSpec, Tailer, TailerSettings};
 
 fn tailer(dir: &Path, glob: &str) -> Tailer {
+    tailer_with(dir, glob, false, 1 << 20)
+}
+
+fn tailer_with(dir: &Path, glob: &str, include_compressed: bool, batch_max_bytes: usize) -> Tailer {
     let source = SourceSpec {
         name: "app".into(),
         matcher: FileMatcher::new("app", &[dir.join(glob).display().to_string()], &[])
@@ -15,10 +19,11 @@ fn tailer(dir: &Path, glob: &str) -> Tailer {
         format_hint: None,
         max_line_bytes: 1 << 16,
         multiline: None,
+        include_compressed,
     };
     let settings = TailerSettings {
         host: "h".into(),
-        batch_max_bytes: 1 << 20,
+        batch_max_bytes,
         batch_max_records: 1000,
         batch_max_wait: Duration::from_millis(10),
         buffer_bytes: 1 << 24,
@@ -103,4 +108,90 @@ fn content_rewritten_to_the_same_size_gets_new_event_identities() {
         second[0].decode().expect("valid").file,
         "new content at the same offsets must not share event ids with the old"
     );
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+fn numbered(range: std::ops::Range<u32>) -> String {
+    range.map(|n| format!("old line {n}\n")).collect()
+}
+
+fn numbers(batches: &[OutgoingBatch]) -> Vec<u32> {
+    texts(batches)
+        .iter()
+        .map(|text| {
+            text.trim_start_matches("old line ")
+                .parse()
+                .expect("numbered")
+        })
+        .collect()
+}
+
+#[test]
+fn gzip_files_are_read_once_when_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("app.log.1.gz"), gzip(&numbered(0..1000))).expect("write");
+    let mut tailer = tailer_with(dir.path(), "app.log*", true, 1 << 20);
+    let mut now = Instant::now();
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        all.extend(step(&mut tailer, &mut now));
+    }
+    assert_eq!(numbers(&all), (0..1000).collect::<Vec<_>>());
+    tailer.persist().expect("persist");
+    let mut again = tailer_with(dir.path(), "app.log*", true, 1 << 20);
+    assert!(
+        step(&mut again, &mut now).is_empty(),
+        "a finished gzip file is not read again"
+    );
+}
+
+#[test]
+fn a_gzip_file_resumes_mid_stream_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("big.log.gz"), gzip(&numbered(0..20_000))).expect("write");
+    // Small batches: one step reads only part of the stream.
+    let mut tailer = tailer_with(dir.path(), "*.gz", true, 4096);
+    let mut now = Instant::now();
+    let first = step(&mut tailer, &mut now);
+    let got = numbers(&first);
+    assert!(
+        !got.is_empty() && got.len() < 20_000,
+        "read part: {}",
+        got.len()
+    );
+    tailer.persist().expect("persist");
+    let mut resumed = tailer_with(dir.path(), "*.gz", true, 1 << 20);
+    let mut rest = Vec::new();
+    for _ in 0..5 {
+        rest.extend(step(&mut resumed, &mut now));
+    }
+    let mut all = got;
+    all.extend(numbers(&rest));
+    assert_eq!(
+        all,
+        (0..20_000).collect::<Vec<_>>(),
+        "every line once, in order"
+    );
+}
+
+#[test]
+fn a_gzip_file_still_being_written_is_read_once_complete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let compressed = gzip(&numbered(0..5000));
+    let path = dir.path().join("app.log.2.gz");
+    std::fs::write(&path, &compressed[..compressed.len() / 2]).expect("write half");
+    let mut tailer = tailer_with(dir.path(), "*.gz", true, 1 << 20);
+    let mut now = Instant::now();
+    let mut all = step(&mut tailer, &mut now);
+    std::fs::write(&path, &compressed).expect("write all");
+    for _ in 0..3 {
+        all.extend(step(&mut tailer, &mut now));
+    }
+    assert_eq!(numbers(&all), (0..5000).collect::<Vec<_>>());
 }
