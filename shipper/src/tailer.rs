@@ -126,6 +126,8 @@ struct Resume {
     /// `None` until the first read takes one.
     fingerprint: Option<Fingerprint>,
     epoch: u64,
+    /// The checkpoint's fingerprint of the bytes before `offset`.
+    tail: Option<Fingerprint>,
 }
 
 impl Resume {
@@ -137,6 +139,7 @@ impl Resume {
             offset: checkpoint.offset,
             fingerprint,
             epoch: checkpoint.epoch,
+            tail: checkpoint.tail,
         }
     }
 }
@@ -172,6 +175,9 @@ struct Watched {
     /// them just before our offset was not rewritten, even where its first
     /// bytes are the same as before.
     tail: Vec<u8>,
+    /// Until the first read fills `tail`: the checkpoint's fingerprint of the
+    /// bytes before the resume offset, for the same check after a restart.
+    resume_tail: Option<Fingerprint>,
     last_active: Instant,
     /// Found to be compressed at its first read: to be dropped and skipped.
     compressed: bool,
@@ -349,6 +355,7 @@ impl Tailer {
                     offset: 0,
                     fingerprint: None,
                     epoch: entry.epoch + 1,
+                    tail: None,
                 }
             };
             let source = self
@@ -400,6 +407,7 @@ impl Tailer {
                     offset: 0,
                     fingerprint: None,
                     epoch,
+                    tail: None,
                 }
             }
             None => {
@@ -410,6 +418,7 @@ impl Tailer {
                     offset: 0,
                     fingerprint: None,
                     epoch: 0,
+                    tail: None,
                 }
             }
         };
@@ -451,6 +460,7 @@ impl Tailer {
             offset,
             fingerprint,
             epoch,
+            tail: resume_tail,
         } = resume;
         let spec = &self.sources[source];
         let merger = spec.multiline.as_ref().map(|(rule, timeout)| {
@@ -474,6 +484,7 @@ impl Tailer {
                 presence,
                 verify_fingerprint: false,
                 tail: Vec::new(),
+                resume_tail,
                 compressed: false,
                 gzip: None,
                 last_active: now,
@@ -862,7 +873,12 @@ fn read_available(
         && (watched
             .fingerprint
             .is_some_and(|fingerprint| !fingerprint.matches(file))
-            || !tail_still_there(file, &watched.tail, watched.splitter.next_offset()));
+            || !tail_still_there(
+                file,
+                &watched.tail,
+                watched.resume_tail,
+                watched.splitter.next_offset(),
+            ));
     // After a truncation, go on to read the new content in the same call.
     let old_content = if size < watched.splitter.next_offset() || rewritten {
         truncated(key, watched, spec, settings, checkpoints, now, report)
@@ -903,6 +919,7 @@ fn read_available(
             }
         }
         remember_tail(&mut watched.tail, &buffer[..read]);
+        watched.resume_tail = None;
         if watched.merger.is_none() {
             // The hot path: records go straight from the read buffer into the
             // encoded batch, with no allocation per record.
@@ -1058,9 +1075,20 @@ fn remember_tail(tail: &mut Vec<u8>, chunk: &[u8]) {
     tail.drain(..excess);
 }
 
-/// Whether the bytes just before `offset` are still the ones we read there.
-fn tail_still_there(file: &File, tail: &[u8], offset: u64) -> bool {
-    if tail.is_empty() || offset < tail.len() as u64 {
+/// Whether the bytes just before `offset` are still the ones we read there
+/// (or, before any read since a restart, the ones the checkpoint recorded).
+fn tail_still_there(
+    file: &File,
+    tail: &[u8],
+    resume_tail: Option<Fingerprint>,
+    offset: u64,
+) -> bool {
+    if tail.is_empty() {
+        return resume_tail.is_none_or(|expected| {
+            Fingerprint::of_range(file, offset, expected.len).is_ok_and(|found| found == expected)
+        });
+    }
+    if offset < tail.len() as u64 {
         return true;
     }
     let mut found = vec![0u8; tail.len()];
