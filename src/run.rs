@@ -73,30 +73,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let signal_token = shutdown.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            signal_token.cancel();
-        });
+        let shutdown = crate::signals::shutdown_on_signal();
         serve(config, shutdown).await
     })
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            warn!(%error, "cannot listen for SIGTERM; Ctrl-C still stops loghaul");
-            let _ = ctrl_c.await;
-        }
-    }
 }
 
 async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
