@@ -35,11 +35,13 @@ pub(crate) struct DigestBuilder {
 }
 
 impl DigestBuilder {
+    /// Adds bytes.
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.hasher.update(bytes);
         self.size += bytes.len() as u64;
     }
 
+    /// The size and sha256 of everything added.
     pub(crate) fn finish(self) -> FileDigest {
         FileDigest {
             size: self.size,

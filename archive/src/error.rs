@@ -37,6 +37,12 @@ pub enum ArchiveError {
         /// What differed.
         reason: String,
     },
+    /// The rotated file to archive is gone; only a person can say why.
+    #[error("{path}: the file to archive no longer exists")]
+    MissingRaw {
+        /// The file.
+        path: String,
+    },
     /// A local file operation failed.
     #[error("{operation} {path}: {source}")]
     Io {

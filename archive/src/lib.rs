@@ -31,23 +31,29 @@
 //! # }).unwrap();
 //! ```
 
+mod archiver;
 pub mod contract;
 mod digest;
 mod error;
 mod key;
 mod local;
+mod prepare;
 mod s3;
+mod spool;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use archiver::{Archived, Archiver, DrainReport, manifest_metadata};
 pub use digest::{FileDigest, digest_file};
 pub use error::ArchiveError;
 pub use key::validate_key;
 pub use local::LocalStore;
 use loghaul_config::{ArchiveTarget, Config};
+pub use prepare::{Prepared, prepare};
 pub use s3::{S3Connection, S3Store};
+pub use spool::{ArchiveRequest, Spool, SpoolEntry};
 use tokio::io::AsyncRead;
 
 /// Metadata key holding the lowercase hex sha256 of the object's bytes.

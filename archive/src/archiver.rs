@@ -1,0 +1,255 @@
+//! Archiving a rotated raw file: compress it in one streaming pass, name it
+//! by the DESIGN.md key layout, upload it create-only, and verify what the
+//! store holds before anyone may delete the local copy.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use loghaul_model::ArchiveManifest;
+use loghaul_model::time::parse_leading_timestamp;
+use tracing::{info, warn};
+
+use crate::digest::{FileDigest, digest_file};
+use crate::prepare::{Prepared, prepare};
+use crate::spool::{ArchiveRequest, Spool};
+use crate::{ArchiveError, CONTENT_SHA256, Metadata, ObjectStore, PutOutcome};
+
+/// An archived file: its key, what was recorded, and what the store did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Archived {
+    /// The object key.
+    pub key: String,
+    /// What the object's metadata records.
+    pub manifest: ArchiveManifest,
+    /// Written now, or found already there with the same bytes.
+    pub outcome: PutOutcome,
+    /// Size of the gzip object.
+    pub compressed_bytes: u64,
+}
+
+/// What a pass over the spool did.
+#[derive(Debug, Default)]
+pub struct DrainReport {
+    /// Files now in the store, verified.
+    pub archived: Vec<Archived>,
+    /// Requests set aside because the store refuses them for good.
+    pub failed: usize,
+    /// Why the pass stopped early, leaving requests pending (store down).
+    pub stopped_by: Option<ArchiveError>,
+}
+
+/// Archives rotated files into an [`ObjectStore`].
+pub struct Archiver {
+    store: Arc<dyn ObjectStore>,
+    spool: Spool,
+    prefix: String,
+    gzip_level: u32,
+    multipart_threshold: u64,
+}
+
+/// Metadata values travel as HTTP headers: keep printable ASCII, encode the
+/// rest as %XX.
+fn header_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..0x7f).contains(&byte) && byte != b'%' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The object metadata of DESIGN.md for a manifest.
+pub fn manifest_metadata(manifest: &ArchiveManifest) -> Metadata {
+    BTreeMap::from([
+        ("sha256".to_owned(), manifest.sha256.clone()),
+        ("raw-size".to_owned(), manifest.raw_size.to_string()),
+        ("line-count".to_owned(), manifest.line_count.to_string()),
+        (
+            "first-timestamp-ns".to_owned(),
+            manifest.first_timestamp_unix_nano.to_string(),
+        ),
+        (
+            "last-timestamp-ns".to_owned(),
+            manifest.last_timestamp_unix_nano.to_string(),
+        ),
+        ("host".to_owned(), header_safe(&manifest.host)),
+        ("source".to_owned(), header_safe(&manifest.source_path)),
+        ("file-identity".to_owned(), manifest.file.to_key()),
+        ("reason".to_owned(), manifest.reason.to_string()),
+    ])
+}
+
+fn modified_unix_nano(path: &Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|stat| stat.modified())
+        .ok()
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
+impl Archiver {
+    /// An archiver writing under `prefix` of `store`, preparing files in
+    /// `spool`'s work directory.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        spool: Spool,
+        prefix: &str,
+        gzip_level: u32,
+        multipart_threshold: u64,
+    ) -> Self {
+        Archiver {
+            store,
+            spool,
+            prefix: prefix.trim_matches('/').to_owned(),
+            gzip_level,
+            multipart_threshold,
+        }
+    }
+
+    /// The spool of pending requests.
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
+    /// Compresses, uploads and verifies one file. The raw file is left in
+    /// place; deleting it is the caller's decision, safe once this returns Ok.
+    pub async fn archive(&self, request: &ArchiveRequest) -> Result<Archived, ArchiveError> {
+        if !request.raw_path.exists() {
+            return Err(ArchiveError::MissingRaw {
+                path: request.raw_path.display().to_string(),
+            });
+        }
+        let name = format!(
+            "{}-{}",
+            request.file.to_key(),
+            std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos())
+                .unwrap_or(0)
+        );
+        let prepared = prepare(
+            &request.raw_path,
+            &self.spool.work_dir(),
+            &name,
+            self.gzip_level,
+        )
+        .await?;
+        let result = self.upload(request, &prepared).await;
+        let _ = tokio::fs::remove_file(&prepared.gzip_path).await;
+        result
+    }
+
+    async fn upload(
+        &self,
+        request: &ArchiveRequest,
+        prepared: &Prepared,
+    ) -> Result<Archived, ArchiveError> {
+        let modified = modified_unix_nano(&request.raw_path);
+        let first = parse_leading_timestamp(&prepared.first_line).unwrap_or(modified);
+        let last = parse_leading_timestamp(&prepared.last_line).unwrap_or(modified);
+        let manifest = ArchiveManifest {
+            host: request.host.clone(),
+            source_path: request.source_path.clone(),
+            file: request.file,
+            sha256: prepared.raw.sha256.clone(),
+            raw_size: prepared.raw.size,
+            line_count: prepared.line_count,
+            first_timestamp_unix_nano: first,
+            last_timestamp_unix_nano: last,
+            reason: request.reason,
+        };
+        let key = manifest.object_key(&self.prefix);
+        let compressed = digest_file(&prepared.gzip_path).await?;
+        let outcome = self
+            .store
+            .put_file(&key, &prepared.gzip_path, &manifest_metadata(&manifest))
+            .await?;
+        self.verify(&key, &compressed).await?;
+        info!(%key, raw_bytes = manifest.raw_size, compressed_bytes = compressed.size, ?outcome, "archived");
+        Ok(Archived {
+            key,
+            manifest,
+            outcome,
+            compressed_bytes: compressed.size,
+        })
+    }
+
+    /// The store holds exactly our bytes: size and sha256 from the object's
+    /// metadata, and a full read-back where no server-side checksum covered
+    /// the whole object (multipart uploads).
+    async fn verify(&self, key: &str, expected: &FileDigest) -> Result<(), ArchiveError> {
+        let info = self
+            .store
+            .head(key)
+            .await?
+            .ok_or_else(|| ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: "the object is missing after the upload".into(),
+            })?;
+        if info.size != expected.size {
+            return Err(ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: format!(
+                    "the store holds {} bytes, we wrote {}",
+                    info.size, expected.size
+                ),
+            });
+        }
+        match info.metadata.get(CONTENT_SHA256) {
+            Some(sha256) if *sha256 != expected.sha256 => Err(ArchiveError::Verification {
+                key: key.to_owned(),
+                reason: format!(
+                    "the store records sha256 {sha256}, we wrote {}",
+                    expected.sha256
+                ),
+            }),
+            Some(_) if expected.size < self.multipart_threshold => Ok(()),
+            _ => self.store.verify(key, expected).await,
+        }
+    }
+
+    /// Archives every pending request, oldest first. A store that is down
+    /// stops the pass with the rest still pending; a request refused for good
+    /// is set aside with its reason.
+    pub async fn drain_spool(&self) -> Result<DrainReport, ArchiveError> {
+        let mut report = DrainReport::default();
+        for entry in self.spool.pending()? {
+            match self.archive(&entry.request).await {
+                Ok(archived) => {
+                    self.spool.complete(&entry.id)?;
+                    report.archived.push(archived);
+                }
+                Err(error) if error.is_retryable() => {
+                    warn!(%error, "archive store unavailable; pending files stay in the spool");
+                    report.stopped_by = Some(error);
+                    return Ok(report);
+                }
+                Err(error) => {
+                    warn!(%error, raw = %entry.request.raw_path.display(), "cannot archive; set aside in the spool's failed/");
+                    self.spool.fail(&entry.id, &error.to_string())?;
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_values_are_header_safe() {
+        assert_eq!(header_safe("/var/log/app.log"), "/var/log/app.log");
+        assert_eq!(
+            header_safe("/var/log/é 100%\n"),
+            "/var/log/%C3%A9 100%25%0A"
+        );
+    }
+}
