@@ -66,6 +66,9 @@ enum BenchCommand {
     /// Shipper throughput, CPU and memory beside cat and wc -l.
     #[command(after_help = bench::HELP)]
     Ship(bench::BenchShipArgs),
+    /// Archiver throughput and CPU at gzip levels 1 and 6 beside gzip.
+    #[command(after_help = bench::ARCHIVE_HELP)]
+    Archive(bench::BenchArchiveArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Ship(args) => ship::ship(args),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
+        Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

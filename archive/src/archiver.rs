@@ -164,6 +164,26 @@ impl Archiver {
             reason: request.reason,
         };
         let key = manifest.object_key(&self.prefix);
+        // The same raw bytes are the same archive, whatever gzip produced
+        // them (another level or library version gives other gzip bytes).
+        if let Some(existing) = self.store.head(&key).await? {
+            return match existing.metadata.get("sha256") {
+                Some(sha256) if *sha256 == manifest.sha256 => {
+                    info!(%key, "already archived");
+                    Ok(Archived {
+                        key,
+                        manifest,
+                        outcome: PutOutcome::AlreadyPresent,
+                        compressed_bytes: existing.size,
+                    })
+                }
+                other => Err(ArchiveError::Conflict {
+                    key,
+                    existing: other.cloned().unwrap_or_else(|| "unknown".into()),
+                    ours: manifest.sha256,
+                }),
+            };
+        }
         let compressed = digest_file(&prepared.gzip_path).await?;
         let outcome = self
             .store

@@ -135,7 +135,19 @@ async fn archived_objects_decompress_to_the_original_bytes() {
         .await
         .expect("archived again");
     assert_eq!(
-        (again.outcome, again.key),
+        (again.outcome, again.key.as_str()),
+        (PutOutcome::AlreadyPresent, archived.key.as_str())
+    );
+    // Another gzip level gives other compressed bytes for the same raw file:
+    // still the same archive, not a conflict.
+    let spool = Spool::open(&dir.path().join("spool-1")).expect("spool");
+    let level_one = Archiver::new(store.clone(), spool, "logs", 1, u64::MAX);
+    let other_level = level_one
+        .archive(&request(&raw))
+        .await
+        .expect("same raw bytes");
+    assert_eq!(
+        (other_level.outcome, other_level.key),
         (PutOutcome::AlreadyPresent, archived.key)
     );
 }

@@ -1,0 +1,179 @@
+//! `loghaul bench archive`: compress-and-upload throughput of the archiver
+//! at gzip levels 1 and 6, beside `gzip -1` and `gzip -6` of the same file
+//! measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use loghaul_archive::{
+    ArchiveRequest, Archiver, LocalStore, ObjectStore, S3Connection, S3Store, Spool, StoreOptions,
+};
+use loghaul_config::ByteSize;
+use loghaul_model::{FileIdentity, RotationReason};
+
+use super::{Figure, baseline, cpu_seconds, generate, parse_size, report};
+
+pub(crate) const ARCHIVE_HELP: &str = "\
+Generates a log file of --size (or uses --file), then measures:
+  gzip -1, gzip -6              compressing the file to /dev/null
+  archive -1, -6 -> directory   loghaul's archiver: one pass for sha256, line
+                                count and gzip, then a create-only write and
+                                its verification, into a local directory
+  archive -1, -6 -> s3          the same into S3 (with --s3-endpoint)
+Each line gives MiB/s of raw input and CPU seconds per GiB (this process;
+the S3 server's own CPU is not counted).
+
+Example:
+  loghaul bench archive --size 1GiB --s3-endpoint http://127.0.0.1:9000";
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchArchiveArgs {
+    /// Size of the generated file.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    size: ByteSize,
+    /// Use this file instead of generating one.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Also archive into this S3-compatible endpoint (path-style addressing).
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// Bucket for --s3-endpoint; created if missing.
+    #[arg(long, default_value = "loghaul-bench")]
+    s3_bucket: String,
+    /// Access key for --s3-endpoint.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    s3_access_key: Option<String>,
+    /// Secret key for --s3-endpoint.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_key: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn archive_once(
+    store: Arc<dyn ObjectStore>,
+    file: &Path,
+    level: u32,
+    spool_dir: &Path,
+    name: String,
+) -> anyhow::Result<Figure> {
+    // A fresh prefix per run: an object already there would skip the upload.
+    let prefix = format!(
+        "bench-{}-{level}-{}",
+        std::process::id(),
+        name.replace(' ', "-")
+    );
+    let archiver = Archiver::new(
+        store,
+        Spool::open(spool_dir)?,
+        &prefix,
+        level,
+        StoreOptions::default().multipart_threshold,
+    );
+    let request = ArchiveRequest {
+        raw_path: file.to_owned(),
+        source_path: file.display().to_string(),
+        host: "bench".into(),
+        file: FileIdentity {
+            device: 0,
+            inode: 0,
+            fingerprint: 0,
+        },
+        reason: RotationReason::Manual,
+    };
+    let (cpu_before, _) = cpu_seconds();
+    let started = Instant::now();
+    archiver.archive(&request).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let (cpu_after, _) = cpu_seconds();
+    Ok(Figure {
+        name,
+        seconds,
+        cpu_seconds: cpu_after - cpu_before,
+        peak_rss: None,
+    })
+}
+
+pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let (file, lines) = match &args.file {
+        Some(file) => (file.clone(), 0),
+        None => {
+            let file = scratch.path().join("bench.log");
+            eprintln!(
+                "generating {} of log lines in {}",
+                args.size,
+                file.display()
+            );
+            let lines = generate(&file, args.size.bytes())?;
+            (file, lines)
+        }
+    };
+    let bytes = std::fs::metadata(&file)?.len();
+    baseline("warm-up", "cat \"$1\" > /dev/null", &file)?;
+    let mut figures = vec![
+        baseline("gzip -1", "gzip -1 -c \"$1\" > /dev/null", &file)?,
+        baseline("gzip -6", "gzip -6 -c \"$1\" > /dev/null", &file)?,
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let local: Arc<dyn ObjectStore> =
+            Arc::new(LocalStore::new(&scratch.path().join("archive")));
+        let s3: Option<Arc<dyn ObjectStore>> = match &args.s3_endpoint {
+            Some(endpoint) => {
+                let connection = S3Connection {
+                    endpoint: Some(endpoint.clone()),
+                    region: "us-east-1".into(),
+                    force_path_style: true,
+                    static_credentials: args.s3_access_key.clone().zip(args.s3_secret_key.clone()),
+                    checksum_when_required: false,
+                };
+                let store =
+                    S3Store::connect(&connection, &args.s3_bucket, "", StoreOptions::default())
+                        .await;
+                store.create_bucket_if_missing().await?;
+                Some(Arc::new(store))
+            }
+            None => None,
+        };
+        for level in [1, 6] {
+            eprintln!("archiving at gzip level {level}");
+            let spool = scratch.path().join(format!("spool-{level}"));
+            figures.push(
+                archive_once(
+                    local.clone(),
+                    &file,
+                    level,
+                    &spool,
+                    format!("archive -{level} -> directory"),
+                )
+                .await?,
+            );
+            if let Some(s3) = &s3 {
+                figures.push(
+                    archive_once(
+                        s3.clone(),
+                        &file,
+                        level,
+                        &spool,
+                        format!("archive -{level} -> s3"),
+                    )
+                    .await?,
+                );
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    report(
+        &figures,
+        bytes,
+        lines,
+        "archive: MiB/s of raw input",
+        args.json,
+    );
+    Ok(())
+}
