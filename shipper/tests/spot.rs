@@ -1,0 +1,278 @@
+//! The spot watcher against a metadata server on loopback that speaks each
+//! cloud's protocol and enforces its headers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loghaul_config::SpotProvider;
+use loghaul_shipper::spot::{Notice, SpotWatcher};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cloud {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+#[derive(Default)]
+struct State {
+    notice: bool,
+    tokens_issued: u32,
+    azure_acks: Vec<String>,
+}
+
+struct FakeMetadata {
+    endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeMetadata {
+    async fn start(cloud: Cloud) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 8192];
+                    let mut read = 0;
+                    // Read the head and the body its Content-Length announces.
+                    loop {
+                        let Ok(count) = stream.read(&mut buffer[read..]).await else {
+                            return;
+                        };
+                        read += count;
+                        let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let length = head
+                                .lines()
+                                .find_map(|line| line.strip_prefix("Content-Length: "))
+                                .and_then(|value| value.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if body.len() >= length || count == 0 {
+                                let (status, reply) = respond(cloud, &state, head, body);
+                                let response = format!(
+                                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                                    reply.len()
+                                );
+                                let _ = stream.write_all(response.as_bytes()).await;
+                                return;
+                            }
+                        }
+                        if count == 0 {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FakeMetadata { endpoint, state }
+    }
+
+    fn give_notice(&self) {
+        self.state.lock().expect("state").notice = true;
+    }
+}
+
+fn respond(cloud: Cloud, state: &Mutex<State>, head: &str, body: &str) -> (u16, String) {
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<String> = lines.map(str::to_owned).collect();
+    let has = |header: &str| headers.iter().any(|line| line.eq_ignore_ascii_case(header));
+    let mut state = state.lock().expect("state");
+    let notice = state.notice;
+    let path = request_line.split(' ').nth(1).unwrap_or_default();
+    match (
+        cloud,
+        request_line.split(' ').next().unwrap_or_default(),
+        path,
+    ) {
+        (Cloud::Aws, "PUT", "/latest/api/token") => {
+            if !headers
+                .iter()
+                .any(|line| line.starts_with("X-aws-ec2-metadata-token-ttl-seconds: "))
+            {
+                return (400, "missing ttl".into());
+            }
+            state.tokens_issued += 1;
+            (200, "token-abc".into())
+        }
+        (Cloud::Aws, "GET", path) if path.starts_with("/latest/meta-data/") => {
+            if !has("X-aws-ec2-metadata-token: token-abc") {
+                return (401, String::new());
+            }
+            match (path, notice) {
+                ("/latest/meta-data/spot/instance-action", true) => (
+                    200,
+                    r#"{"action": "terminate", "time": "2026-11-22T10:02:00Z"}"#.into(),
+                ),
+                _ => (404, String::new()),
+            }
+        }
+        (Cloud::Gcp, "GET", path) if path.starts_with("/computeMetadata/v1/") => {
+            if !has("Metadata-Flavor: Google") {
+                return (403, String::new());
+            }
+            match path {
+                "/computeMetadata/v1/instance/preempted" => {
+                    (200, if notice { "TRUE" } else { "FALSE" }.into())
+                }
+                _ => (200, "instance/\n".into()),
+            }
+        }
+        (Cloud::Azure, method, path)
+            if path.starts_with("/metadata/scheduledevents?api-version=") =>
+        {
+            if !has("Metadata: true") {
+                return (400, String::new());
+            }
+            if method == "POST" {
+                let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                if let Some(id) = json["StartRequests"][0]["EventId"].as_str() {
+                    state.azure_acks.push(id.to_owned());
+                }
+                return (200, String::new());
+            }
+            let events = if notice {
+                r#"[{"EventId": "602d9444-d2cd-49c7-8624-8643e7171297", "EventType": "Preempt", "NotBefore": "Mon, 19 Sep 2016 18:29:47 GMT"}]"#
+            } else {
+                "[]"
+            };
+            (
+                200,
+                format!(r#"{{"DocumentIncarnation": 1, "Events": {events}}}"#),
+            )
+        }
+        _ => (404, String::new()),
+    }
+}
+
+fn watcher(provider: SpotProvider, fake: &FakeMetadata) -> SpotWatcher {
+    SpotWatcher::new(provider, &fake.endpoint, Duration::from_millis(50)).expect("valid endpoint")
+}
+
+#[tokio::test]
+async fn aws_uses_an_imdsv2_token_and_sees_the_instance_action() {
+    let fake = FakeMetadata::start(Cloud::Aws).await;
+    let mut watcher = watcher(SpotProvider::Aws, &fake);
+    assert_eq!(watcher.poll().await.expect("poll"), None);
+    fake.give_notice();
+    assert_eq!(
+        watcher.poll().await.expect("poll"),
+        Some(Notice::AwsInstanceAction {
+            action: "terminate".into(),
+            time: "2026-11-22T10:02:00Z".into()
+        })
+    );
+    assert_eq!(
+        fake.state.lock().expect("state").tokens_issued,
+        1,
+        "the token is reused"
+    );
+}
+
+#[tokio::test]
+async fn gcp_needs_its_header_and_sees_preemption() {
+    let fake = FakeMetadata::start(Cloud::Gcp).await;
+    let mut watcher = watcher(SpotProvider::Gcp, &fake);
+    assert_eq!(watcher.poll().await.expect("poll"), None);
+    fake.give_notice();
+    assert_eq!(
+        watcher.poll().await.expect("poll"),
+        Some(Notice::GcpPreempted)
+    );
+}
+
+#[tokio::test]
+async fn azure_sees_preempt_and_acknowledges_after_the_drain() {
+    let fake = FakeMetadata::start(Cloud::Azure).await;
+    let mut watcher = watcher(SpotProvider::Azure, &fake);
+    assert_eq!(watcher.poll().await.expect("poll"), None);
+    fake.give_notice();
+    let notice = watcher.poll().await.expect("poll").expect("a notice");
+    assert!(
+        matches!(&notice, Notice::AzurePreempt { event_id, .. } if event_id == "602d9444-d2cd-49c7-8624-8643e7171297")
+    );
+    assert!(
+        fake.state.lock().expect("state").azure_acks.is_empty(),
+        "not acknowledged before the drain"
+    );
+    watcher.acknowledge(&notice).await.expect("acknowledged");
+    assert_eq!(
+        fake.state.lock().expect("state").azure_acks,
+        ["602d9444-d2cd-49c7-8624-8643e7171297"]
+    );
+}
+
+#[tokio::test]
+async fn auto_finds_each_provider() {
+    for (cloud, provider) in [
+        (Cloud::Aws, SpotProvider::Aws),
+        (Cloud::Gcp, SpotProvider::Gcp),
+        (Cloud::Azure, SpotProvider::Azure),
+    ] {
+        let fake = FakeMetadata::start(cloud).await;
+        let mut watcher = watcher(SpotProvider::Auto, &fake);
+        assert_eq!(watcher.poll().await.expect("poll"), None);
+        assert_eq!(watcher.provider(), provider);
+        fake.give_notice();
+        assert!(watcher.poll().await.expect("poll").is_some());
+    }
+}
+
+#[tokio::test]
+async fn watch_returns_the_notice_or_stops_when_cancelled() {
+    let fake = FakeMetadata::start(Cloud::Gcp).await;
+    let mut first = watcher(SpotProvider::Gcp, &fake);
+    let stop = CancellationToken::new();
+    let watching = tokio::spawn(async move { first.watch(stop).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fake.give_notice();
+    let notice = tokio::time::timeout(Duration::from_secs(10), watching)
+        .await
+        .expect("returns")
+        .expect("task");
+    assert_eq!(notice, Some(Notice::GcpPreempted));
+
+    let quiet = FakeMetadata::start(Cloud::Aws).await;
+    let mut second = watcher(SpotProvider::Aws, &quiet);
+    let stop = CancellationToken::new();
+    let cancel = stop.clone();
+    let watching = tokio::spawn(async move { second.watch(stop).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    cancel.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(10), watching)
+        .await
+        .expect("stops")
+        .expect("task");
+    assert_eq!(result, None);
+}
+
+#[test]
+fn endpoints_must_be_plain_http_hosts() {
+    for bad in [
+        "https://169.254.169.254",
+        "169.254.169.254",
+        "http://",
+        "http://host/path",
+    ] {
+        assert!(
+            SpotWatcher::new(SpotProvider::Aws, bad, Duration::from_secs(1)).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(
+        SpotWatcher::new(
+            SpotProvider::Aws,
+            "http://169.254.169.254",
+            Duration::from_secs(1)
+        )
+        .is_ok()
+    );
+}
