@@ -187,7 +187,12 @@ impl Archiver {
         let compressed = digest_file(&prepared.gzip_path).await?;
         let outcome = self
             .store
-            .put_file(&key, &prepared.gzip_path, &manifest_metadata(&manifest))
+            .put_file_journaled(
+                &key,
+                &prepared.gzip_path,
+                &manifest_metadata(&manifest),
+                &self.spool,
+            )
             .await?;
         self.verify(&key, &compressed).await?;
         info!(%key, raw_bytes = manifest.raw_size, compressed_bytes = compressed.size, ?outcome, "archived");
@@ -231,6 +236,19 @@ impl Archiver {
             Some(_) if expected.size < self.multipart_threshold => Ok(()),
             _ => self.store.verify(key, expected).await,
         }
+    }
+
+    /// Aborts every multipart upload a crash left open. Call before
+    /// [`Archiver::drain_spool`] at start-up; the requests behind them are
+    /// still pending and are archived again from the raw files.
+    pub async fn recover(&self) -> Result<usize, ArchiveError> {
+        let uploads = self.spool.open_uploads()?;
+        for (key, upload_id) in &uploads {
+            self.store.abort_upload(key, upload_id).await?;
+            crate::UploadJournal::finished(&self.spool, upload_id)?;
+            info!(%key, %upload_id, "aborted an upload a crash left open");
+        }
+        Ok(uploads.len())
     }
 
     /// Archives every pending request, oldest first. A store that is down

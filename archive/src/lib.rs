@@ -104,6 +104,28 @@ impl Default for StoreOptions {
     }
 }
 
+/// Where multipart uploads in flight are written down, so that after a crash
+/// they can be aborted instead of lingering (and being billed) forever.
+pub trait UploadJournal: Send + Sync {
+    /// An upload of `key` began with `upload_id`; on disk when this returns.
+    fn started(&self, key: &str, upload_id: &str) -> Result<(), ArchiveError>;
+    /// The upload completed or was aborted.
+    fn finished(&self, upload_id: &str) -> Result<(), ArchiveError>;
+}
+
+/// A journal that writes nothing, for callers with no crash to survive.
+pub struct NoJournal;
+
+impl UploadJournal for NoJournal {
+    fn started(&self, _key: &str, _upload_id: &str) -> Result<(), ArchiveError> {
+        Ok(())
+    }
+
+    fn finished(&self, _upload_id: &str) -> Result<(), ArchiveError> {
+        Ok(())
+    }
+}
+
 /// A place to keep objects.
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -118,6 +140,25 @@ pub trait ObjectStore: Send + Sync {
         path: &Path,
         metadata: &Metadata,
     ) -> Result<PutOutcome, ArchiveError>;
+
+    /// [`ObjectStore::put_file`], writing multipart uploads in flight to
+    /// `journal`. Stores without multipart uploads ignore the journal.
+    async fn put_file_journaled(
+        &self,
+        key: &str,
+        path: &Path,
+        metadata: &Metadata,
+        journal: &dyn UploadJournal,
+    ) -> Result<PutOutcome, ArchiveError> {
+        let _ = journal;
+        self.put_file(key, path, metadata).await
+    }
+
+    /// Aborts an upload a crash left open; an upload already gone is fine.
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), ArchiveError> {
+        let _ = (key, upload_id);
+        Ok(())
+    }
 
     /// Streams the object's bytes.
     async fn get(&self, key: &str) -> Result<ObjectReader, ArchiveError>;

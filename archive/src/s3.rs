@@ -29,8 +29,8 @@ use tracing::warn;
 
 use crate::digest::{FileDigest, digest_file, outcome_for_existing};
 use crate::{
-    ArchiveError, CONTENT_SHA256, Metadata, ObjectInfo, ObjectReader, ObjectStore, PutOutcome,
-    StoreOptions, validate_key,
+    ArchiveError, CONTENT_SHA256, Metadata, NoJournal, ObjectInfo, ObjectReader, ObjectStore,
+    PutOutcome, StoreOptions, UploadJournal, validate_key,
 };
 
 /// How to reach an S3-compatible store.
@@ -220,9 +220,11 @@ impl S3Store {
 
     async fn put_multipart(
         &self,
+        key: &str,
         full: &str,
         path: &Path,
         metadata: HashMap<String, String>,
+        journal: &dyn UploadJournal,
     ) -> Result<(), ArchiveError> {
         let created = self
             .client
@@ -234,6 +236,11 @@ impl S3Store {
             .await
             .map_err(|error| s3_error("create-multipart-upload", full, error))?;
         let upload_id = created.upload_id().unwrap_or_default().to_owned();
+        if let Err(error) = journal.started(key, &upload_id) {
+            // Without a record, a crash would leave this upload open: give up now.
+            let _ = self.abort_upload(key, &upload_id).await;
+            return Err(error);
+        }
         let uploaded = self.upload_parts(full, path, &upload_id).await;
         let completed = match uploaded {
             Ok(parts) => self
@@ -265,9 +272,13 @@ impl S3Store {
                 .await
             {
                 warn!(key = full, error = %DisplayErrorContext(&abort_error), "abort of a failed multipart upload failed");
+                // Still journaled: the next recovery aborts it.
+                return Err(error);
             }
+            journal.finished(&upload_id)?;
             return Err(error);
         }
+        journal.finished(&upload_id)?;
         Ok(())
     }
 
@@ -369,6 +380,34 @@ impl ObjectStore for S3Store {
         path: &Path,
         metadata: &Metadata,
     ) -> Result<PutOutcome, ArchiveError> {
+        self.put_file_journaled(key, path, metadata, &NoJournal)
+            .await
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), ArchiveError> {
+        let full = self.full_key(key)?;
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if status_of(&error) == Some(404) => Ok(()),
+            Err(error) => Err(s3_error("abort-multipart-upload", &full, error)),
+        }
+    }
+
+    async fn put_file_journaled(
+        &self,
+        key: &str,
+        path: &Path,
+        metadata: &Metadata,
+        journal: &dyn UploadJournal,
+    ) -> Result<PutOutcome, ArchiveError> {
         let full = self.full_key(key)?;
         let digest = digest_file(path).await?;
         if let Some(info) = self.head(key).await? {
@@ -377,7 +416,8 @@ impl ObjectStore for S3Store {
         let mut user_metadata: HashMap<String, String> = metadata.clone().into_iter().collect();
         user_metadata.insert(CONTENT_SHA256.into(), digest.sha256.clone());
         if digest.size >= self.options.multipart_threshold {
-            self.put_multipart(&full, path, user_metadata).await?;
+            self.put_multipart(key, &full, path, user_metadata, journal)
+                .await?;
         } else if !self.put_single(&full, path, &digest, user_metadata).await? {
             // 412: someone wrote the key between our HEAD and our PUT.
             let info = self

@@ -66,7 +66,7 @@ impl Spool {
     /// Opens (and creates) the spool under `dir`, sweeping temporary files a
     /// crash left behind.
     pub fn open(dir: &Path) -> Result<Self, ArchiveError> {
-        for sub in ["pending", "failed", "work"] {
+        for sub in ["pending", "failed", "work", "uploads"] {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path)
                 .map_err(|error| ArchiveError::io("create directory", &path, error))?;
@@ -167,6 +167,44 @@ impl Spool {
         )
     }
 
+    /// Multipart uploads begun and not known to be finished: `(key, upload id)`.
+    pub fn open_uploads(&self) -> Result<Vec<(String, String)>, ArchiveError> {
+        let dir = self.dir.join("uploads");
+        let mut uploads = Vec::new();
+        for entry in
+            std::fs::read_dir(&dir).map_err(|error| ArchiveError::io("list", &dir, error))?
+        {
+            let path = entry
+                .map_err(|error| ArchiveError::io("list", &dir, error))?
+                .path();
+            if path.extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
+            let bytes =
+                std::fs::read(&path).map_err(|error| ArchiveError::io("read", &path, error))?;
+            let record: UploadRecord = serde_json::from_slice(&bytes).map_err(|error| {
+                ArchiveError::io("parse upload record", &path, std::io::Error::other(error))
+            })?;
+            uploads.push((record.key, record.upload_id));
+        }
+        Ok(uploads)
+    }
+
+    fn upload_path(&self, upload_id: &str) -> PathBuf {
+        // Upload ids are opaque; keep the file name safe.
+        let safe: String = upload_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join("uploads").join(format!("{safe}.json"))
+    }
+
     /// Requests set aside as failed.
     pub fn failed_count(&self) -> usize {
         std::fs::read_dir(self.dir.join("failed"))
@@ -177,6 +215,34 @@ impl Spool {
                     .count()
             })
             .unwrap_or(0)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct UploadRecord {
+    key: String,
+    upload_id: String,
+}
+
+impl crate::UploadJournal for Spool {
+    fn started(&self, key: &str, upload_id: &str) -> Result<(), ArchiveError> {
+        let record = UploadRecord {
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+        };
+        write_atomically(
+            &self.upload_path(upload_id),
+            &serde_json::to_vec(&record).unwrap_or_default(),
+        )
+    }
+
+    fn finished(&self, upload_id: &str) -> Result<(), ArchiveError> {
+        let path = self.upload_path(upload_id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(ArchiveError::io("remove", &path, error)),
+        }
     }
 }
 

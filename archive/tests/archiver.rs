@@ -293,3 +293,92 @@ async fn a_vanished_raw_file_is_set_aside_not_retried_forever() {
     assert_eq!((report.archived.len(), report.failed), (0, 1));
     assert_eq!(archiver.spool().failed_count(), 1);
 }
+
+/// Multipart uploads s3s-fs holds open: its `.upload-<id>.json` files.
+fn open_uploads_on(server_data: &Path) -> usize {
+    let mut count = 0;
+    let mut pending = vec![server_data.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.starts_with(".upload-") && name.ends_with(".json") {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_multipart_leaves_no_open_upload_and_the_retry_is_whole() {
+    let server = S3Server::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("big.log");
+    let mut bytes = loghaul_archive::contract::pseudo_random(30 << 20, 21);
+    for chunk in bytes.chunks_mut(250) {
+        if let Some(last) = chunk.last_mut() {
+            *last = b'\n';
+        }
+    }
+    std::fs::write(&raw, &bytes).expect("write");
+    let options = loghaul_archive::contract::SMALL_PARTS;
+    let store = s3_store(&server, options).await;
+    let spool_dir = dir.path().join("spool");
+    let first = Archiver::new(
+        store.clone(),
+        Spool::open(&spool_dir).expect("spool"),
+        "logs",
+        1,
+        options.multipart_threshold,
+    );
+    first.spool().enqueue(&request(&raw)).expect("enqueue");
+
+    // The "crash": drop the upload the moment its id is journaled, so it
+    // never completes and is never aborted, as after a SIGKILL.
+    let uploading = tokio::spawn(async move { first.drain_spool().await });
+    let journal = spool_dir.join("uploads");
+    loop {
+        let journaled = std::fs::read_dir(&journal)
+            .map(|entries| entries.flatten().count())
+            .unwrap_or(0);
+        if journaled > 0 {
+            break;
+        }
+        assert!(
+            !uploading.is_finished(),
+            "the upload finished before the simulated crash"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    uploading.abort();
+    let _ = uploading.await;
+    assert_eq!(
+        open_uploads_on(server.data_dir()),
+        1,
+        "the crash left the upload open on the server"
+    );
+
+    let restarted = Archiver::new(
+        store.clone(),
+        Spool::open(&spool_dir).expect("spool"),
+        "logs",
+        1,
+        options.multipart_threshold,
+    );
+    assert_eq!(restarted.recover().await.expect("recover"), 1);
+    assert_eq!(open_uploads_on(server.data_dir()), 0, "recovery aborted it");
+    let report = restarted.drain_spool().await.expect("drain");
+    assert_eq!(report.archived.len(), 1);
+    assert_eq!(
+        open_uploads_on(server.data_dir()),
+        0,
+        "no upload is left open"
+    );
+    assert!(
+        decompressed(store.as_ref(), &report.archived[0].key).await == bytes,
+        "complete and byte-exact"
+    );
+}
