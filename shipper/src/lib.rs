@@ -22,6 +22,7 @@ pub mod identity;
 pub mod metrics;
 pub mod multiline;
 pub mod records;
+pub mod rotate;
 pub mod spot;
 pub mod tailer;
 

@@ -195,3 +195,53 @@ fn a_gzip_file_still_being_written_is_read_once_complete() {
     }
     assert_eq!(numbers(&all), (0..5000).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_shippers_own_rotation_loses_no_line() {
+    use loghaul_config::RotateMode;
+    use loghaul_shipper::rotate::{RotationPolicy, Rotator};
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    let append = |path: &Path, range: std::ops::Range<u32>| {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open");
+        for n in range {
+            writeln!(file, "old line {n}").expect("write");
+        }
+    };
+    append(&log, 0..100);
+    let mut tailer = tailer(dir.path(), "*.log");
+    let mut now = Instant::now();
+    let mut all = step(&mut tailer, &mut now);
+    append(&log, 100..150);
+    let mut rotator = Rotator::new(RotationPolicy {
+        max_bytes: Some(1000),
+        max_age: None,
+        mode: RotateMode::Rename,
+        signal_command: None,
+    });
+    let reason = rotator
+        .due(&log, std::time::SystemTime::now())
+        .expect("over max_bytes");
+    let rotated = rotator.rotate(&log, reason).expect("rotate");
+    // The application has not reopened yet: it still writes to the old file.
+    append(&rotated, 150..170);
+    append(&log, 170..200);
+    for _ in 0..3 {
+        all.extend(step(&mut tailer, &mut now));
+        now += loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1);
+    }
+    all.extend(step(&mut tailer, &mut now));
+    let mut got = numbers(&all);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        (0..200).collect::<Vec<_>>(),
+        "every line once, rotated file read to its end"
+    );
+}
