@@ -62,6 +62,26 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
         .map_err(|error| ArchiveError::io("fsync directory", dir, error))
 }
 
+/// Every `*.json` file of `dir`, parsed; an unreadable one is an error.
+fn read_json_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<Vec<(PathBuf, T)>, ArchiveError> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|error| ArchiveError::io("list", dir, error))? {
+        let path = entry
+            .map_err(|error| ArchiveError::io("list", dir, error))?
+            .path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|error| ArchiveError::io("read", &path, error))?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|error| ArchiveError::io("parse", &path, std::io::Error::other(error)))?;
+        found.push((path, value));
+    }
+    Ok(found)
+}
+
 impl Spool {
     /// Opens (and creates) the spool under `dir`, sweeping temporary files a
     /// crash left behind.
@@ -120,28 +140,17 @@ impl Spool {
     /// Every pending request, oldest first. Unreadable entries are reported
     /// as errors, not skipped.
     pub fn pending(&self) -> Result<Vec<SpoolEntry>, ArchiveError> {
-        let dir = self.dir.join("pending");
-        let mut entries = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).map_err(|error| ArchiveError::io("list", &dir, error))?
-        {
-            let path = entry
-                .map_err(|error| ArchiveError::io("list", &dir, error))?
-                .path();
-            if path.extension().is_none_or(|ext| ext != "json") {
-                continue;
-            }
-            let bytes =
-                std::fs::read(&path).map_err(|error| ArchiveError::io("read", &path, error))?;
-            let request = serde_json::from_slice(&bytes).map_err(|error| {
-                ArchiveError::io("parse spool entry", &path, std::io::Error::other(error))
-            })?;
-            let id = path
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            entries.push(SpoolEntry { id, request });
-        }
+        let mut entries: Vec<SpoolEntry> =
+            read_json_dir::<ArchiveRequest>(&self.dir.join("pending"))?
+                .into_iter()
+                .map(|(path, request)| SpoolEntry {
+                    id: path
+                        .file_stem()
+                        .map(|stem| stem.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    request,
+                })
+                .collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(entries)
     }
@@ -169,25 +178,10 @@ impl Spool {
 
     /// Multipart uploads begun and not known to be finished: `(key, upload id)`.
     pub fn open_uploads(&self) -> Result<Vec<(String, String)>, ArchiveError> {
-        let dir = self.dir.join("uploads");
-        let mut uploads = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).map_err(|error| ArchiveError::io("list", &dir, error))?
-        {
-            let path = entry
-                .map_err(|error| ArchiveError::io("list", &dir, error))?
-                .path();
-            if path.extension().is_none_or(|ext| ext != "json") {
-                continue;
-            }
-            let bytes =
-                std::fs::read(&path).map_err(|error| ArchiveError::io("read", &path, error))?;
-            let record: UploadRecord = serde_json::from_slice(&bytes).map_err(|error| {
-                ArchiveError::io("parse upload record", &path, std::io::Error::other(error))
-            })?;
-            uploads.push((record.key, record.upload_id));
-        }
-        Ok(uploads)
+        Ok(read_json_dir::<UploadRecord>(&self.dir.join("uploads"))?
+            .into_iter()
+            .map(|(_, record)| (record.key, record.upload_id))
+            .collect())
     }
 
     fn upload_path(&self, upload_id: &str) -> PathBuf {

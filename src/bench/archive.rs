@@ -12,7 +12,7 @@ use loghaul_archive::{
 use loghaul_config::ByteSize;
 use loghaul_model::{FileIdentity, RotationReason};
 
-use super::{Figure, baseline, cpu_seconds, generate, parse_size, report};
+use super::{Figure, baseline, bench_input, cpu_seconds, parse_size, report};
 
 pub(crate) const ARCHIVE_HELP: &str = "\
 Generates a log file of --size (or uses --file), then measures:
@@ -98,19 +98,7 @@ async fn archive_once(
 
 pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
-    let (file, lines) = match &args.file {
-        Some(file) => (file.clone(), 0),
-        None => {
-            let file = scratch.path().join("bench.log");
-            eprintln!(
-                "generating {} of log lines in {}",
-                args.size,
-                file.display()
-            );
-            let lines = generate(&file, args.size.bytes())?;
-            (file, lines)
-        }
-    };
+    let (file, lines) = bench_input(args.file.as_deref(), args.size, scratch.path())?;
     let bytes = std::fs::metadata(&file)?.len();
     baseline("warm-up", "cat \"$1\" > /dev/null", &file)?;
     let mut figures = vec![

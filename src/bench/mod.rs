@@ -93,6 +93,26 @@ pub(super) fn generate(path: &Path, size: u64) -> anyhow::Result<u64> {
     Ok(lines)
 }
 
+/// The file to measure: `file` when given (its lines counted), else a
+/// generated one of `size` in `scratch`.
+pub(super) fn bench_input(
+    file: Option<&Path>,
+    size: ByteSize,
+    scratch: &Path,
+) -> anyhow::Result<(std::path::PathBuf, u64)> {
+    if let Some(file) = file {
+        let lines = std::fs::read(file)?
+            .iter()
+            .filter(|byte| **byte == b'\n')
+            .count() as u64;
+        return Ok((file.to_owned(), lines));
+    }
+    let path = scratch.join("bench.log");
+    eprintln!("generating {size} of log lines in {}", path.display());
+    let lines = generate(&path, size.bytes())?;
+    Ok((path, lines))
+}
+
 pub(super) struct Figure {
     pub(super) name: String,
     pub(super) seconds: f64,

@@ -16,7 +16,7 @@ use loghaul_queue::Route;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{Figure, baseline, cpu_seconds, generate, parse_size, peak_rss_bytes, report};
+use super::{Figure, baseline, bench_input, cpu_seconds, parse_size, peak_rss_bytes, report};
 use crate::exit::BadInput;
 
 pub(crate) const HELP: &str = "\
@@ -182,25 +182,7 @@ pub(crate) fn bench_ship(args: BenchShipArgs) -> anyhow::Result<()> {
         return worker(queue, file, args.amqp_url.as_deref());
     }
     let scratch = tempfile::tempdir()?;
-    let (file, lines) = match &args.file {
-        Some(file) => {
-            let lines = std::fs::read(file)?
-                .iter()
-                .filter(|byte| **byte == b'\n')
-                .count() as u64;
-            (file.clone(), lines)
-        }
-        None => {
-            let file = scratch.path().join("bench.log");
-            eprintln!(
-                "generating {} of log lines in {}",
-                args.size,
-                file.display()
-            );
-            let lines = generate(&file, args.size.bytes())?;
-            (file, lines)
-        }
-    };
+    let (file, lines) = bench_input(args.file.as_deref(), args.size, scratch.path())?;
     let bytes = std::fs::metadata(&file)?.len();
     // Warm the page cache so every measurement reads from memory alike.
     baseline("warm-up", "cat \"$1\" > /dev/null", &file)?;
