@@ -30,7 +30,9 @@ use crate::checkpoint::Checkpoints;
 use crate::discovery::FileMatcher;
 use crate::metrics::ShipperMetrics;
 use crate::multiline::MultilineRule;
+use crate::rotate::{RotationPolicy, Rotator};
 use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
+use loghaul_archive::{ArchiveRequest, Archiver, Spool};
 
 /// Header naming the host on published batches.
 pub const HOST_HEADER: &str = "x-loghaul-host";
@@ -139,6 +141,26 @@ pub async fn ship_with_metrics(
     let rescan = config.shipper.rescan_interval.0;
     let drain_timeout = config.shipper.drain_timeout.0;
     let thread_metrics = metrics.clone();
+    // Rotated files go through a durable spool to the archive.
+    let spool = Spool::open(&config.data_dir.join("shipper").join("archive-spool"))?;
+    let archiver = Archiver::new(
+        loghaul_archive::store_from_config(config).await?,
+        spool.clone(),
+        "",
+        config.archive.gzip_level,
+        config.archive.multipart_threshold.bytes(),
+    );
+    let archive_wake = Arc::new(tokio::sync::Notify::new());
+    let archive_stop = CancellationToken::new();
+    let archiving = tokio::spawn(archive_loop(
+        archiver,
+        archive_wake.clone(),
+        archive_stop.clone(),
+        drain_timeout,
+    ));
+    let policy = RotationPolicy::from_config(&config.shipper.rotate);
+    let rotator = policy.is_active().then(|| Rotator::new(policy));
+    let thread_wake = archive_wake.clone();
     let thread = std::thread::Builder::new()
         .name("loghaul-tailer".into())
         .spawn(move || {
@@ -146,9 +168,16 @@ pub async fn ship_with_metrics(
                 tailer,
                 wake_receiver,
                 batch_sender,
-                rescan,
-                drain_timeout,
+                Timing {
+                    rescan,
+                    drain_timeout,
+                },
                 &thread_metrics,
+                Archiving {
+                    spool,
+                    wake: thread_wake,
+                    rotator,
+                },
             )
         })
         .map_err(|error| ShipperError::io("start tailer thread", &PathBuf::from("."), error))?;
@@ -185,6 +214,12 @@ pub async fn ship_with_metrics(
         None => publisher.await,
     };
     give_up.cancel();
+    // The tailer is done: one last archive pass, then stop.
+    archive_stop.cancel();
+    archive_wake.notify_one();
+    if let Err(error) = archiving.await {
+        warn!(%error, "archive task ended abnormally");
+    }
     let report = published.map_err(|error| {
         ShipperError::io(
             "join publisher",
@@ -280,14 +315,121 @@ fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
     }
 }
 
+struct Timing {
+    rescan: Duration,
+    drain_timeout: Duration,
+}
+
+/// What the tailer thread needs for rotation and archiving.
+struct Archiving {
+    spool: Spool,
+    wake: Arc<tokio::sync::Notify>,
+    rotator: Option<Rotator>,
+}
+
+impl Archiving {
+    /// Rotates managed files that are due, and hands finished rotated files
+    /// to the archive through the spool.
+    fn tend(&mut self, tailer: &mut Tailer, host: &str) -> bool {
+        let mut rotated_any = false;
+        if let Some(rotator) = self.rotator.as_mut() {
+            let now = std::time::SystemTime::now();
+            for path in tailer.matched_paths() {
+                if let Some(reason) = rotator.due(&path, now) {
+                    match rotator.rotate(&path, reason) {
+                        Ok(_) => {
+                            tailer.mark_rotated(&path, reason);
+                            rotated_any = true;
+                        }
+                        Err(error) => warn!(%error, "rotation failed; will try again"),
+                    }
+                }
+            }
+        }
+        let finished = tailer.take_finished();
+        for file in &finished {
+            let request = ArchiveRequest {
+                raw_path: file.rotated_path.clone(),
+                source_path: file.source_path.display().to_string(),
+                host: host.to_owned(),
+                file: file.identity,
+                reason: file.reason,
+            };
+            if let Err(error) = self.spool.enqueue(&request) {
+                warn!(%error, path = %file.rotated_path.display(), "cannot queue a rotated file for the archive");
+            }
+        }
+        if !finished.is_empty() {
+            self.wake.notify_one();
+        }
+        rotated_any
+    }
+}
+
+/// Archives what the spool holds: aborts uploads a crash left open, then
+/// drains, backing off while the store is down. After `stop`, one last pass.
+async fn archive_loop(
+    archiver: Archiver,
+    wake: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+    last_pass_limit: Duration,
+) {
+    if let Err(error) = archiver.recover().await {
+        warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
+    }
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let stopping = stop.is_cancelled();
+        let pass = async { archiver.drain_spool().await };
+        let result = if stopping {
+            match tokio::time::timeout(last_pass_limit, pass).await {
+                Ok(result) => result,
+                Err(_) => {
+                    warn!("archive still busy at shutdown; what is left stays in the spool");
+                    return;
+                }
+            }
+        } else {
+            pass.await
+        };
+        let store_down = match result {
+            Ok(report) => report.stopped_by.is_some(),
+            Err(error) => {
+                warn!(%error, "archive pass failed");
+                true
+            }
+        };
+        if stopping {
+            return;
+        }
+        let wait = if store_down {
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            backoff
+        } else {
+            backoff = Duration::from_secs(1);
+            Duration::from_secs(10)
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
 fn tail_loop(
     mut tailer: Tailer,
     wake: Receiver<Wake>,
     batches: tokio::sync::mpsc::Sender<OutgoingBatch>,
-    rescan: Duration,
-    drain_timeout: Duration,
+    timing: Timing,
     metrics: &ShipperMetrics,
+    mut archiving: Archiving,
 ) -> Result<(), ShipperError> {
+    let Timing {
+        rescan,
+        drain_timeout,
+    } = timing;
+    let host = tailer.host().to_owned();
     let mut next_scan = Instant::now();
     let mut next_persist = Instant::now() + PERSIST_INTERVAL;
     let mut stopping = false;
@@ -326,6 +468,9 @@ fn tail_loop(
             tailer.persist()?;
             next_persist = now + PERSIST_INTERVAL;
             publish_gauges(&tailer, metrics);
+            if archiving.tend(&mut tailer, &host) {
+                next_scan = Instant::now();
+            }
         }
         if report.bytes_read == 0 || report.throttled {
             match wake.recv_timeout(IDLE_WAIT) {

@@ -35,6 +35,9 @@ pub enum ShipperError {
         /// Why.
         reason: String,
     },
+    /// The archive could not be set up.
+    #[error("archive: {0}")]
+    Archive(#[from] loghaul_archive::ArchiveError),
     /// The queue refused for good.
     #[error("queue: {0}")]
     Queue(#[from] loghaul_queue::QueueError),

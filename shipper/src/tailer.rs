@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
-use loghaul_model::{RawBatch, RawBatchEncoder, codec};
+use loghaul_model::{RawBatch, RawBatchEncoder, RotationReason, codec};
 use tracing::{debug, info, warn};
 
 use crate::ShipperError;
@@ -183,6 +183,10 @@ struct Watched {
     compressed: bool,
     /// For a gzip file read decompressed: its decoder and progress.
     gzip: Option<GzipState>,
+    /// The last path the globs matched, named in the archive.
+    source_path: PathBuf,
+    /// Set when our own rotation renamed it, with why.
+    rotated: Option<RotationReason>,
     /// Offset up to which batches were sent (confirmed or not).
     sent_until: u64,
     confirmed: u64,
@@ -202,6 +206,21 @@ pub struct Tailer {
     read_buffer: Vec<u8>,
     /// Compressed files found, not to be looked at again.
     skipped: std::collections::HashSet<DiskKey>,
+    /// Rotated files read to their end and confirmed, for the archive.
+    finished: Vec<FinishedFile>,
+}
+
+/// A rotated file the tailer is done with: read to its end and confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinishedFile {
+    /// Where the rotated file is now.
+    pub rotated_path: PathBuf,
+    /// The path it was written under.
+    pub source_path: PathBuf,
+    /// The identity its events carry.
+    pub identity: loghaul_model::FileIdentity,
+    /// Why it was rotated.
+    pub reason: RotationReason,
 }
 
 /// What one [`Tailer::poll`] did.
@@ -232,6 +251,7 @@ impl Tailer {
             recovered: false,
             read_buffer,
             skipped: std::collections::HashSet::new(),
+            finished: Vec::new(),
         }
     }
 
@@ -264,6 +284,38 @@ impl Tailer {
             .collect()
     }
 
+    /// The host batches name.
+    pub fn host(&self) -> &str {
+        &self.settings.host
+    }
+
+    /// Rotated files finished since the last call.
+    pub fn take_finished(&mut self) -> Vec<FinishedFile> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Paths of the files the globs match now (not gzip backfill).
+    pub fn matched_paths(&self) -> Vec<PathBuf> {
+        self.files
+            .values()
+            .filter(|watched| watched.presence == Presence::Matched && watched.gzip.is_none())
+            .map(|watched| watched.path.clone())
+            .collect()
+    }
+
+    /// Our own rotation renamed the file at `path`: remember why.
+    pub fn mark_rotated(&mut self, path: &Path, reason: RotationReason) {
+        // Only the live file: an older one rotated away keeps this path until
+        // it is let go.
+        if let Some(watched) = self
+            .files
+            .values_mut()
+            .find(|watched| watched.presence == Presence::Matched && watched.path == path)
+        {
+            watched.rotated = Some(reason);
+        }
+    }
+
     /// The checkpoints, for persisting.
     pub fn checkpoints_mut(&mut self) -> &mut Checkpoints {
         &mut self.checkpoints
@@ -291,6 +343,7 @@ impl Tailer {
                         watched.path = path.clone();
                     }
                     watched.presence = Presence::Matched;
+                    watched.source_path = watched.path.clone();
                     watched.verify_fingerprint = true;
                 }
                 None => self.start_watching(*key, path.clone(), *source, now),
@@ -311,6 +364,7 @@ impl Tailer {
             if watched.presence == Presence::Matched {
                 debug!(path = %watched.path.display(), "file renamed away or deleted; reading it to its end");
                 watched.presence = Presence::Orphaned(now);
+                watched.source_path = watched.path.clone();
                 if watched.file.is_none() {
                     reopen_moved(key, watched);
                 }
@@ -373,6 +427,9 @@ impl Tailer {
                 Presence::Orphaned(now),
                 now,
             );
+            if let Some(watched) = self.files.get_mut(&entry.key) {
+                watched.source_path = entry.path.clone();
+            }
         }
     }
 
@@ -487,11 +544,16 @@ impl Tailer {
                 resume_tail,
                 compressed: false,
                 gzip: None,
+                source_path: PathBuf::new(),
+                rotated: None,
                 last_active: now,
                 sent_until: offset,
                 confirmed: offset,
             },
         );
+        if let Some(watched) = self.files.get_mut(&key) {
+            watched.source_path = watched.path.clone();
+        }
     }
 
     /// Reads what is new, merges, batches, and emits the batches that are
@@ -642,6 +704,18 @@ impl Tailer {
             if let Some(watched) = self.files.remove(&key) {
                 info!(path = %watched.path.display(), offset = watched.confirmed, "file finished and confirmed; letting it go");
                 self.checkpoints.remove(&key);
+                // Renamed away, not deleted: it goes to the archive.
+                if watched.gzip.is_none()
+                    && let Some((rotated_path, _)) = find_beside(key, &watched.path)
+                {
+                    let fingerprint = watched.fingerprint.unwrap_or_else(Fingerprint::empty);
+                    self.finished.push(FinishedFile {
+                        rotated_path,
+                        source_path: watched.source_path.clone(),
+                        identity: file_identity(key, &fingerprint, watched.epoch),
+                        reason: watched.rotated.unwrap_or(RotationReason::External),
+                    });
+                }
             }
         }
     }
