@@ -416,3 +416,114 @@ async fn size_rotation_archives_byte_exact_objects_to_s3() {
     }
     broker.delete_topology().await.expect("cleanup");
 }
+
+async fn rotated_bucket(
+    server: &loghaul_testkit::S3Server,
+    bucket: &str,
+) -> loghaul_archive::S3Store {
+    let connection = loghaul_archive::S3Connection {
+        endpoint: Some(server.endpoint()),
+        region: "us-east-1".into(),
+        force_path_style: true,
+        static_credentials: Some((
+            loghaul_testkit::S3_ACCESS_KEY.into(),
+            loghaul_testkit::S3_SECRET_KEY.into(),
+        )),
+        checksum_when_required: false,
+    };
+    let store = loghaul_archive::S3Store::connect(
+        &connection,
+        bucket,
+        "",
+        loghaul_archive::StoreOptions::default(),
+    )
+    .await;
+    store.create_bucket_if_missing().await.expect("bucket");
+    store
+}
+
+fn archive_section(server: &loghaul_testkit::S3Server, bucket: &str) -> String {
+    format!(
+        "[archive]\nurl = \"s3://{bucket}\"\nendpoint = \"{}\"\nforce_path_style = true\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+        server.endpoint(),
+        loghaul_testkit::S3_ACCESS_KEY,
+        loghaul_testkit::S3_SECRET_KEY
+    )
+}
+
+fn rotated_files(logs: &Path) -> Vec<std::path::PathBuf> {
+    let mut rotated: Vec<std::path::PathBuf> = std::fs::read_dir(logs)
+        .expect("logs")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("app.log."))
+        })
+        .collect();
+    rotated.sort();
+    rotated
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_outage_across_rotations_loses_and_deletes_nothing() {
+    use loghaul_archive::ObjectStore;
+
+    let mut server = loghaul_testkit::S3Server::start();
+    let bucket = rotated_bucket(&server, "outage").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(
+        dir.path(),
+        "outage",
+        "",
+        &format!(
+            "[shipper.rotate]\nmax_bytes = \"4KiB\"\n[shipper.batch]\nmax_wait = \"50ms\"\n{}",
+            archive_section(&server, "outage")
+        ),
+    );
+    let broker = broker_for(&config);
+    broker
+        .consumer(Route::Raw)
+        .await
+        .expect("declare the queue");
+    server.stop();
+    let (shutdown, shipping) = start(&config, &broker);
+    let app = dir.path().join("logs/app.log");
+    for chunk in 0..8 {
+        append_lines(&app, chunk * 300..(chunk + 1) * 300);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Several rotations happened with S3 down: all still on disk.
+    tokio::time::sleep(loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1)).await;
+    let rotated = rotated_files(&dir.path().join("logs"));
+    assert!(
+        rotated.len() >= 3,
+        "rotations during the outage: {rotated:?}"
+    );
+    server.restart();
+    // Everything goes up once S3 is back (the archive retries with backoff).
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let objects = bucket
+            .list("")
+            .await
+            .map(|objects| objects.len())
+            .unwrap_or(0);
+        if objects == rotated.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {objects} of {} archived after S3 returned",
+            rotated.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    shutdown.cancel();
+    shipping.await.expect("task").expect("clean stop");
+    assert!(
+        rotated.iter().all(|path| path.exists()),
+        "nothing was deleted"
+    );
+    broker.delete_topology().await.expect("cleanup");
+}
