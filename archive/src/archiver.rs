@@ -21,6 +21,8 @@ use crate::{ArchiveError, CONTENT_SHA256, Metadata, ObjectStore, PutOutcome};
 pub struct Archived {
     /// The object key.
     pub key: String,
+    /// The raw file that was archived (still in place).
+    pub raw_path: std::path::PathBuf,
     /// What the object's metadata records.
     pub manifest: ArchiveManifest,
     /// Written now, or found already there with the same bytes.
@@ -172,6 +174,7 @@ impl Archiver {
                     info!(%key, "already archived");
                     Ok(Archived {
                         key,
+                        raw_path: request.raw_path.clone(),
                         manifest,
                         outcome: PutOutcome::AlreadyPresent,
                         compressed_bytes: existing.size,
@@ -198,6 +201,7 @@ impl Archiver {
         info!(%key, raw_bytes = manifest.raw_size, compressed_bytes = compressed.size, ?outcome, "archived");
         Ok(Archived {
             key,
+            raw_path: request.raw_path.clone(),
             manifest,
             outcome,
             compressed_bytes: compressed.size,

@@ -236,8 +236,11 @@ pub struct RotateConfig {
     /// Run after a rename, so the application reopens its file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal_command: Option<String>,
-    /// Rotated files kept locally after they are archived and verified.
-    pub keep_local: u32,
+    /// Keep this many of a source's newest rotated files once archived; older
+    /// ones are deleted, only after their object is verified. Unset: never
+    /// delete (files rotated by others are theirs to clean up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_local: Option<u32>,
     /// Extra patterns that name files rotated by others, beside logrotate's.
     pub rotated_patterns: Vec<String>,
 }
@@ -249,7 +252,7 @@ impl Default for RotateConfig {
             max_age: None,
             mode: RotateMode::Rename,
             signal_command: None,
-            keep_local: 0,
+            keep_local: None,
             rotated_patterns: Vec::new(),
         }
     }

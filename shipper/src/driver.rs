@@ -32,7 +32,7 @@ use crate::metrics::ShipperMetrics;
 use crate::multiline::MultilineRule;
 use crate::rotate::{RotationPolicy, Rotator};
 use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
-use loghaul_archive::{ArchiveRequest, Archiver, Spool};
+use loghaul_archive::{ArchiveRequest, Archived, Archiver, Spool};
 
 /// Header naming the host on published batches.
 pub const HOST_HEADER: &str = "x-loghaul-host";
@@ -152,11 +152,16 @@ pub async fn ship_with_metrics(
     );
     let archive_wake = Arc::new(tokio::sync::Notify::new());
     let archive_stop = CancellationToken::new();
+    let retention = LocalRetention {
+        keep: config.shipper.rotate.keep_local,
+        archived: Default::default(),
+    };
     let archiving = tokio::spawn(archive_loop(
         archiver,
         archive_wake.clone(),
         archive_stop.clone(),
         drain_timeout,
+        retention,
     ));
     let policy = RotationPolicy::from_config(&config.shipper.rotate);
     let rotator = policy.is_active().then(|| Rotator::new(policy));
@@ -366,6 +371,38 @@ impl Archiving {
     }
 }
 
+/// `keep_local`: how many of each source's newest archived rotated files
+/// stay on disk. Only files archived and verified by this process are ever
+/// deleted, oldest first.
+struct LocalRetention {
+    keep: Option<u32>,
+    archived: std::collections::HashMap<String, std::collections::VecDeque<PathBuf>>,
+}
+
+impl LocalRetention {
+    fn archived(&mut self, archived: &Archived) {
+        let Some(keep) = self.keep else { return };
+        let kept = self
+            .archived
+            .entry(archived.manifest.source_path.clone())
+            .or_default();
+        kept.push_back(archived.raw_path.clone());
+        while kept.len() > keep as usize {
+            let Some(oldest) = kept.pop_front() else {
+                break;
+            };
+            match std::fs::remove_file(&oldest) {
+                Ok(()) => {
+                    info!(path = %oldest.display(), "deleted a rotated file after its archive was verified")
+                }
+                Err(error) => {
+                    warn!(%error, path = %oldest.display(), "cannot delete an archived rotated file")
+                }
+            }
+        }
+    }
+}
+
 /// Archives what the spool holds: aborts uploads a crash left open, then
 /// drains, backing off while the store is down. After `stop`, one last pass.
 async fn archive_loop(
@@ -373,6 +410,7 @@ async fn archive_loop(
     wake: Arc<tokio::sync::Notify>,
     stop: CancellationToken,
     last_pass_limit: Duration,
+    mut retention: LocalRetention,
 ) {
     if let Err(error) = archiver.recover().await {
         warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
@@ -393,7 +431,13 @@ async fn archive_loop(
             pass.await
         };
         let store_down = match result {
-            Ok(report) => report.stopped_by.is_some(),
+            Ok(report) => {
+                // `archive` returned Ok only after verifying the object.
+                for archived in &report.archived {
+                    retention.archived(archived);
+                }
+                report.stopped_by.is_some()
+            }
             Err(error) => {
                 warn!(%error, "archive pass failed");
                 true

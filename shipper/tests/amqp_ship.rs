@@ -527,3 +527,90 @@ async fn an_s3_outage_across_rotations_loses_and_deletes_nothing() {
     );
     broker.delete_topology().await.expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_local_deletes_only_verified_archives_beyond_the_newest() {
+    use loghaul_archive::ObjectStore;
+    use std::io::Read;
+    use tokio::io::AsyncReadExt;
+
+    let server = loghaul_testkit::S3Server::start();
+    let bucket = rotated_bucket(&server, "keep").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(
+        dir.path(),
+        "keep",
+        "",
+        &format!(
+            "[shipper.rotate]\nmax_bytes = \"4KiB\"\nkeep_local = 1\n[shipper.batch]\nmax_wait = \"50ms\"\n{}",
+            archive_section(&server, "keep")
+        ),
+    );
+    let broker = broker_for(&config);
+    broker
+        .consumer(Route::Raw)
+        .await
+        .expect("declare the queue");
+    let (shutdown, shipping) = start(&config, &broker);
+    let app = dir.path().join("logs/app.log");
+    for chunk in 0..10 {
+        append_lines(&app, chunk * 300..(chunk + 1) * 300);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(4)).await;
+    shutdown.cancel();
+    shipping.await.expect("task").expect("clean stop");
+
+    let remaining = rotated_files(&dir.path().join("logs"));
+    assert_eq!(
+        remaining.len(),
+        1,
+        "only the newest archived file stays: {remaining:?}"
+    );
+    let objects = bucket.list("").await.expect("list");
+    assert!(
+        objects.len() >= 3,
+        "several rotations were archived: {objects:?}"
+    );
+    // Every line is in exactly one archived object or in the live file.
+    let mut all = Vec::new();
+    let mut kept_is_archived = false;
+    let kept = std::fs::read(&remaining[0]).expect("kept file");
+    for object in &objects {
+        let mut compressed = Vec::new();
+        bucket
+            .get(&object.key)
+            .await
+            .expect("get")
+            .read_to_end(&mut compressed)
+            .await
+            .expect("read");
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut raw)
+            .expect("gzip");
+        kept_is_archived |= raw == kept;
+        for line in String::from_utf8_lossy(&raw).lines() {
+            all.push(
+                line.trim_start_matches("line ")
+                    .parse::<u32>()
+                    .expect("numbered"),
+            );
+        }
+    }
+    assert!(kept_is_archived, "the file kept locally is archived too");
+    for line in std::fs::read_to_string(&app).unwrap_or_default().lines() {
+        all.push(
+            line.trim_start_matches("line ")
+                .parse::<u32>()
+                .expect("numbered"),
+        );
+    }
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..3000).collect::<Vec<_>>(),
+        "nothing deleted before it was archived"
+    );
+    broker.delete_topology().await.expect("cleanup");
+}
