@@ -260,7 +260,15 @@ impl Archiver {
     /// is set aside with its reason.
     pub async fn drain_spool(&self) -> Result<DrainReport, ArchiveError> {
         let mut report = DrainReport::default();
-        for entry in self.spool.pending()? {
+        let mut pending = self.spool.pending()?;
+        // In a drain, what was just rotated goes first: current data first.
+        pending.sort_by_key(|entry| {
+            !matches!(
+                entry.request.reason,
+                loghaul_model::RotationReason::Spot | loghaul_model::RotationReason::Shutdown
+            )
+        });
+        for entry in pending {
             match self.archive(&entry.request).await {
                 Ok(archived) => {
                     self.spool.complete(&entry.id)?;

@@ -31,8 +31,11 @@ use crate::discovery::FileMatcher;
 use crate::metrics::ShipperMetrics;
 use crate::multiline::MultilineRule;
 use crate::rotate::{RotationPolicy, Rotator};
+use crate::spot::SpotWatcher;
 use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
 use loghaul_archive::{ArchiveRequest, Archived, Archiver, Spool};
+use loghaul_config::SpotProvider;
+use loghaul_model::RotationReason;
 
 /// Header naming the host on published batches.
 pub const HOST_HEADER: &str = "x-loghaul-host";
@@ -63,6 +66,8 @@ enum Wake {
     /// A file was written: read.
     Written,
     Stop,
+    /// The machine is going away: rotate, read and archive everything.
+    Emergency(RotationReason),
 }
 
 /// Where the shipper keeps its checkpoints under `data_dir`.
@@ -164,7 +169,8 @@ pub async fn ship_with_metrics(
         retention,
     ));
     let policy = RotationPolicy::from_config(&config.shipper.rotate);
-    let rotator = policy.is_active().then(|| Rotator::new(policy));
+    let rotate_on_policy = policy.is_active();
+    let rotator = Rotator::new(policy);
     let thread_wake = archive_wake.clone();
     let thread = std::thread::Builder::new()
         .name("loghaul-tailer".into())
@@ -182,6 +188,7 @@ pub async fn ship_with_metrics(
                     spool,
                     wake: thread_wake,
                     rotator,
+                    rotate_on_policy,
                 },
             )
         })
@@ -195,11 +202,45 @@ pub async fn ship_with_metrics(
         give_up.clone(),
         metrics.clone(),
     ));
+    // Stop on the caller's shutdown or on a termination notice.
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let (stop, shutdown) = (stop.clone(), shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            stop.cancel();
+        }
+    });
+    let spot = &config.shipper.spot;
+    let spot_task = if spot.provider == SpotProvider::None {
+        None
+    } else {
+        let mut watcher = SpotWatcher::new(spot.provider, &spot.endpoint, spot.poll_interval.0)?;
+        let stop = stop.clone();
+        Some(tokio::spawn(async move {
+            let notice = watcher.watch(stop.clone()).await;
+            if notice.is_some() {
+                stop.cancel();
+            }
+            notice.map(|notice| (watcher, notice))
+        }))
+    };
     let early = tokio::select! {
-        _ = shutdown.cancelled() => None,
+        _ = stop.cancelled() => None,
         result = &mut publisher => Some(result),
     };
-    let _ = wake_sender.send(Wake::Stop);
+    stop.cancel();
+    let notice = match spot_task {
+        Some(task) => task.await.ok().flatten(),
+        None => None,
+    };
+    let drain_started = Instant::now();
+    let emergency = match (&notice, config.shipper.archive_on_shutdown) {
+        (Some(_), _) => Some(RotationReason::Spot),
+        (None, true) => Some(RotationReason::Shutdown),
+        (None, false) => None,
+    };
+    let _ = wake_sender.send(emergency.map_or(Wake::Stop, Wake::Emergency));
     let give_up_later = give_up.clone();
     tokio::spawn(async move {
         tokio::time::sleep(drain_timeout).await;
@@ -224,6 +265,14 @@ pub async fn ship_with_metrics(
     archive_wake.notify_one();
     if let Err(error) = archiving.await {
         warn!(%error, "archive task ended abnormally");
+    }
+    if let Some(reason) = emergency {
+        info!(%reason, drain_seconds = drain_started.elapsed().as_secs_f64(), "drain done: files rotated, read, published and archived");
+    }
+    if let Some((watcher, notice)) = &notice
+        && let Err(error) = watcher.acknowledge(notice).await
+    {
+        warn!(%error, "cannot acknowledge the termination notice");
     }
     let report = published.map_err(|error| {
         ShipperError::io(
@@ -301,11 +350,57 @@ fn publish_gauges(tailer: &Tailer, metrics: &ShipperMetrics) {
     }
 }
 
+/// The machine is going away: rotate every managed file now, read the
+/// rotated files to their end, publish them, and hand them to the archive,
+/// within `limit`.
+#[allow(clippy::too_many_arguments)]
+fn emergency_drain(
+    tailer: &mut Tailer,
+    wake: &Receiver<Wake>,
+    batches: &tokio::sync::mpsc::Sender<OutgoingBatch>,
+    archiving: &mut Archiving,
+    host: &str,
+    reason: RotationReason,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    let rotated = archiving.rotate_all(tailer, reason);
+    tailer.hurry();
+    tailer.scan(Instant::now());
+    let deadline = started + limit;
+    loop {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        tailer.poll(now, &mut out);
+        for batch in out {
+            if batches.blocking_send(batch).is_err() {
+                return;
+            }
+        }
+        archiving.hand_over(tailer, host);
+        if tailer.orphans_left() == 0 {
+            break;
+        }
+        if now >= deadline {
+            warn!(
+                left = tailer.orphans_left(),
+                "drain time is up; unfinished rotated files are archived on the next start"
+            );
+            break;
+        }
+        if let Ok(Wake::Confirmed(confirmation)) = wake.recv_timeout(Duration::from_millis(20)) {
+            tailer.confirm(&confirmation);
+        }
+    }
+    info!(%reason, rotated, seconds = started.elapsed().as_secs_f64(), "every file rotated and read for the drain");
+}
+
 /// What an event asks the tailer loop to do next.
 enum Asked {
     Nothing,
     Scan,
     Stop,
+    Emergency(RotationReason),
 }
 
 fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
@@ -317,6 +412,7 @@ fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
         Wake::Changed => Asked::Scan,
         Wake::Written => Asked::Nothing,
         Wake::Stop => Asked::Stop,
+        Wake::Emergency(reason) => Asked::Emergency(reason),
     }
 }
 
@@ -329,7 +425,9 @@ struct Timing {
 struct Archiving {
     spool: Spool,
     wake: Arc<tokio::sync::Notify>,
-    rotator: Option<Rotator>,
+    rotator: Rotator,
+    /// Whether `[shipper.rotate]` asks for rotation by size or age.
+    rotate_on_policy: bool,
 }
 
 impl Archiving {
@@ -337,7 +435,8 @@ impl Archiving {
     /// to the archive through the spool.
     fn tend(&mut self, tailer: &mut Tailer, host: &str) -> bool {
         let mut rotated_any = false;
-        if let Some(rotator) = self.rotator.as_mut() {
+        if self.rotate_on_policy {
+            let rotator = &mut self.rotator;
             let now = std::time::SystemTime::now();
             for path in tailer.matched_paths() {
                 if let Some(reason) = rotator.due(&path, now) {
@@ -351,6 +450,31 @@ impl Archiving {
                 }
             }
         }
+        self.hand_over(tailer, host);
+        rotated_any
+    }
+
+    /// Rotates every managed file that has content, now.
+    fn rotate_all(&mut self, tailer: &mut Tailer, reason: RotationReason) -> usize {
+        let mut rotated = 0;
+        for path in tailer.matched_paths() {
+            if std::fs::metadata(&path).is_ok_and(|stat| stat.len() > 0) {
+                match self.rotator.rotate(&path, reason) {
+                    Ok(_) => {
+                        tailer.mark_rotated(&path, reason);
+                        rotated += 1;
+                    }
+                    Err(error) => {
+                        warn!(%error, path = %path.display(), "cannot rotate for the drain")
+                    }
+                }
+            }
+        }
+        rotated
+    }
+
+    /// Queues finished rotated files for the archive.
+    fn hand_over(&mut self, tailer: &mut Tailer, host: &str) {
         let finished = tailer.take_finished();
         for file in &finished {
             let request = ArchiveRequest {
@@ -367,7 +491,6 @@ impl Archiving {
         if !finished.is_empty() {
             self.wake.notify_one();
         }
-        rotated_any
     }
 }
 
@@ -477,12 +600,17 @@ fn tail_loop(
     let mut next_scan = Instant::now();
     let mut next_persist = Instant::now() + PERSIST_INTERVAL;
     let mut stopping = false;
+    let mut emergency: Option<RotationReason> = None;
     while !stopping {
         let mut scan_now = false;
         while let Ok(event) = wake.try_recv() {
             match apply(event, &mut tailer) {
                 Asked::Scan => scan_now = true,
                 Asked::Stop => stopping = true,
+                Asked::Emergency(reason) => {
+                    emergency = Some(reason);
+                    stopping = true;
+                }
                 Asked::Nothing => {}
             }
         }
@@ -521,12 +649,28 @@ fn tail_loop(
                 Ok(event) => match apply(event, &mut tailer) {
                     Asked::Scan => next_scan = Instant::now(),
                     Asked::Stop => stopping = true,
+                    Asked::Emergency(reason) => {
+                        emergency = Some(reason);
+                        stopping = true;
+                    }
                     Asked::Nothing => {}
                 },
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => stopping = true,
             }
         }
+    }
+
+    if let Some(reason) = emergency {
+        emergency_drain(
+            &mut tailer,
+            &wake,
+            &batches,
+            &mut archiving,
+            &host,
+            reason,
+            drain_timeout,
+        );
     }
 
     // Phase one: no more reading; publish every complete record read so far.

@@ -35,6 +35,9 @@ pub enum ShipperError {
         /// Why.
         reason: String,
     },
+    /// The spot watcher's endpoint is unusable.
+    #[error("spot watcher: {0}")]
+    Spot(#[from] crate::spot::SpotError),
     /// The archive could not be set up.
     #[error("archive: {0}")]
     Archive(#[from] loghaul_archive::ArchiveError),

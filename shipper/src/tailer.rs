@@ -208,6 +208,8 @@ pub struct Tailer {
     skipped: std::collections::HashSet<DiskKey>,
     /// Rotated files read to their end and confirmed, for the archive.
     finished: Vec<FinishedFile>,
+    /// A drain is on: rotated files finish at their end, without waiting.
+    hurry: bool,
 }
 
 /// A rotated file the tailer is done with: read to its end and confirmed.
@@ -252,6 +254,7 @@ impl Tailer {
             read_buffer,
             skipped: std::collections::HashSet::new(),
             finished: Vec::new(),
+            hurry: false,
         }
     }
 
@@ -287,6 +290,20 @@ impl Tailer {
     /// The host batches name.
     pub fn host(&self) -> &str {
         &self.settings.host
+    }
+
+    /// From now on, rotated files finish as soon as they are read to their
+    /// end: the machine is going away.
+    pub fn hurry(&mut self) {
+        self.hurry = true;
+    }
+
+    /// Files rotated away or deleted that are not finished yet.
+    pub fn orphans_left(&self) -> usize {
+        self.files
+            .values()
+            .filter(|watched| matches!(watched.presence, Presence::Orphaned(_)))
+            .count()
     }
 
     /// Rotated files finished since the last call.
@@ -667,7 +684,8 @@ impl Tailer {
                 file.metadata()
                     .is_ok_and(|stat| stat.len() <= watched.splitter.next_offset())
             });
-        if !at_end || now.duration_since(since.max(watched.last_active)) < ROTATE_WAIT {
+        let waited = now.duration_since(since.max(watched.last_active)) >= ROTATE_WAIT;
+        if !at_end || !(waited || self.hurry) {
             return false;
         }
         let mut lines = Vec::new();

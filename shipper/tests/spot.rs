@@ -276,3 +276,176 @@ fn endpoints_must_be_plain_http_hosts() {
         .is_ok()
     );
 }
+
+/// Writes `total` bytes of numbered lines into 4 files; returns the line count.
+fn write_unarchived(logs: &std::path::Path, total: u64) -> u64 {
+    use std::io::Write;
+    let mut lines = 0u64;
+    for file in 0..4 {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(logs.join(format!("app-{file}.log"))).expect("create"),
+        );
+        let mut written = 0;
+        while written < total / 4 {
+            let line = format!(
+                "line {lines} of the data a spot notice must not lose, padded to a realistic length\n"
+            );
+            out.write_all(line.as_bytes()).expect("write");
+            written += line.len() as u64;
+            lines += 1;
+        }
+        out.flush().expect("flush");
+    }
+    lines
+}
+
+#[allow(clippy::print_stdout)]
+async fn drain_on_notice(cloud: Cloud, provider: &str, total: u64) {
+    use loghaul_archive::ObjectStore;
+    use loghaul_queue::Broker;
+
+    let fake = FakeMetadata::start(cloud).await;
+    let server = loghaul_testkit::S3Server::start();
+    let connection = loghaul_archive::S3Connection {
+        endpoint: Some(server.endpoint()),
+        region: "us-east-1".into(),
+        force_path_style: true,
+        static_credentials: Some((
+            loghaul_testkit::S3_ACCESS_KEY.into(),
+            loghaul_testkit::S3_SECRET_KEY.into(),
+        )),
+        checksum_when_required: false,
+    };
+    let bucket = loghaul_archive::S3Store::connect(
+        &connection,
+        "spot",
+        "",
+        loghaul_archive::StoreOptions::default(),
+    )
+    .await;
+    bucket.create_bucket_if_missing().await.expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let lines = write_unarchived(&logs, total);
+
+    let text = format!(
+        "data_dir = \"{data}\"\nhost = \"spot-host\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\
+         [shipper]\ndrain_timeout = \"90s\"\n[shipper.spot]\nprovider = \"{provider}\"\nendpoint = \"{endpoint}\"\npoll_interval = \"100ms\"\n\
+         [shipper.batch]\nmax_wait = \"50ms\"\n\
+         [archive]\nurl = \"s3://spot\"\nendpoint = \"{s3}\"\nforce_path_style = true\naccess_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\ngzip_level = 1\n\
+         [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n",
+        data = dir.path().join("data").display(),
+        url = loghaul_testkit::amqp_url(),
+        prefix = loghaul_queue::contract::unique_prefix("spot"),
+        endpoint = fake.endpoint,
+        s3 = server.endpoint(),
+        key = loghaul_testkit::S3_ACCESS_KEY,
+        secret = loghaul_testkit::S3_SECRET_KEY,
+        logs = logs.display(),
+    );
+    let config = loghaul_config::load_str(&text, "spot.toml", &|_| None).expect("valid config");
+    let broker: std::sync::Arc<dyn Broker> = std::sync::Arc::new(loghaul_queue::AmqpBroker::new(
+        config.queue.url.expose(),
+        loghaul_queue::QueueSettings::from_config(&config.queue),
+    ));
+    broker
+        .consumer(loghaul_queue::Route::Raw)
+        .await
+        .expect("declare the queue");
+    let shipping = tokio::spawn({
+        let (config, broker) = (config.clone(), broker.clone());
+        // Never cancelled: only the notice stops it.
+        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    fake.give_notice();
+    let noticed = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(300), shipping)
+        .await
+        .expect("the drain ends by itself")
+        .expect("task")
+        .expect("clean drain");
+    let drain = noticed.elapsed();
+    assert_eq!(
+        report.records, lines,
+        "every line was published to the queue and confirmed before exiting"
+    );
+    println!(
+        "{provider}: {} MiB not yet archived, drained into S3 in {drain:.2?}",
+        total >> 20
+    );
+
+    let rotated: Vec<std::path::PathBuf> = std::fs::read_dir(&logs)
+        .expect("logs")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_none_or(|ext| ext != "log"))
+        .collect();
+    assert_eq!(
+        rotated.len(),
+        4,
+        "every managed file rotated at the notice: {rotated:?}"
+    );
+    let objects = bucket.list("").await.expect("list");
+    assert_eq!(objects.len(), 4, "one object per rotated file");
+    let mut archived_bytes = 0u64;
+    for path in &rotated {
+        let sha256 = loghaul_archive::digest_file(path)
+            .await
+            .expect("digest")
+            .sha256;
+        let mut matched = false;
+        for object in &objects {
+            let info = bucket
+                .head(&object.key)
+                .await
+                .expect("head")
+                .expect("exists");
+            if info.metadata.get("sha256") == Some(&sha256) {
+                assert_eq!(
+                    info.metadata.get("reason").map(String::as_str),
+                    Some("spot")
+                );
+                archived_bytes += info
+                    .metadata
+                    .get("raw-size")
+                    .and_then(|size| size.parse::<u64>().ok())
+                    .unwrap_or(0);
+                matched = true;
+            }
+        }
+        assert!(
+            matched,
+            "{} is in S3, verified by its sha256",
+            path.display()
+        );
+    }
+    assert!(
+        archived_bytes >= total,
+        "all {total} bytes archived, got {archived_bytes}"
+    );
+    if cloud == Cloud::Azure {
+        assert_eq!(
+            fake.state.lock().expect("state").azure_acks.len(),
+            1,
+            "acknowledged after the drain"
+        );
+    }
+    broker.delete_topology().await.expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_notice_drains_200_mib_into_s3() {
+    drain_on_notice(Cloud::Aws, "aws", 200 << 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gcp_preemption_drains_into_s3() {
+    drain_on_notice(Cloud::Gcp, "gcp", 20 << 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_azure_preempt_event_drains_then_acknowledges() {
+    drain_on_notice(Cloud::Azure, "azure", 20 << 20).await;
+}
