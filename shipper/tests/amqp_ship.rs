@@ -614,3 +614,58 @@ async fn keep_local_deletes_only_verified_archives_beyond_the_newest() {
     );
     broker.delete_topology().await.expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_on_shutdown_rotates_and_archives_everything_on_sigterm() {
+    use loghaul_archive::ObjectStore;
+
+    let server = loghaul_testkit::S3Server::start();
+    let bucket = rotated_bucket(&server, "shutdown").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(
+        dir.path(),
+        "shutdown",
+        "",
+        &format!(
+            "archive_on_shutdown = true\n[shipper.batch]\nmax_wait = \"50ms\"\n{}",
+            archive_section(&server, "shutdown")
+        ),
+    );
+    let app = dir.path().join("logs/app.log");
+    append_lines(&app, 0..2000);
+    let broker = broker_for(&config);
+    broker
+        .consumer(Route::Raw)
+        .await
+        .expect("declare the queue");
+    let (shutdown, shipping) = start(&config, &broker);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // What SIGTERM does in `loghaul ship`.
+    shutdown.cancel();
+    let report = shipping.await.expect("task").expect("clean stop");
+    assert_eq!(report.records, 2000);
+
+    let rotated = rotated_files(&dir.path().join("logs"));
+    assert_eq!(
+        rotated.len(),
+        1,
+        "the live file was rotated at shutdown: {rotated:?}"
+    );
+    let sha256 = loghaul_archive::digest_file(&rotated[0])
+        .await
+        .expect("digest")
+        .sha256;
+    let objects = bucket.list("").await.expect("list");
+    assert_eq!(objects.len(), 1);
+    let info = bucket
+        .head(&objects[0].key)
+        .await
+        .expect("head")
+        .expect("exists");
+    assert_eq!(info.metadata.get("sha256"), Some(&sha256));
+    assert_eq!(
+        info.metadata.get("reason").map(String::as_str),
+        Some("shutdown")
+    );
+    broker.delete_topology().await.expect("cleanup");
+}
