@@ -102,11 +102,16 @@ async fn sigkill_mid_multipart_then_restart_gives_a_whole_object() {
     let mut shipper = start_shipper(&config);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if std::fs::read_dir(&journal)
-            .map(|entries| entries.flatten().count())
-            .unwrap_or(0)
-            > 0
-        {
+        // A complete record: the parts are going up.
+        let journaled = std::fs::read_dir(&journal)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if journaled > 0 {
             break;
         }
         assert!(Instant::now() < deadline, "no multipart upload started");

@@ -177,11 +177,31 @@ impl Spool {
     }
 
     /// Multipart uploads begun and not known to be finished: `(key, upload id)`.
+    ///
+    /// A crash during the journal write leaves the record in its temporary
+    /// file; a complete one counts too (a killed process loses nothing it
+    /// wrote), a partial one cannot name its upload and is skipped.
     pub fn open_uploads(&self) -> Result<Vec<(String, String)>, ArchiveError> {
-        Ok(read_json_dir::<UploadRecord>(&self.dir.join("uploads"))?
+        let dir = self.dir.join("uploads");
+        let mut uploads: Vec<(String, String)> = read_json_dir::<UploadRecord>(&dir)?
             .into_iter()
             .map(|(_, record)| (record.key, record.upload_id))
-            .collect())
+            .collect();
+        for entry in std::fs::read_dir(&dir)
+            .map_err(|error| ArchiveError::io("list", &dir, error))?
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "tmp")
+                && let Ok(record) = serde_json::from_slice::<UploadRecord>(
+                    &std::fs::read(&path).unwrap_or_default(),
+                )
+                && !uploads.iter().any(|(_, id)| *id == record.upload_id)
+            {
+                uploads.push((record.key, record.upload_id));
+            }
+        }
+        Ok(uploads)
     }
 
     fn upload_path(&self, upload_id: &str) -> PathBuf {
@@ -232,11 +252,14 @@ impl crate::UploadJournal for Spool {
 
     fn finished(&self, upload_id: &str) -> Result<(), ArchiveError> {
         let path = self.upload_path(upload_id);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(ArchiveError::io("remove", &path, error)),
+        for path in [path.with_extension("tmp"), path] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(ArchiveError::io("remove", &path, error)),
+            }
         }
+        Ok(())
     }
 }
 
