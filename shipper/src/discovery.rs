@@ -12,6 +12,36 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::ShipperError;
 
+/// Whether a file name looks like a rotated copy: logrotate's numbered
+/// (`app.log.1`) and dateext (`app.log-20261122`, `-2026112210`,
+/// `-2026-11-22`) names, loghaul's own (`app.log.20261122T100000Z`), or one
+/// of the configured `extra` globs.
+pub fn looks_rotated(path: &Path, extra: Option<&GlobSet>) -> bool {
+    static ROTATED: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(name) = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+    else {
+        return false;
+    };
+    let builtin = ROTATED
+        .get_or_init(|| {
+            regex::Regex::new(r"(\.\d+|-\d{8}(\d{2})?|-\d{4}-\d{2}-\d{2}|\.\d{8}T\d{6}Z(-\d+)?)$")
+                .ok()
+        })
+        .as_ref()
+        .is_some_and(|regex| regex.is_match(&name));
+    builtin || extra.is_some_and(|globs| globs.is_match(Path::new(&name)))
+}
+
+/// Compiles `[shipper.rotate] rotated_patterns`.
+pub fn rotated_patterns(globs: &[String]) -> Result<Option<GlobSet>, ShipperError> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    compile("rotate.rotated_patterns", globs).map(Some)
+}
+
 /// A source's compiled globs.
 #[derive(Debug, Clone)]
 pub struct FileMatcher {
@@ -187,6 +217,26 @@ mod tests {
         let path = dir.path().join("one.log").display().to_string();
         let matcher = FileMatcher::new("one", &[path], &[]).expect("valid");
         assert_eq!(matcher.scan(), vec![dir.path().join("one.log")]);
+    }
+
+    #[test]
+    fn rotated_names_are_recognised() {
+        let extra = rotated_patterns(&["*.old".into()]).expect("valid");
+        for name in [
+            "app.log.1",
+            "app.log.12",
+            "app.log-20261122",
+            "app.log-2026112210",
+            "app.log-2026-11-22",
+            "app.log.20261122T100000Z",
+            "app.log.20261122T100000Z-2",
+            "app.log.old",
+        ] {
+            assert!(looks_rotated(Path::new(name), extra.as_ref()), "{name}");
+        }
+        for name in ["app.log", "app.2026.log", "access_log", "app.log.gz.tmp"] {
+            assert!(!looks_rotated(Path::new(name), extra.as_ref()), "{name}");
+        }
     }
 
     #[test]

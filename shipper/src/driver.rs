@@ -134,7 +134,8 @@ pub async fn ship_with_metrics(
 ) -> Result<ShipReport, ShipperError> {
     let sources = sources_from_config(config)?;
     let checkpoints = Checkpoints::load(&checkpoint_path(config))?;
-    let tailer = Tailer::new(settings_from_config(config), sources.clone(), checkpoints);
+    let mut tailer = Tailer::new(settings_from_config(config), sources.clone(), checkpoints);
+    tailer.set_rotated_patterns(&config.shipper.rotate.rotated_patterns)?;
     let (wake_sender, wake_receiver) = std::sync::mpsc::channel();
     let (batch_sender, batch_receiver) = tokio::sync::mpsc::channel(8);
     let _watcher = watch_directories(&sources, wake_sender.clone());

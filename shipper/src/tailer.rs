@@ -32,7 +32,7 @@ use tracing::{debug, info, warn};
 
 use crate::ShipperError;
 use crate::checkpoint::{Checkpoints, FileCheckpoint};
-use crate::discovery::FileMatcher;
+use crate::discovery::{FileMatcher, looks_rotated};
 use crate::identity::{DiskKey, Fingerprint, file_identity, looks_compressed, looks_gzip};
 use crate::multiline::{MultilineMerger, MultilineRule};
 use crate::records::{Line, RecordSplitter};
@@ -210,6 +210,11 @@ pub struct Tailer {
     finished: Vec<FinishedFile>,
     /// A drain is on: rotated files finish at their end, without waiting.
     hurry: bool,
+    /// `[shipper.rotate] rotated_patterns`, beside the built-in names.
+    rotated_names: Option<globset::GlobSet>,
+    /// Rotated copies the globs match but that were never live here: not
+    /// tailed (their lines were shipped from the live file).
+    ignored_rotated: std::collections::HashSet<DiskKey>,
 }
 
 /// A rotated file the tailer is done with: read to its end and confirmed.
@@ -255,6 +260,8 @@ impl Tailer {
             skipped: std::collections::HashSet::new(),
             finished: Vec::new(),
             hurry: false,
+            rotated_names: None,
+            ignored_rotated: std::collections::HashSet::new(),
         }
     }
 
@@ -290,6 +297,12 @@ impl Tailer {
     /// The host batches name.
     pub fn host(&self) -> &str {
         &self.settings.host
+    }
+
+    /// Adds `[shipper.rotate] rotated_patterns` to the built-in rotated names.
+    pub fn set_rotated_patterns(&mut self, globs: &[String]) -> Result<(), ShipperError> {
+        self.rotated_names = crate::discovery::rotated_patterns(globs)?;
+        Ok(())
     }
 
     /// From now on, rotated files finish as soon as they are read to their
@@ -353,19 +366,37 @@ impl Tailer {
         }
         let known_before = self.files.len();
         for (key, (path, source)) in &seen {
+            let rotated_name = looks_rotated(path, self.rotated_names.as_ref());
             match self.files.get_mut(key) {
                 Some(watched) => {
                     if watched.path != *path {
                         debug!(from = %watched.path.display(), to = %path.display(), "file renamed");
+                        if rotated_name && watched.presence == Presence::Matched {
+                            // Rotated by others within the globs (logrotate's
+                            // `app.log.1`): finish it like one renamed away.
+                            watched.source_path = watched.path.clone();
+                            watched.path = path.clone();
+                            watched.presence = Presence::Orphaned(now);
+                            continue;
+                        }
                         watched.path = path.clone();
+                    }
+                    if rotated_name && matches!(watched.presence, Presence::Orphaned(_)) {
+                        continue;
                     }
                     watched.presence = Presence::Matched;
                     watched.source_path = watched.path.clone();
                     watched.verify_fingerprint = true;
                 }
+                None if rotated_name => {
+                    if self.ignored_rotated.insert(*key) {
+                        info!(path = %path.display(), "not tailing a rotated copy this shipper never saw live");
+                    }
+                }
                 None => self.start_watching(*key, path.clone(), *source, now),
             }
         }
+        self.ignored_rotated.retain(|key| seen.contains_key(key));
         // A skipped compressed file that is gone frees its inode for reuse.
         self.skipped.retain(|key| seen.contains_key(key));
         let vanished: Vec<DiskKey> = self

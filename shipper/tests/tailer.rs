@@ -245,3 +245,73 @@ fn the_shippers_own_rotation_loses_no_line() {
         "every line once, rotated file read to its end"
     );
 }
+
+fn append_numbered(path: &Path, range: std::ops::Range<u32>) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open");
+    for n in range {
+        writeln!(file, "old line {n}").expect("write");
+    }
+}
+
+#[test]
+fn logrotate_renames_within_the_glob_are_finished_for_the_archive() {
+    for rotated_name in ["app.log.1", "app.log-20261122", "app.log.old"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("app.log");
+        append_numbered(&log, 0..100);
+        let mut tailer = tailer(dir.path(), "app.log*");
+        tailer
+            .set_rotated_patterns(&["*.old".into()])
+            .expect("valid pattern");
+        let mut now = Instant::now();
+        let mut all = step(&mut tailer, &mut now);
+        // logrotate renames; the writer still appends before it reopens.
+        let rotated = dir.path().join(rotated_name);
+        std::fs::rename(&log, &rotated).expect("rotate");
+        append_numbered(&rotated, 100..120);
+        append_numbered(&log, 120..200);
+        let mut finished = Vec::new();
+        for _ in 0..3 {
+            all.extend(step(&mut tailer, &mut now));
+            finished.extend(tailer.take_finished());
+            now += loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1);
+        }
+        all.extend(step(&mut tailer, &mut now));
+        finished.extend(tailer.take_finished());
+        let mut got = numbers(&all);
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            (0..200).collect::<Vec<_>>(),
+            "{rotated_name}: every line once"
+        );
+        assert_eq!(finished.len(), 1, "{rotated_name}: {finished:?}");
+        assert_eq!(finished[0].rotated_path, rotated, "{rotated_name}");
+        assert_eq!(
+            finished[0].source_path, log,
+            "{rotated_name}: archived under the live name"
+        );
+        assert_eq!(finished[0].reason, loghaul_model::RotationReason::External);
+    }
+}
+
+#[test]
+fn rotated_copies_never_seen_live_are_not_tailed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    append_numbered(&dir.path().join("app.log.3"), 0..50);
+    append_numbered(&dir.path().join("app.log-20261101"), 50..60);
+    append_numbered(&dir.path().join("app.log"), 100..110);
+    let mut tailer = tailer(dir.path(), "app.log*");
+    let mut now = Instant::now();
+    let all = step(&mut tailer, &mut now);
+    assert_eq!(
+        numbers(&all),
+        (100..110).collect::<Vec<_>>(),
+        "only the live file is shipped"
+    );
+}
