@@ -441,11 +441,11 @@ async fn an_aws_notice_drains_200_mib_into_s3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gcp_preemption_drains_into_s3() {
-    drain_on_notice(Cloud::Gcp, "gcp", 20 << 20).await;
+async fn a_gcp_preemption_drains_200_mib_into_s3() {
+    drain_on_notice(Cloud::Gcp, "gcp", 200 << 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_azure_preempt_event_drains_then_acknowledges() {
-    drain_on_notice(Cloud::Azure, "azure", 20 << 20).await;
+async fn an_azure_preempt_event_drains_200_mib_then_acknowledges() {
+    drain_on_notice(Cloud::Azure, "azure", 200 << 20).await;
 }
