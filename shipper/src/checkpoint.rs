@@ -41,6 +41,9 @@ pub struct FileCheckpoint {
     /// only the head fingerprint can be checked against the file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compressed: bool,
+    /// A rotated copy never tailed here, already handed to the archive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
     /// Where the file was last seen.
     pub path: PathBuf,
 }
@@ -159,6 +162,7 @@ impl Checkpoints {
                 tail: None,
                 epoch,
                 compressed: false,
+                archived: false,
                 path: path.to_owned(),
             },
         );
@@ -232,6 +236,7 @@ mod tests {
             tail: None,
             epoch: 0,
             compressed: false,
+            archived: false,
             path: PathBuf::from(format!("/var/log/{inode}.log")),
         }
     }

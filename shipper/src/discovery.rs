@@ -34,6 +34,25 @@ pub fn looks_rotated(path: &Path, extra: Option<&GlobSet>) -> bool {
     builtin || extra.is_some_and(|globs| globs.is_match(Path::new(&name)))
 }
 
+/// The live name a rotated copy was made from: `app.log.1` and
+/// `app.log-20261122` give `app.log`. Names only a configured pattern
+/// recognises are kept as they are.
+pub fn live_name(path: &Path) -> std::path::PathBuf {
+    static SUFFIX: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stripped = SUFFIX
+        .get_or_init(|| {
+            regex::Regex::new(r"(\.\d+|-\d{8}(\d{2})?|-\d{4}-\d{2}-\d{2}|\.\d{8}T\d{6}Z(-\d+)?)$")
+                .ok()
+        })
+        .as_ref()
+        .map_or(name.clone(), |regex| regex.replace(&name, "").into_owned());
+    path.with_file_name(stripped)
+}
+
 /// Compiles `[shipper.rotate] rotated_patterns`.
 pub fn rotated_patterns(globs: &[String]) -> Result<Option<GlobSet>, ShipperError> {
     if globs.is_empty() {

@@ -299,6 +299,45 @@ impl Tailer {
         &self.settings.host
     }
 
+    /// A rotated copy this shipper never tailed (logrotate's copytruncate
+    /// copy, history from before it started): its lines were shipped from
+    /// the live file, so it is not tailed, but it is archived, once. The
+    /// checkpoint remembers that across restarts.
+    fn archive_copy_once(&mut self, key: DiskKey, path: &Path) {
+        if self
+            .checkpoints
+            .get(&key)
+            .is_some_and(|entry| entry.archived)
+        {
+            return;
+        }
+        let Ok(file) = File::open(path) else { return };
+        let size = file.metadata().map(|stat| stat.len()).unwrap_or(0);
+        if size == 0 || looks_compressed(&file) {
+            return;
+        }
+        let Ok(fingerprint) = Fingerprint::take(&file, size) else {
+            return;
+        };
+        info!(path = %path.display(), "archiving a rotated copy; it is not tailed, its lines came from the live file");
+        self.finished.push(FinishedFile {
+            rotated_path: path.to_owned(),
+            source_path: crate::discovery::live_name(path),
+            identity: file_identity(key, &fingerprint, 0),
+            reason: RotationReason::External,
+        });
+        self.checkpoints.confirm(FileCheckpoint {
+            key,
+            fingerprint,
+            offset: size,
+            tail: None,
+            epoch: 0,
+            compressed: false,
+            archived: true,
+            path: path.to_owned(),
+        });
+    }
+
     /// Adds `[shipper.rotate] rotated_patterns` to the built-in rotated names.
     pub fn set_rotated_patterns(&mut self, globs: &[String]) -> Result<(), ShipperError> {
         self.rotated_names = crate::discovery::rotated_patterns(globs)?;
@@ -390,7 +429,7 @@ impl Tailer {
                 }
                 None if rotated_name => {
                     if self.ignored_rotated.insert(*key) {
-                        info!(path = %path.display(), "not tailing a rotated copy this shipper never saw live");
+                        self.archive_copy_once(*key, path);
                     }
                 }
                 None => self.start_watching(*key, path.clone(), *source, now),
@@ -442,6 +481,12 @@ impl Tailer {
             .cloned()
             .collect();
         for entry in missing {
+            if entry.archived {
+                if find_beside(entry.key, &entry.path).is_none() {
+                    self.checkpoints.remove(&entry.key);
+                }
+                continue;
+            }
             let Some((path, file)) = find_beside(entry.key, &entry.path) else {
                 info!(path = %entry.path.display(), "checkpointed file is gone; forgetting it");
                 self.checkpoints.remove(&entry.key);
@@ -501,7 +546,9 @@ impl Tailer {
         }
 
         let resume = match self.checkpoints.get(&key) {
-            Some(checkpoint) if checkpoint.still_matches(&file) => {
+            // An archived rotated copy's inode now holding a live file is
+            // never resumed: it is read from the start.
+            Some(checkpoint) if !checkpoint.archived && checkpoint.still_matches(&file) => {
                 Resume::from_checkpoint(checkpoint)
             }
             Some(checkpoint) => {
@@ -752,19 +799,35 @@ impl Tailer {
         for key in done {
             if let Some(watched) = self.files.remove(&key) {
                 info!(path = %watched.path.display(), offset = watched.confirmed, "file finished and confirmed; letting it go");
-                self.checkpoints.remove(&key);
-                // Renamed away, not deleted: it goes to the archive.
-                if watched.gzip.is_none()
-                    && let Some((rotated_path, _)) = find_beside(key, &watched.path)
-                {
-                    let fingerprint = watched.fingerprint.unwrap_or_else(Fingerprint::empty);
-                    self.finished.push(FinishedFile {
-                        rotated_path,
-                        source_path: watched.source_path.clone(),
-                        identity: file_identity(key, &fingerprint, watched.epoch),
-                        reason: watched.rotated.unwrap_or(RotationReason::External),
-                    });
-                }
+                // Renamed away, not deleted: it goes to the archive, and the
+                // checkpoint remembers that, so it is never handed over twice.
+                let rotated = if watched.gzip.is_none() {
+                    find_beside(key, &watched.path)
+                } else {
+                    None
+                };
+                let Some((rotated_path, _)) = rotated else {
+                    self.checkpoints.remove(&key);
+                    continue;
+                };
+                let fingerprint = watched.fingerprint.unwrap_or_else(Fingerprint::empty);
+                self.finished.push(FinishedFile {
+                    rotated_path: rotated_path.clone(),
+                    source_path: watched.source_path.clone(),
+                    identity: file_identity(key, &fingerprint, watched.epoch),
+                    reason: watched.rotated.unwrap_or(RotationReason::External),
+                });
+                self.ignored_rotated.insert(key);
+                self.checkpoints.confirm(FileCheckpoint {
+                    key,
+                    fingerprint,
+                    offset: watched.confirmed,
+                    tail: None,
+                    epoch: watched.epoch,
+                    compressed: false,
+                    archived: true,
+                    path: rotated_path,
+                });
             }
         }
     }
@@ -822,6 +885,7 @@ impl Tailer {
             tail,
             epoch: confirmation.epoch,
             compressed,
+            archived: false,
             path: confirmation.path.clone(),
         });
     }

@@ -315,3 +315,47 @@ fn rotated_copies_never_seen_live_are_not_tailed() {
         "only the live file is shipped"
     );
 }
+
+#[test]
+fn a_logrotate_copytruncate_copy_is_archived_once_not_tailed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    append_numbered(&log, 0..100);
+    let mut tailer = tailer(dir.path(), "app.log*");
+    let mut now = Instant::now();
+    let mut all = step(&mut tailer, &mut now);
+    // logrotate copytruncate: copy, then truncate in place; writes go on.
+    std::fs::copy(&log, dir.path().join("app.log.1")).expect("copy");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .expect("open")
+        .set_len(0)
+        .expect("truncate");
+    append_numbered(&log, 100..150);
+    let mut finished = Vec::new();
+    for _ in 0..3 {
+        all.extend(step(&mut tailer, &mut now));
+        finished.extend(tailer.take_finished());
+    }
+    let mut got = numbers(&all);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        (0..150).collect::<Vec<_>>(),
+        "every line once: the copy is not shipped again"
+    );
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0].rotated_path, dir.path().join("app.log.1"));
+    assert_eq!(finished[0].source_path, log, "named after the live file");
+
+    // After a restart the copy is known as archived.
+    tailer.persist().expect("persist");
+    let mut restarted = self::tailer(dir.path(), "app.log*");
+    let mut again = Vec::new();
+    for _ in 0..2 {
+        step(&mut restarted, &mut now);
+        again.extend(restarted.take_finished());
+    }
+    assert!(again.is_empty(), "archived once: {again:?}");
+}
