@@ -107,18 +107,16 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         archive = %store.describe(),
         "loghaul is running; Ctrl-C or SIGTERM stops it"
     );
-    let configured_paths: usize = config
-        .shipper
-        .sources
-        .iter()
-        .map(|source| source.paths.len())
-        .sum();
     warn!(
-        configured_paths,
-        "the shipper, parser and indexer roles are not built yet (issues 3, 5, 6): nothing is tailed or indexed"
+        "the parser and indexer roles are not built yet (issues 5, 6): shipped lines wait in the queue"
     );
-
-    shutdown.cancelled().await;
-    info!("stopping: nothing in flight to drain");
+    if config.shipper.sources.is_empty() {
+        info!("no files to ship: pass PATHS or add [[shipper.sources]]");
+        shutdown.cancelled().await;
+        info!("stopping: nothing in flight to drain");
+        return Ok(());
+    }
+    let report = loghaul_shipper::ship(&config, broker, shutdown).await?;
+    info!(records = report.records, "stopped");
     Ok(())
 }

@@ -212,3 +212,58 @@ fn run_with_amqp_declares_the_topology_on_the_real_broker() {
         ]
     );
 }
+
+#[test]
+fn run_archives_into_its_local_directory_by_default() {
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    let text: String = (0..200)
+        .map(|n| format!("2026-11-22T10:00:{:02}Z line {n}\n", n % 60))
+        .collect();
+    std::fs::write(&log, &text).expect("write");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[shipper]\narchive_on_shutdown = true\n[[shipper.sources]]\nname = \"app\"\npaths = [\"{}\"]\n",
+            log.display()
+        ),
+    );
+    let data = dir.path().join("data");
+    let config_arg = config.display().to_string();
+    let (code, lines) = run_until_ready_then_terminate(&["-c", &config_arg], &data);
+    assert_eq!(code, Some(0), "{lines:#?}");
+
+    // The object sits in <data_dir>/archive under the DESIGN key layout.
+    let mut objects = Vec::new();
+    let mut pending = vec![data.join("archive")];
+    while let Some(path) = pending.pop() {
+        for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with(".loghaul-"))
+                {
+                    pending.push(path);
+                }
+            } else if path.to_string_lossy().ends_with(".log.gz") {
+                objects.push(path);
+            }
+        }
+    }
+    assert_eq!(objects.len(), 1, "{objects:?} {lines:#?}");
+    assert!(
+        objects[0]
+            .to_string_lossy()
+            .contains("/2026/11/22/app.log/20261122T100000Z_"),
+        "{}",
+        objects[0].display()
+    );
+    let mut decompressed = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&objects[0]).expect("object"))
+        .read_to_string(&mut decompressed)
+        .expect("gzip");
+    assert_eq!(decompressed, text, "byte-exact");
+}
