@@ -1,5 +1,9 @@
-//! The parser role of loghaul: it turns `RawBatch` records into `Event`s: format detection, timestamp and level normalisation, the worker loop.
+//! The parser role of loghaul: it turns `RawBatch` records into `Event`s
+//! (format detection, timestamp and level normalisation, the worker loop).
 //!
-//! This crate holds its place in the workspace layout of DESIGN.md. Its code
-//! arrives with issue 5; until then it exports nothing, and `loghaul run` does
-//! not start this role.
+//! Built so far: [`severity`], the mapping of level spellings, syslog
+//! priorities and HTTP status classes to OpenTelemetry severity numbers. The
+//! formats, timestamps and the worker arrive with the rest of issue 5;
+//! `loghaul run` does not start this role yet.
+
+pub mod severity;
