@@ -1,33 +1,38 @@
 //! Signals are read here and nowhere else: Ctrl-C or SIGTERM cancels the
 //! token that every role was given.
 
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// A token cancelled on the first Ctrl-C or SIGTERM.
+///
+/// The handlers are installed before this returns, so a signal that comes
+/// right after start-up drains instead of killing the process.
 pub(crate) fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
     tokio::spawn(async move {
-        wait_for_signal().await;
+        match (terminate, interrupt) {
+            (Ok(mut terminate), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            (Ok(mut only), Err(error)) | (Err(error), Ok(mut only)) => {
+                warn!(%error, "listening for only one of SIGTERM and Ctrl-C");
+                only.recv().await;
+            }
+            (Err(error), Err(_)) => {
+                warn!(%error, "cannot listen for signals; stop loghaul with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
         info!("stop requested; draining");
         cancel.cancel();
     });
     token
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            warn!(%error, "cannot listen for SIGTERM; Ctrl-C still stops loghaul");
-            let _ = ctrl_c.await;
-        }
-    }
 }

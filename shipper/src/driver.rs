@@ -365,6 +365,8 @@ fn emergency_drain(
     limit: Duration,
 ) {
     let started = Instant::now();
+    // A notice can come before the first scan: know every file first.
+    tailer.scan(Instant::now());
     let rotated = archiving.rotate_all(tailer, reason);
     tailer.hurry();
     tailer.scan(Instant::now());
