@@ -766,19 +766,7 @@ impl Tailer {
         if !at_end || !(waited || self.hurry) {
             return false;
         }
-        let mut lines = Vec::new();
-        watched.splitter.finish(&mut lines);
-        let mut merged = Vec::new();
-        if let Some(merger) = watched.merger.as_mut() {
-            for line in lines.drain(..) {
-                merger.push(line, now, &mut merged);
-            }
-            merger.flush(&mut merged);
-        } else {
-            merged = lines;
-        }
-        let mut report = PollReport::default();
-        add_lines(watched, merged, now, &mut report);
+        finish_content(watched, now, &mut PollReport::default());
         watched.file = None;
         true
     }
@@ -941,13 +929,7 @@ impl Tailer {
                     break;
                 }
             }
-            let mut lines = Vec::new();
-            watched.splitter.finish(&mut lines);
-            let mut merged = merge(watched, lines, now);
-            if let Some(merger) = watched.merger.as_mut() {
-                merger.flush(&mut merged);
-            }
-            add_lines(watched, merged, now, &mut report);
+            finish_content(watched, now, &mut report);
             info!(path = %watched.path.display(), "read a deleted file to its end before stopping");
         }
         for (key, watched) in self.files.iter_mut() {
@@ -1212,13 +1194,7 @@ fn read_gzip(
         };
         match decoder.read(buffer) {
             Ok(0) => {
-                let mut lines = Vec::new();
-                watched.splitter.finish(&mut lines);
-                let mut merged = merge(watched, lines, now);
-                if let Some(merger) = watched.merger.as_mut() {
-                    merger.flush(&mut merged);
-                }
-                add_lines(watched, merged, now, report);
+                finish_content(watched, now, report);
                 if let Some(state) = watched.gzip.as_mut() {
                     state.complete = true;
                     state.decoder = None;
@@ -1295,13 +1271,7 @@ fn truncated(
     report: &mut PollReport,
 ) -> Option<OutgoingBatch> {
     info!(path = %watched.path.display(), offset = watched.splitter.next_offset(), "file truncated; reading it again from the start");
-    let mut lines = Vec::new();
-    watched.splitter.finish(&mut lines);
-    let mut merged = merge(watched, lines, now);
-    if let Some(merger) = watched.merger.as_mut() {
-        merger.flush(&mut merged);
-    }
-    add_lines(watched, merged, now, report);
+    finish_content(watched, now, report);
     // What is buffered belongs to the old content: it goes out now, with the
     // old fingerprint and epoch. Confirmations of that epoch are ignored from
     // here on.
@@ -1319,6 +1289,19 @@ fn truncated(
         warn!(%error, "cannot record the truncation in the checkpoints");
     }
     old_content
+}
+
+/// The content will not grow again (rotated away, deleted, truncated, a gzip
+/// stream at its end): its unterminated last line and pending multiline
+/// record go into the batch.
+fn finish_content(watched: &mut Watched, now: Instant, report: &mut PollReport) {
+    let mut lines = Vec::new();
+    watched.splitter.finish(&mut lines);
+    let mut merged = merge(watched, lines, now);
+    if let Some(merger) = watched.merger.as_mut() {
+        merger.flush(&mut merged);
+    }
+    add_lines(watched, merged, now, report);
 }
 
 fn merge(watched: &mut Watched, lines: Vec<Line>, now: Instant) -> Vec<Line> {
