@@ -8,7 +8,6 @@
 //! by a person; it is never dropped. `<dir>/work/` holds compressed copies
 //! being uploaded; they are rebuilt from the raw file after a restart.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -47,21 +46,6 @@ pub struct Spool {
     dir: PathBuf,
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    let mut file =
-        std::fs::File::create(&tmp).map_err(|error| ArchiveError::io("create", &tmp, error))?;
-    file.write_all(bytes)
-        .map_err(|error| ArchiveError::io("write", &tmp, error))?;
-    file.sync_all()
-        .map_err(|error| ArchiveError::io("fsync", &tmp, error))?;
-    std::fs::rename(&tmp, path).map_err(|error| ArchiveError::io("rename", path, error))?;
-    std::fs::File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(|error| ArchiveError::io("fsync directory", dir, error))
-}
-
 /// Every `*.json` file of `dir`, parsed; an unreadable one is an error.
 fn read_json_dir<T: serde::de::DeserializeOwned>(
     dir: &Path,
@@ -80,6 +64,11 @@ fn read_json_dir<T: serde::de::DeserializeOwned>(
         found.push((path, value));
     }
     Ok(found)
+}
+
+/// [`crate::write_atomically`], as an archive error.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
+    crate::write_atomically(path, bytes).map_err(|error| ArchiveError::io("write", path, error))
 }
 
 impl Spool {

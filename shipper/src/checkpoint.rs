@@ -9,7 +9,6 @@
 //! therefore leaves either the old checkpoints or the new ones.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -196,32 +195,11 @@ impl Checkpoints {
             files: self.entries.values().cloned().collect(),
         };
         let bytes = serde_json::to_vec_pretty(&on_disk).unwrap_or_default();
-        write_atomically(&self.path, &bytes)?;
+        loghaul_archive::write_atomically(&self.path, &bytes)
+            .map_err(|error| ShipperError::io("write checkpoints", &self.path, error))?;
         self.dirty = false;
         Ok(())
     }
-}
-
-/// tmp, fsync, rename, fsync the directory.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ShipperError> {
-    let dir = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|error| ShipperError::io("create directory", dir, error))?;
-    let tmp = path.with_extension("tmp");
-    let mut file =
-        std::fs::File::create(&tmp).map_err(|error| ShipperError::io("create", &tmp, error))?;
-    file.write_all(bytes)
-        .map_err(|error| ShipperError::io("write", &tmp, error))?;
-    file.sync_all()
-        .map_err(|error| ShipperError::io("fsync", &tmp, error))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|error| ShipperError::io("rename", path, error))?;
-    std::fs::File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(|error| ShipperError::io("fsync directory", dir, error))
 }
 
 #[cfg(test)]
