@@ -2,7 +2,7 @@
 //! then restarted: the object ends up complete and byte-exact, and no upload
 //! is left open on the S3 server.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,23 +19,6 @@ fn start_shipper(config: &Path) -> std::process::Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("loghaul ship starts")
-}
-
-/// Uploads s3s-fs holds open: its `.upload-<id>.json` files.
-fn open_uploads(data: &Path) -> usize {
-    let mut count = 0;
-    let mut pending = vec![data.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir() {
-                pending.push(entry.path());
-            } else if name.starts_with(".upload-") && name.ends_with(".json") {
-                count += 1;
-            }
-        }
-    }
-    count
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +107,7 @@ async fn sigkill_mid_multipart_then_restart_gives_a_whole_object() {
     shipper.kill().expect("SIGKILL");
     shipper.wait().expect("reaped");
     assert_eq!(
-        open_uploads(server.data_dir()),
+        server.open_uploads(),
         1,
         "the kill left an upload open on the server"
     );
@@ -155,7 +138,7 @@ async fn sigkill_mid_multipart_then_restart_gives_a_whole_object() {
         restarted.wait().expect("exits").success(),
         "exits 0 on SIGTERM"
     );
-    assert_eq!(open_uploads(server.data_dir()), 0, "no upload is left open");
+    assert_eq!(server.open_uploads(), 0, "no upload is left open");
 
     let rotated: Vec<_> = std::fs::read_dir(&logs)
         .expect("logs")
@@ -172,10 +155,7 @@ async fn sigkill_mid_multipart_then_restart_gives_a_whole_object() {
         .read_to_end(&mut compressed)
         .await
         .expect("read");
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&compressed[..])
-        .read_to_end(&mut raw)
-        .expect("gzip");
+    let raw = loghaul_testkit::gunzip(&compressed);
     assert!(raw == original, "the object is complete and byte-exact");
 
     let broker = loghaul_queue::AmqpBroker::new(

@@ -63,10 +63,7 @@ async fn decompressed(store: &dyn ObjectStore, key: &str) -> Vec<u8> {
         .read_to_end(&mut compressed)
         .await
         .expect("read");
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&compressed[..])
-        .read_to_end(&mut raw)
-        .expect("valid gzip");
+    let raw = loghaul_testkit::gunzip(&compressed);
     raw
 }
 
@@ -294,24 +291,6 @@ async fn a_vanished_raw_file_is_set_aside_not_retried_forever() {
     assert_eq!(archiver.spool().failed_count(), 1);
 }
 
-/// Multipart uploads s3s-fs holds open: its `.upload-<id>.json` files.
-fn open_uploads_on(server_data: &Path) -> usize {
-    let mut count = 0;
-    let mut pending = vec![server_data.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() {
-                pending.push(path);
-            } else if name.starts_with(".upload-") && name.ends_with(".json") {
-                count += 1;
-            }
-        }
-    }
-    count
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_multipart_leaves_no_open_upload_and_the_retry_is_whole() {
     let server = S3Server::start();
@@ -356,7 +335,7 @@ async fn a_crash_mid_multipart_leaves_no_open_upload_and_the_retry_is_whole() {
     uploading.abort();
     let _ = uploading.await;
     assert_eq!(
-        open_uploads_on(server.data_dir()),
+        server.open_uploads(),
         1,
         "the crash left the upload open on the server"
     );
@@ -369,14 +348,10 @@ async fn a_crash_mid_multipart_leaves_no_open_upload_and_the_retry_is_whole() {
         options.multipart_threshold,
     );
     assert_eq!(restarted.recover().await.expect("recover"), 1);
-    assert_eq!(open_uploads_on(server.data_dir()), 0, "recovery aborted it");
+    assert_eq!(server.open_uploads(), 0, "recovery aborted it");
     let report = restarted.drain_spool().await.expect("drain");
     assert_eq!(report.archived.len(), 1);
-    assert_eq!(
-        open_uploads_on(server.data_dir()),
-        0,
-        "no upload is left open"
-    );
+    assert_eq!(server.open_uploads(), 0, "no upload is left open");
     assert!(
         decompressed(store.as_ref(), &report.archived[0].key).await == bytes,
         "complete and byte-exact"

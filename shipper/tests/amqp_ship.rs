@@ -405,10 +405,7 @@ async fn size_rotation_archives_byte_exact_objects_to_s3() {
             .read_to_end(&mut compressed)
             .await
             .expect("read");
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_end(&mut raw)
-            .expect("gzip");
+        let raw = loghaul_testkit::gunzip(&compressed);
         assert!(
             raw == std::fs::read(path).expect("rotated file"),
             "byte-exact: {key}"
@@ -585,10 +582,7 @@ async fn keep_local_deletes_only_verified_archives_beyond_the_newest() {
             .read_to_end(&mut compressed)
             .await
             .expect("read");
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_end(&mut raw)
-            .expect("gzip");
+        let raw = loghaul_testkit::gunzip(&compressed);
         kept_is_archived |= raw == kept;
         for line in String::from_utf8_lossy(&raw).lines() {
             all.push(

@@ -103,6 +103,24 @@ impl S3Server {
         self.data.path()
     }
 
+    /// Multipart uploads the server holds open: s3s-fs keeps each as an
+    /// `.upload-<id>.json` file in its data directory.
+    pub fn open_uploads(&self) -> usize {
+        let mut count = 0;
+        let mut pending = vec![self.data.path().to_owned()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_dir() {
+                    pending.push(entry.path());
+                } else if name.starts_with(".upload-") && name.ends_with(".json") {
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+
     /// Kills the server; requests fail until [`S3Server::restart`].
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -150,6 +168,16 @@ fn s3s_fs_binary() -> PathBuf {
         "s3s-fs is not installed: run scripts/test (it installs it), or \
          cargo install s3s-fs@0.14.1 --features binary --locked --root ~/.cache/s3s-fs"
     );
+}
+
+/// The bytes a gzip object holds; panics on an invalid stream.
+pub fn gunzip(compressed: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(compressed)
+        .read_to_end(&mut raw)
+        .expect("a valid gzip stream");
+    raw
 }
 
 /// A plain HTTP/1.0 GET on loopback: the status code and the body.
