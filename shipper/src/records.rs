@@ -66,11 +66,6 @@ impl RecordSplitter {
         self.next_offset
     }
 
-    /// Bytes of an unfinished line held in memory.
-    pub fn pending_bytes(&self) -> usize {
-        self.partial.len()
-    }
-
     /// Whether an unfinished line is pending (its terminator not read yet).
     pub fn has_pending(&self) -> bool {
         self.line_start < self.next_offset

@@ -385,11 +385,6 @@ impl Tailer {
         }
     }
 
-    /// The checkpoints, for persisting.
-    pub fn checkpoints_mut(&mut self) -> &mut Checkpoints {
-        &mut self.checkpoints
-    }
-
     /// Looks for files: new ones start (from their checkpoint or from 0),
     /// renamed ones follow their new path, vanished ones are orphaned.
     pub fn scan(&mut self, now: Instant) {
