@@ -11,7 +11,7 @@ use loghaul_model::ArchiveManifest;
 use loghaul_model::time::parse_leading_timestamp;
 use tracing::{info, warn};
 
-use crate::digest::{FileDigest, digest_file};
+use crate::digest::FileDigest;
 use crate::prepare::{Prepared, prepare};
 use crate::spool::{ArchiveRequest, Spool};
 use crate::{ArchiveError, CONTENT_SHA256, Metadata, ObjectStore, PutOutcome};
@@ -187,7 +187,7 @@ impl Archiver {
                 }),
             };
         }
-        let compressed = digest_file(&prepared.gzip_path).await?;
+        let compressed = prepared.gzip.clone();
         let outcome = self
             .store
             .put_file_journaled(

@@ -23,6 +23,8 @@ pub struct Prepared {
     pub gzip_path: PathBuf,
     /// Size and sha256 of the raw bytes.
     pub raw: FileDigest,
+    /// Size and sha256 of the gzip copy, hashed as it was written.
+    pub gzip: FileDigest,
     /// Lines in the raw file (a last line without a newline counts).
     pub line_count: u64,
     /// The first line, up to 512 bytes.
@@ -60,7 +62,10 @@ fn prepare_blocking(
     let output =
         File::create(&partial).map_err(|error| ArchiveError::io("create", &partial, error))?;
     let mut encoder = GzEncoder::new(
-        BufWriter::with_capacity(CHUNK, output),
+        HashingWriter {
+            inner: BufWriter::with_capacity(CHUNK, output),
+            digest: DigestBuilder::default(),
+        },
         Compression::new(level),
     );
     let mut digest = DigestBuilder::default();
@@ -88,10 +93,12 @@ fn prepare_blocking(
             .write_all(chunk)
             .map_err(|error| ArchiveError::io("compress", &partial, error))?;
     }
-    let writer = encoder
+    let hashing = encoder
         .finish()
         .map_err(|error| ArchiveError::io("compress", &partial, error))?;
-    let file = writer
+    let gzip = hashing.digest.finish();
+    let file = hashing
+        .inner
         .into_inner()
         .map_err(|error| ArchiveError::io("write", &partial, error.into_error()))?;
     file.sync_all()
@@ -105,10 +112,29 @@ fn prepare_blocking(
     Ok(Prepared {
         gzip_path,
         raw: raw_digest,
+        gzip,
         line_count,
         first_line,
         last_line,
     })
+}
+
+/// Hashes what passes through to `inner`.
+struct HashingWriter<W> {
+    inner: W,
+    digest: DigestBuilder,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        self.digest.update(&bytes[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The last line of a file of `size` bytes, up to 512 bytes of it.
@@ -148,6 +174,12 @@ mod tests {
         assert_eq!(
             prepared.raw,
             crate::digest_file(&raw).await.expect("digest")
+        );
+        assert_eq!(
+            prepared.gzip,
+            crate::digest_file(&prepared.gzip_path)
+                .await
+                .expect("digest")
         );
         let mut decompressed = String::new();
         flate2::read::GzDecoder::new(File::open(&prepared.gzip_path).expect("gz"))
