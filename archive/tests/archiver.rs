@@ -1,6 +1,5 @@
 //! Archiving rotated files into a real S3-compatible server (s3s-fs).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,8 +62,7 @@ async fn decompressed(store: &dyn ObjectStore, key: &str) -> Vec<u8> {
         .read_to_end(&mut compressed)
         .await
         .expect("read");
-    let raw = loghaul_testkit::gunzip(&compressed);
-    raw
+    loghaul_testkit::gunzip(&compressed)
 }
 
 #[tokio::test]

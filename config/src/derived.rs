@@ -204,7 +204,7 @@ mod tests {
         );
         assert!(
             SourceFormat::parse("xml")
-                .unwrap_err()
+                .expect_err("must be refused")
                 .contains("unknown format")
         );
         assert_eq!(

@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(ByteSize::parse("64kib"), Ok(ByteSize(65_536)));
         assert!(
             ByteSize::parse("12 parsecs")
-                .unwrap_err()
+                .expect_err("must be refused")
                 .contains("unknown unit")
         );
         assert!(ByteSize::parse("MiB").is_err());
@@ -268,7 +268,7 @@ mod tests {
         );
         assert!(
             HumanDuration::parse("5")
-                .unwrap_err()
+                .expect_err("must be refused")
                 .contains("missing unit")
         );
         assert!(HumanDuration::parse("5 years").is_err());

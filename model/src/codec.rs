@@ -7,7 +7,9 @@
 //! byte 4..  body
 //! ```
 //!
-//! RawBatch bodies are postcard (compact, binary-safe for raw record bytes);
+//! RawBatch bodies are postcard (compact, binary-safe for raw record bytes).
+//! Version 2 appended the source's time zone and service; version 1 bodies
+//! still decode, with both unset.
 //! EventBatch bodies are JSON, because attributes are free-form JSON and dead
 //! letters should be readable by an operator. A new body layout gets a new
 //! version number and the decoder keeps reading the old ones.
@@ -48,7 +50,7 @@ impl MessageKind {
     /// The newest body version this build writes.
     pub fn current_version(self) -> u8 {
         match self {
-            MessageKind::RawBatch => 1,
+            MessageKind::RawBatch => 2,
             MessageKind::EventBatch => 1,
         }
     }
@@ -161,12 +163,43 @@ pub fn decode_raw_batch(bytes: &[u8]) -> Result<RawBatch, CodecError> {
         version,
         reason,
     };
-    let (batch, rest) = postcard::take_from_bytes::<RawBatch>(body)
-        .map_err(|error| malformed(error.to_string()))?;
+    let (batch, rest) = if version == 1 {
+        postcard::take_from_bytes::<RawBatchV1>(body).map(|(v1, rest)| (v1.upgrade(), rest))
+    } else {
+        postcard::take_from_bytes::<RawBatch>(body)
+    }
+    .map_err(|error| malformed(error.to_string()))?;
     if !rest.is_empty() {
         return Err(malformed(format!("{} trailing bytes", rest.len())));
     }
     Ok(batch)
+}
+
+/// The version 1 layout of [`RawBatch`]: the same fields, without the
+/// time zone and service at the end.
+#[derive(serde::Deserialize)]
+struct RawBatchV1 {
+    host: String,
+    source: String,
+    file: crate::FileIdentity,
+    format_hint: Option<String>,
+    records: Vec<crate::RawRecord>,
+    read_time_unix_nano: i64,
+}
+
+impl RawBatchV1 {
+    fn upgrade(self) -> RawBatch {
+        RawBatch {
+            host: self.host,
+            source: self.source,
+            file: self.file,
+            format_hint: self.format_hint,
+            records: self.records,
+            read_time_unix_nano: self.read_time_unix_nano,
+            timezone: None,
+            service: None,
+        }
+    }
 }
 
 /// Encodes an [`EventBatch`] in the current version.
@@ -223,15 +256,30 @@ mod tests {
             proptest::option::of("[a-z:]{1,12}"),
             prop::collection::vec(record, 0..20),
             any::<i64>(),
+            proptest::option::of("[A-Za-z/+:0-9]{1,16}"),
+            proptest::option::of(".{0,12}"),
         )
             .prop_map(
-                |(host, source, file, format_hint, records, read_time_unix_nano)| RawBatch {
+                |(
                     host,
                     source,
                     file,
                     format_hint,
                     records,
                     read_time_unix_nano,
+                    timezone,
+                    service,
+                )| {
+                    RawBatch {
+                        host,
+                        source,
+                        file,
+                        format_hint,
+                        records,
+                        read_time_unix_nano,
+                        timezone,
+                        service,
+                    }
                 },
             )
     }
@@ -357,7 +405,7 @@ mod tests {
             Err(CodecError::UnsupportedVersion {
                 kind: MessageKind::RawBatch,
                 version: 7,
-                newest: 1
+                newest: 2
             })
         );
         let events = encode_event_batch(&EventBatch { events: vec![] });
@@ -390,6 +438,8 @@ mod tests {
                 },
             }],
             read_time_unix_nano: 0,
+            timezone: None,
+            service: None,
         };
         let mut bytes = encode_raw_batch(&batch);
         bytes.push(0);
@@ -418,5 +468,19 @@ mod tests {
         assert_eq!(batch.records[0].offset, 5);
         assert_eq!(batch.records[0].bytes, b"hi");
         assert_eq!(batch.read_time_unix_nano, -5);
+        assert_eq!((batch.timezone, batch.service), (None, None));
+    }
+
+    #[test]
+    fn version_two_raw_batch_layout_is_pinned() {
+        let v2: &[u8] = &[
+            b'L', b'H', 1, 2, 1, b'h', 1, b's', 1, 2, 3, 0, 0, 9, 1, 3, b'+', b'0', b'1', 1, 1,
+            b'w',
+        ];
+        let batch = decode_raw_batch(v2).expect("v2 layout decodes");
+        assert!(batch.records.is_empty());
+        assert_eq!(batch.timezone.as_deref(), Some("+01"));
+        assert_eq!(batch.service.as_deref(), Some("w"));
+        assert_eq!(encode_raw_batch(&batch), v2);
     }
 }

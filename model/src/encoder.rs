@@ -4,10 +4,10 @@
 //! `RawRecord` allocation, then serialising the batch, costs more than the
 //! reading. The encoder instead appends each record straight into one
 //! buffer, in exactly the layout `codec::encode_raw_batch` writes (postcard,
-//! version 1). A property test pins the two encodings to the same bytes, so
+//! version 2). A property test pins the two encodings to the same bytes, so
 //! decoders cannot tell the difference.
 
-use crate::FileIdentity;
+use crate::{FileIdentity, SourceLabels};
 
 /// Appends records, then frames them as a complete RawBatch message.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +28,16 @@ fn varint(out: &mut Vec<u8>, mut value: u64) {
 fn string(out: &mut Vec<u8>, text: &str) {
     varint(out, text.len() as u64);
     out.extend_from_slice(text.as_bytes());
+}
+
+fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => out.push(0),
+        Some(text) => {
+            out.push(1);
+            string(out, text);
+        }
+    }
 }
 
 impl RawBatchEncoder {
@@ -71,30 +81,34 @@ impl RawBatchEncoder {
         host: &str,
         source: &str,
         file: &FileIdentity,
-        format_hint: Option<&str>,
+        labels: &SourceLabels,
         read_time_unix_nano: i64,
     ) -> Vec<u8> {
-        let fixed = 4 + 3 * 10 + host.len() + source.len() + format_hint.map_or(0, str::len) + 40;
+        let label_len = |label: &Option<String>| label.as_ref().map_or(0, String::len);
+        let fixed = 4
+            + 3 * 10
+            + host.len()
+            + source.len()
+            + label_len(&labels.format_hint)
+            + label_len(&labels.timezone)
+            + label_len(&labels.service)
+            + 60;
         let mut out = Vec::with_capacity(fixed + self.records.len());
         out.extend_from_slice(b"LH");
         out.push(1); // kind: RawBatch
-        out.push(1); // version 1
+        out.push(2); // version 2
         string(&mut out, host);
         string(&mut out, source);
         varint(&mut out, file.device);
         varint(&mut out, file.inode);
         varint(&mut out, file.fingerprint);
-        match format_hint {
-            None => out.push(0),
-            Some(hint) => {
-                out.push(1);
-                string(&mut out, hint);
-            }
-        }
+        optional_string(&mut out, labels.format_hint.as_deref());
         varint(&mut out, self.count);
         out.extend_from_slice(&self.records);
         let zigzag = ((read_time_unix_nano << 1) ^ (read_time_unix_nano >> 63)) as u64;
         varint(&mut out, zigzag);
+        optional_string(&mut out, labels.timezone.as_deref());
+        optional_string(&mut out, labels.service.as_deref());
         self.records.clear();
         self.count = 0;
         self.payload_bytes = 0;
@@ -118,6 +132,8 @@ mod tests {
             format_hint in proptest::option::of("[a-z:]{1,12}"),
             records in prop::collection::vec((any::<u64>(), prop::collection::vec(any::<u8>(), 0..300), any::<bool>()), 0..30),
             read_time_unix_nano in any::<i64>(),
+            timezone in proptest::option::of("[A-Za-z/+:0-9]{1,16}"),
+            service in proptest::option::of(".{0,12}"),
         ) {
             let file = FileIdentity { device, inode, fingerprint };
             let mut encoder = RawBatchEncoder::new();
@@ -135,9 +151,12 @@ mod tests {
                 format_hint: format_hint.clone(),
                 records: raw_records,
                 read_time_unix_nano,
+                timezone: timezone.clone(),
+                service: service.clone(),
             };
             prop_assert_eq!(encoder.payload_bytes(), batch.payload_bytes() as u64);
-            let ours = encoder.finish(&host, &source, &file, format_hint.as_deref(), read_time_unix_nano);
+            let labels = SourceLabels { format_hint, timezone, service };
+            let ours = encoder.finish(&host, &source, &file, &labels, read_time_unix_nano);
             prop_assert_eq!(&ours, &codec::encode_raw_batch(&batch));
             prop_assert!(encoder.is_empty());
         }

@@ -22,6 +22,8 @@
 //!     format_hint: None,
 //!     records: vec![RawRecord::new(0, b"hello".to_vec())],
 //!     read_time_unix_nano: 1_700_000_000_000_000_000,
+//!     timezone: None,
+//!     service: Some("shop".into()),
 //! };
 //! let bytes = codec::encode_raw_batch(&batch);
 //! assert_eq!(codec::decode_raw_batch(&bytes)?, batch);
@@ -43,4 +45,4 @@ pub use event::{Event, EventBatch, Resource, Severity};
 pub use id::EventId;
 pub use identity::FileIdentity;
 pub use manifest::{ArchiveManifest, RotationReason};
-pub use raw::{RawBatch, RawRecord, RecordFlags};
+pub use raw::{RawBatch, RawRecord, RecordFlags, SourceLabels};

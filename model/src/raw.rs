@@ -55,6 +55,23 @@ pub struct RawBatch {
     pub records: Vec<RawRecord>,
     /// When the shipper read them, in nanoseconds since the Unix epoch.
     pub read_time_unix_nano: i64,
+    /// The source's zone for timestamps that carry none (`UTC`, `local`,
+    /// `+02:00`, `Europe/Paris`), if the source names one. Added in v2.
+    pub timezone: Option<String>,
+    /// The service the source's events belong to, if configured. Added in v2.
+    pub service: Option<String>,
+}
+
+/// What a shipper source says about its records, carried in every batch so
+/// that any parser worker can act on it without the shipper's config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceLabels {
+    /// The configured format, when not `auto`.
+    pub format_hint: Option<String>,
+    /// The zone of timestamps that carry none.
+    pub timezone: Option<String>,
+    /// The service name.
+    pub service: Option<String>,
 }
 
 impl RawBatch {

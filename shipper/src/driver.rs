@@ -35,7 +35,7 @@ use crate::spot::SpotWatcher;
 use crate::tailer::{Confirmation, OutgoingBatch, SourceSpec, Tailer, TailerSettings};
 use loghaul_archive::{ArchiveRequest, Archived, Archiver, Spool};
 use loghaul_config::SpotProvider;
-use loghaul_model::RotationReason;
+use loghaul_model::{RotationReason, SourceLabels};
 
 /// Header naming the host on published batches.
 pub const HOST_HEADER: &str = "x-loghaul-host";
@@ -85,7 +85,11 @@ pub fn sources_from_config(config: &Config) -> Result<Vec<SourceSpec>, ShipperEr
             Ok(SourceSpec {
                 name: source.name.clone(),
                 matcher: FileMatcher::new(&source.name, &source.paths, &source.exclude)?,
-                format_hint: (source.format != "auto").then(|| source.format.clone()),
+                labels: SourceLabels {
+                    format_hint: (source.format != "auto").then(|| source.format.clone()),
+                    timezone: Some(source.timezone.clone()),
+                    service: source.service.clone(),
+                },
                 max_line_bytes: usize::try_from(source.max_line_bytes.bytes())
                     .unwrap_or(usize::MAX),
                 multiline: source.multiline.as_ref().and_then(|multiline| {

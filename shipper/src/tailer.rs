@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
-use loghaul_model::{RawBatch, RawBatchEncoder, RotationReason, codec};
+use loghaul_model::{RawBatch, RawBatchEncoder, RotationReason, SourceLabels, codec};
 use tracing::{debug, info, warn};
 
 use crate::ShipperError;
@@ -51,8 +51,8 @@ pub struct SourceSpec {
     pub name: String,
     /// Its globs.
     pub matcher: FileMatcher,
-    /// The format, when not `auto`.
-    pub format_hint: Option<String>,
+    /// Format, time zone and service, as every batch carries them.
+    pub labels: SourceLabels,
     /// The record size cap.
     pub max_line_bytes: usize,
     /// Multiline rule and timeout.
@@ -1341,7 +1341,7 @@ fn take_batch(key: DiskKey, watched: &mut Watched, spec: &SourceSpec, host: &str
         host,
         &source,
         &file_identity(key, &fingerprint, watched.epoch),
-        spec.format_hint.as_deref(),
+        &spec.labels,
         read_time_unix_nano,
     );
     OutgoingBatch {

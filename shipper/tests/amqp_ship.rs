@@ -222,7 +222,7 @@ async fn two_thousand_files_within_the_open_file_limit() {
     shipping.await.expect("task").expect("clean stop");
     sampler.await.expect("sampler");
     let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
-    println!(
+    eprintln!(
         "2000 files: open descriptors peaked at {peak} ({baseline} before the shipper started)"
     );
     assert!(
@@ -290,7 +290,6 @@ async fn a_full_queue_pauses_reading_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_rotation_archives_byte_exact_objects_to_s3() {
     use loghaul_archive::{ObjectStore, S3Connection, S3Store, StoreOptions};
-    use std::io::Read;
     use tokio::io::AsyncReadExt;
 
     let server = loghaul_testkit::S3Server::start();
@@ -528,7 +527,6 @@ async fn an_s3_outage_across_rotations_loses_and_deletes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_local_deletes_only_verified_archives_beyond_the_newest() {
     use loghaul_archive::ObjectStore;
-    use std::io::Read;
     use tokio::io::AsyncReadExt;
 
     let server = loghaul_testkit::S3Server::start();

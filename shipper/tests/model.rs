@@ -84,7 +84,7 @@ fn tailer_for(dir: &Path, checkpoint_path: &Path) -> Tailer {
     let source = SourceSpec {
         name: "app".into(),
         matcher: FileMatcher::new("app", &[glob], &[]).expect("glob"),
-        format_hint: None,
+        labels: Default::default(),
         max_line_bytes: 1 << 16,
         multiline: None,
         include_compressed: false,

@@ -16,7 +16,7 @@ fn tailer_with(dir: &Path, glob: &str, include_compressed: bool, batch_max_bytes
         name: "app".into(),
         matcher: FileMatcher::new("app", &[dir.join(glob).display().to_string()], &[])
             .expect("glob"),
-        format_hint: None,
+        labels: Default::default(),
         max_line_bytes: 1 << 16,
         multiline: None,
         include_compressed,
