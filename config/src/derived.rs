@@ -125,8 +125,30 @@ impl SourceFormat {
     }
 }
 
+/// Checks a strftime layout (`%d.%m.%Y %H:%M:%S`) for a user pattern by
+/// formatting a sample time with it and reading the result back.
+pub fn check_timestamp_format(format: &str) -> Result<(), String> {
+    let sample = jiff::civil::date(2026, 11, 22)
+        .at(8, 9, 10, 123_000_000)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|error| error.to_string())?;
+    let text = jiff::fmt::strtime::format(format, &sample)
+        .map_err(|error| format!("invalid timestamp format {format:?}: {error}"))?;
+    let parsed = jiff::fmt::strtime::parse(format, &text).map_err(|error| {
+        format!("timestamp format {format:?} cannot read its own output {text:?}: {error}")
+    })?;
+    if parsed.month().is_none() || parsed.day().is_none() {
+        if parsed.timestamp().is_none() {
+            return Err(format!(
+                "timestamp format {format:?} has no month and day (%m, %b, %d…) and no %s"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The zone of timestamps that carry none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TimeZoneSpec {
     /// UTC.
     Utc,
@@ -134,10 +156,13 @@ pub enum TimeZoneSpec {
     Local,
     /// A fixed offset east of UTC, in seconds.
     Fixed(i32),
+    /// A zone of the system's time zone database, such as `Europe/Paris`.
+    Named(String),
 }
 
 impl TimeZoneSpec {
-    /// Parses `UTC`, `Z`, `local` or `±HH:MM`.
+    /// Parses `UTC`, `Z`, `local`, `±HH:MM`, or an IANA zone name found in
+    /// the system's time zone database.
     pub fn parse(text: &str) -> Result<Self, String> {
         match text {
             "UTC" | "utc" | "Z" | "Etc/UTC" => return Ok(TimeZoneSpec::Utc),
@@ -161,8 +186,11 @@ impl TimeZoneSpec {
                 }));
             }
         }
+        if !text.is_empty() && jiff::tz::TimeZone::get(text).is_ok() {
+            return Ok(TimeZoneSpec::Named(text.to_owned()));
+        }
         Err(format!(
-            "unknown time zone {text:?}: use UTC, local, or an offset like +02:00 (named zones are not supported yet)"
+            "unknown time zone {text:?}: use UTC, local, an offset like +02:00, or a zone name like Europe/Paris"
         ))
     }
 }
@@ -214,5 +242,9 @@ mod tests {
         assert_eq!(TimeZoneSpec::parse("UTC"), Ok(TimeZoneSpec::Utc));
         assert!(TimeZoneSpec::parse("+25:00").is_err());
         assert!(TimeZoneSpec::parse("Mars/Olympus").is_err());
+        assert_eq!(
+            TimeZoneSpec::parse("America/New_York"),
+            Ok(TimeZoneSpec::Named("America/New_York".into()))
+        );
     }
 }

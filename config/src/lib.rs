@@ -31,7 +31,7 @@ mod validate;
 
 use std::path::Path;
 
-pub use derived::{ArchiveTarget, SourceFormat, TimeZoneSpec};
+pub use derived::{ArchiveTarget, SourceFormat, TimeZoneSpec, check_timestamp_format};
 pub use error::{ConfigError, Located};
 pub use pattern::Pattern;
 pub use schema::{

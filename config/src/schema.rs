@@ -337,6 +337,10 @@ pub struct PatternConfig {
     /// Time zone of timestamps that carry none.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// The layout of the `timestamp` capture in strftime notation
+    /// (`%d.%m.%Y %H:%M:%S`), when the built-in forms do not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_format: Option<String>,
 }
 
 fn default_timezone() -> String {

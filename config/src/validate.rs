@@ -211,6 +211,14 @@ fn validate_parser(config: &Config, issues: &mut Vec<Issue>) {
         if let Err(message) = TimeZoneSpec::parse(&pattern.timezone) {
             issues.push(issue(format!("parser.patterns[{index}].timezone"), message));
         }
+        if let Some(format) = &pattern.timestamp_format
+            && let Err(message) = crate::check_timestamp_format(format)
+        {
+            issues.push(issue(
+                format!("parser.patterns[{index}].timestamp_format"),
+                message,
+            ));
+        }
     }
 }
 

@@ -1,9 +1,313 @@
-//! The parser role of loghaul: it turns `RawBatch` records into `Event`s
-//! (format detection, timestamp and level normalisation, the worker loop).
+//! The parser role of loghaul: it turns the shipper's `RawBatch` records into
+//! `Event`s and passes them on to the indexer shards.
 //!
-//! Built so far: [`severity`], the mapping of level spellings, syslog
-//! priorities and HTTP status classes to OpenTelemetry severity numbers. The
-//! formats, timestamps and the worker arrive with the rest of issue 5;
-//! `loghaul run` does not start this role yet.
+//! - [`formats`]: JSON, logfmt, syslog, access logs, Apache error, log4j-like,
+//!   klog, container wrappers, user regexes, and `plain` as the last resort.
+//! - [`timestamp`]: the time forms logs write, zones and yearless stamps.
+//! - [`severity`]: level words, letters, syslog priorities and HTTP statuses
+//!   to OpenTelemetry severity numbers.
+//! - [`Parser`]: per-source format choice (`auto` detection included) and
+//!   event assembly.
+//! - [`worker`]: the queue loop behind `loghaul parse`.
+//!
+//! Nothing is dropped: a record no format reads becomes an event whose body
+//! is its text, with `parse_error` saying why; one without a usable time gets
+//! the read time and the same flag.
 
+pub mod formats;
 pub mod severity;
+pub mod timestamp;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use loghaul_config::ParserConfig;
+use loghaul_model::{Event, EventId, RawBatch, RawRecord, Resource, Severity};
+use serde_json::Value;
+
+use formats::{Draft, Format, Mismatch, UserPattern, Wrapper};
+use timestamp::Zone;
+
+/// After this many records in a row that the chosen format refuses and
+/// another reads, `auto` switches to the other.
+const SWITCH_AFTER: u32 = 8;
+
+/// Turns raw batches into events. One per worker; it keeps what `auto`
+/// learnt about each source.
+#[derive(Debug)]
+pub struct Parser {
+    patterns: HashMap<String, Arc<UserPattern>>,
+    sources: HashMap<(String, String), SourceState>,
+    zones: HashMap<String, Arc<Zone>>,
+    draft: Draft,
+}
+
+/// How one source's records are read.
+#[derive(Debug)]
+struct SourceState {
+    /// `None`: detect per record.
+    wrapper: Option<Option<Wrapper>>,
+    format: Choice,
+    /// Why the configured format could not be used, if it could not.
+    hint_problem: Option<String>,
+}
+
+#[derive(Debug)]
+enum Choice {
+    Fixed(Format),
+    Auto(Detector),
+}
+
+#[derive(Debug, Default)]
+struct Detector {
+    current: Option<Format>,
+    misses: u32,
+}
+
+impl Detector {
+    /// Reads `text` with the current format, or the first candidate that
+    /// takes it, or `plain`. Returns the format used.
+    fn parse(&mut self, text: &str, draft: &mut Draft) -> Format {
+        if let Some(current) = &self.current {
+            let plain_with_time = matches!(current, Format::Plain);
+            if current.parse(text, draft).is_ok() && (!plain_with_time || draft.stamp.is_some()) {
+                self.misses = 0;
+                return current.clone();
+            }
+        }
+        let current_name = self.current.as_ref().map(Format::name);
+        let mut chosen = None;
+        for candidate in Format::candidates() {
+            if Some(candidate.name()) == current_name {
+                continue;
+            }
+            if candidate.parse(text, draft).is_ok() {
+                chosen = Some(candidate);
+                break;
+            }
+        }
+        let chosen = chosen.unwrap_or_else(|| {
+            Format::Plain.parse(text, draft).ok();
+            Format::Plain
+        });
+        let plain_without_time = matches!(chosen, Format::Plain) && draft.stamp.is_none();
+        if !plain_without_time {
+            if self.current.is_none() {
+                self.current = Some(chosen.clone());
+            } else {
+                self.misses += 1;
+                if self.misses >= SWITCH_AFTER {
+                    self.current = Some(chosen.clone());
+                    self.misses = 0;
+                }
+            }
+        }
+        chosen
+    }
+}
+
+impl Parser {
+    /// A parser with the user patterns of `config`.
+    pub fn new(config: &ParserConfig) -> Result<Self, String> {
+        let mut patterns = HashMap::new();
+        for pattern in &config.patterns {
+            patterns.insert(pattern.name.clone(), Arc::new(UserPattern::new(pattern)?));
+        }
+        Ok(Self {
+            patterns,
+            sources: HashMap::new(),
+            zones: HashMap::new(),
+            draft: Draft::default(),
+        })
+    }
+
+    fn source_state(&self, hint: Option<&str>) -> SourceState {
+        let auto = || SourceState {
+            wrapper: None,
+            format: Choice::Auto(Detector::default()),
+            hint_problem: None,
+        };
+        let Some(hint) = hint.filter(|hint| *hint != "auto") else {
+            return auto();
+        };
+        if let Some(wrapper) = Wrapper::named(hint) {
+            return SourceState {
+                wrapper: Some(Some(wrapper)),
+                ..auto()
+            };
+        }
+        if let Some(name) = hint.strip_prefix("regex:") {
+            return match self.patterns.get(name) {
+                Some(pattern) => SourceState {
+                    wrapper: Some(None),
+                    format: Choice::Fixed(Format::Pattern(pattern.clone())),
+                    hint_problem: None,
+                },
+                None => SourceState {
+                    hint_problem: Some(format!(
+                        "format {hint} names no [[parser.patterns]] entry in this parser's config; detected instead"
+                    )),
+                    ..auto()
+                },
+            };
+        }
+        match Format::builtin(hint) {
+            Some(format) => SourceState {
+                wrapper: Some(None),
+                format: Choice::Fixed(format),
+                hint_problem: None,
+            },
+            None => SourceState {
+                hint_problem: Some(format!("unknown format {hint:?}; detected instead")),
+                ..auto()
+            },
+        }
+    }
+
+    fn zone(&mut self, name: Option<&str>) -> Result<Arc<Zone>, String> {
+        let name = name.unwrap_or("UTC");
+        if let Some(zone) = self.zones.get(name) {
+            return Ok(zone.clone());
+        }
+        let zone = Arc::new(Zone::parse(name)?);
+        self.zones.insert(name.to_owned(), zone.clone());
+        Ok(zone)
+    }
+
+    /// The events of `batch`, one per record, in order.
+    pub fn parse_batch(&mut self, batch: &RawBatch) -> Vec<Event> {
+        let (zone, zone_problem) = match self.zone(batch.timezone.as_deref()) {
+            Ok(zone) => (zone, None),
+            Err(problem) => (Arc::new(Zone::Utc), Some(format!("{problem}; UTC used"))),
+        };
+        let key = (batch.host.clone(), batch.source.clone());
+        let mut state = match self.sources.remove(&key) {
+            Some(state) => state,
+            None => self.source_state(batch.format_hint.as_deref()),
+        };
+        let resource = Resource {
+            host: batch.host.clone(),
+            source: batch.source.clone(),
+            service: batch.service.clone(),
+        };
+        let mut events = Vec::with_capacity(batch.records.len());
+        for record in &batch.records {
+            let mut event = self.parse_record(batch, record, &mut state, &zone, &resource);
+            if let Some(problem) = zone_problem.as_ref().or(state.hint_problem.as_ref()) {
+                append_error(&mut event.parse_error, problem);
+            }
+            events.push(event);
+        }
+        self.sources.insert(key, state);
+        events
+    }
+
+    fn parse_record(
+        &mut self,
+        batch: &RawBatch,
+        record: &RawRecord,
+        state: &mut SourceState,
+        zone: &Zone,
+        resource: &Resource,
+    ) -> Event {
+        let text = String::from_utf8_lossy(&record.bytes);
+        let draft = &mut self.draft;
+        let mut parse_error = None;
+        let mut wrapper_stamp = None;
+        let mut wrapper_attributes = None;
+        let wrapper = match state.wrapper {
+            Some(wrapper) => wrapper,
+            None => Wrapper::detect(&text),
+        };
+        let mut inner_text = None;
+        if let Some(wrapper) = wrapper {
+            match wrapper.unwrap(&text) {
+                Ok(unwrapped) => {
+                    wrapper_stamp = unwrapped.stamp;
+                    wrapper_attributes = Some(unwrapped.attributes);
+                    inner_text = Some(unwrapped.inner);
+                }
+                Err(mismatch) => parse_error = Some(mismatch.0),
+            }
+        }
+        let line: &str = inner_text.as_deref().unwrap_or(&text);
+        let format = match &mut state.format {
+            Choice::Fixed(format) => match format.parse(line, draft) {
+                Ok(()) => format.name().to_owned(),
+                Err(Mismatch(reason)) => {
+                    append_error(&mut parse_error, &reason);
+                    Format::Plain.parse(line, draft).ok();
+                    "plain".to_owned()
+                }
+            },
+            Choice::Auto(detector) => detector.parse(line, draft).name().to_owned(),
+        };
+
+        let reference = batch.read_time_unix_nano;
+        let own_zone = draft.zone.take();
+        let zone = own_zone.as_deref().unwrap_or(zone);
+        let timestamp = draft
+            .stamp
+            .and_then(|stamp| stamp.resolve(zone, reference))
+            .or_else(|| wrapper_stamp.and_then(|stamp| stamp.resolve(zone, reference)));
+        let timestamp_unix_nano = match timestamp {
+            Some(timestamp) => timestamp,
+            None => {
+                let why = if draft.stamp.is_some() {
+                    "the timestamp names a date that does not exist; the read time stands in"
+                } else {
+                    "no timestamp found; the read time stands in"
+                };
+                append_error(&mut parse_error, why);
+                reference
+            }
+        };
+        let number = draft
+            .severity_number
+            .or_else(|| draft.level.as_deref().and_then(severity::from_word))
+            .unwrap_or(0);
+        let mut attributes = std::mem::take(&mut draft.attributes);
+        if let Some(wrapper_attributes) = wrapper_attributes {
+            attributes.extend(wrapper_attributes);
+        }
+        if format != "plain" || parse_error.is_none() {
+            attributes.insert("log.format".into(), Value::String(format));
+        }
+        if record.flags.invalid_utf8 {
+            attributes.insert("log.invalid_utf8".into(), Value::Bool(true));
+        }
+        if record.flags.truncated {
+            attributes.insert("log.truncated".into(), Value::Bool(true));
+        }
+        let body = match draft.body.take() {
+            Some(body) => body,
+            None => line.to_owned(),
+        };
+        Event {
+            id: EventId::new(&batch.host, &batch.file, record.offset),
+            timestamp_unix_nano,
+            observed_timestamp_unix_nano: batch.read_time_unix_nano,
+            severity: Severity {
+                text: draft.level.take(),
+                number,
+            },
+            body,
+            attributes,
+            resource: resource.clone(),
+            file: batch.file,
+            offset: record.offset,
+            parse_error,
+        }
+    }
+}
+
+fn append_error(slot: &mut Option<String>, reason: &str) {
+    match slot {
+        Some(existing) => {
+            existing.push_str("; ");
+            existing.push_str(reason);
+        }
+        None => *slot = Some(reason.to_owned()),
+    }
+}

@@ -101,6 +101,41 @@ pub fn from_http_status(status: u16) -> u8 {
     }
 }
 
+/// OpenTelemetry's short name of a severity number (`INFO`, `WARN2`…).
+pub fn short_name(number: u8) -> &'static str {
+    const NAMES: [&str; 25] = [
+        "UNSPECIFIED",
+        "TRACE",
+        "TRACE2",
+        "TRACE3",
+        "TRACE4",
+        "DEBUG",
+        "DEBUG2",
+        "DEBUG3",
+        "DEBUG4",
+        "INFO",
+        "INFO2",
+        "INFO3",
+        "INFO4",
+        "WARN",
+        "WARN2",
+        "WARN3",
+        "WARN4",
+        "ERROR",
+        "ERROR2",
+        "ERROR3",
+        "ERROR4",
+        "FATAL",
+        "FATAL2",
+        "FATAL3",
+        "FATAL4",
+    ];
+    NAMES
+        .get(usize::from(number))
+        .copied()
+        .unwrap_or("UNSPECIFIED")
+}
+
 /// A [`Severity`] keeping the text as written beside its number; an
 /// unrecognised text keeps its text with number 0.
 pub fn severity_of(text: &str) -> Severity {

@@ -1,0 +1,266 @@
+//! Lines that are a stamp, a level and a message, in the many layouts
+//! application loggers write:
+//!
+//! - log4j/logback/Hadoop: `2015-10-18 18:01:47,978 INFO [main] org.a.B: msg`
+//! - Zookeeper: `2015-07-29 17:41:44,747 - INFO  [thread@774] - msg`
+//! - Spark: `17/06/09 20:10:40 INFO executor.Backend: msg`
+//! - HDFS: `081109 203615 148 INFO dfs.DataNode: msg` (pid before the level)
+//! - logcat: `03-17 16:13:38.811  1702  2395 D WindowManager: msg`
+//! - Windows CBS: `2016-09-28 04:30:30, Info   CBS    msg`
+//! - Python: `2026-11-22 08:00:00,123 - name - WARNING - msg`
+//!
+//! plus Apache's error log and klog, which have their own shapes.
+
+use super::{Draft, Mismatch, token};
+use crate::severity;
+use crate::timestamp::{self, Stamp};
+
+/// A stamp at the start of `text` (optionally in `[…]`): the stamp and the
+/// rest of the line after it.
+fn leading_stamp(text: &str) -> Option<(Stamp, &str)> {
+    let (bracketed, body) = match text.strip_prefix('[') {
+        Some(inner) => (true, inner),
+        None => (false, text),
+    };
+    let (stamp, used) = timestamp::scan(body.as_bytes())?;
+    let mut rest = &body[used..];
+    if bracketed {
+        rest = rest.strip_prefix(']')?;
+    }
+    Some((stamp, rest))
+}
+
+/// Separators loggers put between fields.
+fn skip_separators(text: &str) -> &str {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start_matches(' ');
+        let next = trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("| "))
+            .or_else(|| trimmed.strip_prefix(", "))
+            .or_else(|| trimmed.strip_prefix(": "));
+        match next {
+            Some(after) => rest = after,
+            None => return trimmed,
+        }
+    }
+}
+
+/// A level token: a word such as `INFO`, `[warn]`, `<ERROR>` or `Warning:`,
+/// or an upper-case logcat/glog letter. Returns the level as written.
+fn level_word(word: &str) -> Option<&str> {
+    let bare = word
+        .trim_end_matches(':')
+        .trim_start_matches(['[', '<'])
+        .trim_end_matches([']', '>']);
+    if bare.is_empty() || bare.len() > 11 {
+        return None;
+    }
+    if bare.len() == 1 {
+        let letter = bare.chars().next()?;
+        return (letter.is_ascii_uppercase() && severity::from_letter(letter).is_some())
+            .then_some(bare);
+    }
+    severity::from_word(bare).map(|_| bare)
+}
+
+/// After the stamp: optional pid/tid numbers, a level, an optional
+/// `[thread]`, an optional `logger:`; fills the draft. `Err` when no level.
+fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    let mut rest = skip_separators(rest);
+    let mut numbers = 0;
+    let level = loop {
+        let (word, after) = token(rest);
+        if let Some(level) = level_word(word) {
+            rest = after;
+            break level;
+        }
+        let number = !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_digit());
+        if number && numbers < 2 {
+            draft.attribute(
+                if numbers == 0 {
+                    "process.pid"
+                } else {
+                    "thread.id"
+                },
+                word,
+            );
+            numbers += 1;
+            rest = skip_separators(after);
+            continue;
+        }
+        return Err(Mismatch::new("no level after the timestamp"));
+    };
+    draft.level = Some(level.to_owned());
+    rest = skip_separators(rest);
+    if rest.starts_with('[')
+        && let Some(end) = bracket_end(rest)
+    {
+        draft.attribute("thread.name", &rest[1..end]);
+        rest = skip_separators(&rest[end + 1..]);
+    }
+    let (word, after) = token(rest);
+    if let Some(logger) = word.strip_suffix(':').filter(|logger| is_logger(logger)) {
+        draft.attribute("logger", logger);
+        rest = after;
+    } else if is_logger(word) && (after.starts_with("- ") || after.starts_with(": ")) {
+        draft.attribute("logger", word);
+        rest = skip_separators(after);
+    }
+    draft.body = Some(rest.to_owned());
+    Ok(())
+}
+
+/// The index of the `]` that closes the `[` at 0, counting nested brackets.
+fn bracket_end(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (index, byte) in text.bytes().enumerate() {
+        match byte {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(index);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn is_logger(word: &str) -> bool {
+    !word.is_empty()
+        && word.bytes().all(|byte| {
+            byte.is_ascii_alphanumeric()
+                || matches!(
+                    byte,
+                    b'.' | b'$' | b'_' | b'-' | b'/' | b'(' | b')' | b'@' | b'#'
+                )
+        })
+}
+
+pub(super) fn log4j(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    let (stamp, rest) =
+        leading_stamp(line).ok_or_else(|| Mismatch::new("not log4j: no timestamp at the start"))?;
+    draft.stamp = Some(stamp);
+    after_stamp(rest, draft).map_err(|mismatch| Mismatch::new(format!("not log4j: {mismatch}")))
+}
+
+/// Best effort: a stamp at one of the first four tokens, then whatever of a
+/// level, thread and logger follows it. The body is always the whole line,
+/// so nothing around the stamp is lost.
+pub(super) fn plain(line: &str, draft: &mut Draft) {
+    let mut rest = line;
+    for _ in 0..4 {
+        if let Some((stamp, after)) = leading_stamp(rest) {
+            draft.stamp = Some(stamp);
+            if after_stamp(after, draft).is_err() {
+                draft.attributes.clear();
+                draft.level = None;
+            }
+            break;
+        }
+        let (_, after) = token(rest);
+        if after.is_empty() {
+            break;
+        }
+        rest = after;
+    }
+    if draft.stamp.is_none() {
+        // No time: still take a level word that opens the line.
+        let (word, _) = token(line.trim_start());
+        if let Some(level) = level_word(word).filter(|level| level.len() > 1) {
+            draft.level = Some(level.to_owned());
+        }
+    }
+    draft.body = None;
+}
+
+/// Apache httpd's error log: `[Sun Dec 04 04:47:44 2005] [error] msg`, and
+/// 2.4's `[Wed Oct 11 14:32:52.123 2000] [core:error] [pid 35708:tid 4328] [client 1.2.3.4:5] AH00124: msg`.
+pub(super) fn apache_error(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    let not = |what: &str| Mismatch::new(format!("not an Apache error log: {what}"));
+    let inner = line
+        .strip_prefix('[')
+        .ok_or_else(|| not("no [time] at the start"))?;
+    let (stamp, used) = timestamp::scan(inner.as_bytes())
+        .filter(|_| {
+            inner
+                .as_bytes()
+                .first()
+                .is_some_and(u8::is_ascii_alphabetic)
+        })
+        .ok_or_else(|| not("the [time] is not a ctime stamp"))?;
+    let mut rest = inner[used..]
+        .strip_prefix("] [")
+        .ok_or_else(|| not("expected ] [level]"))?;
+    let close = rest.find(']').ok_or_else(|| not("[level is not closed"))?;
+    let level_field = &rest[..close];
+    let (module, level) = match level_field.split_once(':') {
+        Some((module, level)) => (Some(module), level),
+        None => (None, level_field),
+    };
+    if severity::from_word(level).is_none() {
+        return Err(not("the level is not a level"));
+    }
+    draft.stamp = Some(stamp);
+    draft.level = Some(level.to_owned());
+    if let Some(module) = module {
+        draft.attribute("apache.module", module);
+    }
+    rest = rest[close + 1..].trim_start_matches(' ');
+    while let Some(field) = rest.strip_prefix('[') {
+        let Some(close) = field.find(']') else { break };
+        let content = &field[..close];
+        if let Some(ids) = content.strip_prefix("pid ") {
+            let (pid, tid) = ids.split_once(":tid ").unwrap_or((ids, ""));
+            draft.attribute("process.pid", pid);
+            if !tid.is_empty() {
+                draft.attribute("thread.id", tid);
+            }
+        } else if let Some(client) = content.strip_prefix("client ") {
+            draft.attribute("client.address", client);
+        } else {
+            break;
+        }
+        rest = field[close + 1..].trim_start_matches(' ');
+    }
+    draft.body = Some(rest.to_owned());
+    Ok(())
+}
+
+/// klog: `I1122 08:00:00.123456    1234 server.go:42] msg`.
+pub(super) fn klog(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    let not = |what: &str| Mismatch::new(format!("not klog: {what}"));
+    let bytes = line.as_bytes();
+    let letter = *bytes.first().ok_or_else(|| not("empty line"))?;
+    if !matches!(letter, b'I' | b'W' | b'E' | b'F' | b'D') {
+        return Err(not("no I, W, E or F at the start"));
+    }
+    if bytes.len() < 5 || !bytes[1..5].iter().all(u8::is_ascii_digit) {
+        return Err(not("no MMDD after the level letter"));
+    }
+    // `MMDD hh:mm:ss.uuuuuu` reads as logcat's `MM-DD hh:mm:ss` without the dash.
+    let mut stamp_text = Vec::with_capacity(32);
+    stamp_text.extend_from_slice(&bytes[1..3]);
+    stamp_text.push(b'-');
+    stamp_text.extend_from_slice(&bytes[3..bytes.len().min(30)]);
+    let (stamp, used) = timestamp::scan(&stamp_text).ok_or_else(|| not("no time after MMDD"))?;
+    let rest = line[used..].trim_start_matches(' ');
+    let (thread, rest) = token(rest);
+    if thread.is_empty() || !thread.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(not("no thread id after the time"));
+    }
+    let (location, message) = rest
+        .split_once("] ")
+        .or_else(|| rest.strip_suffix(']').map(|location| (location, "")))
+        .ok_or_else(|| not("no file:line] before the message"))?;
+    draft.stamp = Some(stamp);
+    draft.level = Some(char::from(letter).to_string());
+    draft.attribute("thread.id", thread);
+    draft.attribute("code.location", location);
+    draft.body = Some(message.to_owned());
+    Ok(())
+}
