@@ -33,6 +33,9 @@ use timestamp::Zone;
 /// another reads, `auto` switches to the other.
 const SWITCH_AFTER: u32 = 8;
 
+/// Sources whose detection state is kept; beyond this it starts afresh.
+const MAX_SOURCES: usize = 16_384;
+
 /// Turns raw batches into events. One per worker; it keeps what `auto`
 /// learnt about each source.
 #[derive(Debug)]
@@ -51,6 +54,9 @@ struct SourceState {
     format: Choice,
     /// Why the configured format could not be used, if it could not.
     hint_problem: Option<String>,
+    /// The hint this state was built for; a batch with another (the
+    /// shipper's config changed) starts afresh.
+    hint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -127,6 +133,7 @@ impl Parser {
             wrapper: None,
             format: Choice::Auto(Detector::default()),
             hint_problem: None,
+            hint: hint.map(str::to_owned),
         };
         let Some(hint) = hint.filter(|hint| *hint != "auto") else {
             return auto();
@@ -142,7 +149,7 @@ impl Parser {
                 Some(pattern) => SourceState {
                     wrapper: Some(None),
                     format: Choice::Fixed(Format::Pattern(pattern.clone())),
-                    hint_problem: None,
+                    ..auto()
                 },
                 None => SourceState {
                     hint_problem: Some(format!(
@@ -156,7 +163,7 @@ impl Parser {
             Some(format) => SourceState {
                 wrapper: Some(None),
                 format: Choice::Fixed(format),
-                hint_problem: None,
+                ..auto()
             },
             None => SourceState {
                 hint_problem: Some(format!("unknown format {hint:?}; detected instead")),
@@ -183,8 +190,8 @@ impl Parser {
         };
         let key = (batch.host.clone(), batch.source.clone());
         let mut state = match self.sources.remove(&key) {
-            Some(state) => state,
-            None => self.source_state(batch.format_hint.as_deref()),
+            Some(state) if state.hint == batch.format_hint => state,
+            _ => self.source_state(batch.format_hint.as_deref()),
         };
         let resource = Resource {
             host: batch.host.clone(),
@@ -198,6 +205,10 @@ impl Parser {
                 append_error(&mut event.parse_error, problem);
             }
             events.push(event);
+        }
+        if self.sources.len() >= MAX_SOURCES {
+            // Bounded memory: forgetting only costs a fresh detection.
+            self.sources.clear();
         }
         self.sources.insert(key, state);
         events

@@ -128,15 +128,39 @@ fn expected(system: &str, column: &dyn Fn(&str) -> String) -> Expected {
             let date = column("Date");
             let parts: Vec<u32> = date.split('/').map(number).collect();
             let (h, m, s, ms) = clock(&column("Time"));
-            (Some(2000 + i64::from(parts[0])), parts[1], parts[2], h, m, s, ms)
+            (
+                Some(2000 + i64::from(parts[0])),
+                parts[1],
+                parts[2],
+                h,
+                m,
+                s,
+                ms,
+            )
         }
         "Linux" => {
             let (h, m, s, ms) = clock(&column("Time"));
-            (None, month_number(&column("Month")), number(&column("Date")), h, m, s, ms)
+            (
+                None,
+                month_number(&column("Month")),
+                number(&column("Date")),
+                h,
+                m,
+                s,
+                ms,
+            )
         }
         "OpenSSH" => {
             let (h, m, s, ms) = clock(&column("Time"));
-            (None, month_number(&column("Date")), number(&column("Day")), h, m, s, ms)
+            (
+                None,
+                month_number(&column("Date")),
+                number(&column("Day")),
+                h,
+                m,
+                s,
+                ms,
+            )
         }
         _ => {
             let (year, month, day) = iso_date(column("Date"));
@@ -161,7 +185,12 @@ fn actual(event: &Event) -> Expected {
 }
 
 fn matches(expected: Expected, actual: Expected) -> bool {
-    let (year, rest) = (expected.0, (expected.1, expected.2, expected.3, expected.4, expected.5, expected.6));
+    let (year, rest) = (
+        expected.0,
+        (
+            expected.1, expected.2, expected.3, expected.4, expected.5, expected.6,
+        ),
+    );
     let actual_rest = (actual.1, actual.2, actual.3, actual.4, actual.5, actual.6);
     year.is_none_or(|year| Some(year) == actual.0) && rest == actual_rest
 }
@@ -210,8 +239,16 @@ fn attribute<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
 #[test]
 fn loghub_timestamps_and_levels_match_the_answer_keys() {
     let systems = [
-        "Android", "Apache", "HDFS", "Hadoop", "Linux", "OpenSSH", "OpenStack", "Spark",
-        "Windows", "Zookeeper",
+        "Android",
+        "Apache",
+        "HDFS",
+        "Hadoop",
+        "Linux",
+        "OpenSSH",
+        "OpenStack",
+        "Spark",
+        "Windows",
+        "Zookeeper",
     ];
     let mut failures = Vec::new();
     for system in systems {
@@ -222,7 +259,11 @@ fn loghub_timestamps_and_levels_match_the_answer_keys() {
         let rows = csv_rows(&text);
         let header = rows[0].clone();
         let events = parse_file(system);
-        assert_eq!(events.len(), rows.len() - 1, "{system}: one event per CSV row");
+        assert_eq!(
+            events.len(),
+            rows.len() - 1,
+            "{system}: one event per CSV row"
+        );
 
         let mut time_ok = 0;
         let mut level_ok = 0;
@@ -260,7 +301,11 @@ fn loghub_timestamps_and_levels_match_the_answer_keys() {
                 examples.push(format!(
                     "  line {}: want {want:?} level {:?}, got {got:?} {:?} ({:?})",
                     column("LineId"),
-                    if system == "OpenSSH" { column("Component") } else { column("Level") },
+                    if system == "OpenSSH" {
+                        column("Component")
+                    } else {
+                        column("Level")
+                    },
                     event.severity,
                     event.parse_error
                 ));
@@ -277,7 +322,9 @@ fn loghub_timestamps_and_levels_match_the_answer_keys() {
             "{system:<10} timestamp {time_ok}/{total} ({:.2}%)  {level_label} {level_ok}/{total} ({:.2}%)  format {:?}",
             rate(time_ok),
             rate(level_ok),
-            events.last().and_then(|event| attribute(event, "log.format")),
+            events
+                .last()
+                .and_then(|event| attribute(event, "log.format")),
         );
         for example in &examples {
             eprintln!("{example}");
