@@ -7,6 +7,7 @@ mod bench;
 mod config_check;
 mod exit;
 mod logging;
+mod parse;
 mod run;
 mod ship;
 mod signals;
@@ -52,6 +53,10 @@ enum Command {
     #[command(after_help = ship::HELP)]
     Ship(ship::ShipArgs),
 
+    /// Parse raw batches from the queue into events: a worker; run many.
+    #[command(after_help = parse::HELP)]
+    Parse(parse::ParseArgs),
+
     /// Measure loghaul on this machine, beside standard tools.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Ship(args) => ship::ship(args),
+        Command::Parse(args) => parse::parse(args),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Config(ConfigCommand::Check { config, json }) => {

@@ -1,9 +1,10 @@
 //! `loghaul run`: every role in one process, on embedded defaults.
 //!
 //! Today it wires what exists: the queue (memory unless the config says
-//! amqp) with its topology, and the archive store (a local directory unless
-//! the config names S3). The shipper, parser and indexer join as their issues
-//! land; until then `run` says so at start-up instead of pretending.
+//! amqp) with its topology, the archive store (a local directory unless the
+//! config names S3), the shipper for the given paths and sources, and one
+//! parser worker. The indexer joins with its issue; until then `run` says so
+//! at start-up instead of pretending.
 
 use std::path::PathBuf;
 
@@ -18,8 +19,9 @@ use crate::exit::BadInput;
 pub(crate) const HELP: &str = "\
 With no config file, everything is local: the queue lives in memory, the data
 directory is ./loghaul-data, and rotated files are archived to
-./loghaul-data/archive. PATHS are tailed into the queue. (Parsing, the index
-and the search UI on 127.0.0.1:7700 arrive with their roles.)
+./loghaul-data/archive. PATHS are tailed into the queue and parsed into
+events. (The index and the search UI on 127.0.0.1:7700 arrive with their
+role; until then events wait in the queue, which pauses shipping when full.)
 Stop it with Ctrl-C or SIGTERM; it drains and exits 0.
 
 Examples:
@@ -107,16 +109,31 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         archive = %store.describe(),
         "loghaul is running; Ctrl-C or SIGTERM stops it"
     );
-    warn!(
-        "the parser and indexer roles are not built yet (issues 5, 6): shipped lines wait in the queue"
-    );
+    warn!("the indexer role is not built yet (issue 6): parsed events wait in the queue");
+    let parser = loghaul_parser::Parser::new(&config.parser).map_err(BadInput)?;
+    let parse_stats = std::sync::Arc::new(loghaul_parser::worker::WorkerStats::default());
+    let parser_stop = CancellationToken::new();
+    let parser_task = tokio::spawn(loghaul_parser::worker::run(
+        broker.clone(),
+        parser,
+        parse_stats.clone(),
+        parser_stop.clone(),
+    ));
     if config.shipper.sources.is_empty() {
         info!("no files to ship: pass PATHS or add [[shipper.sources]]");
         shutdown.cancelled().await;
         info!("stopping: nothing in flight to drain");
-        return Ok(());
+    } else {
+        let report = loghaul_shipper::ship(&config, broker, shutdown).await?;
+        info!(records = report.records, "shipper stopped");
     }
-    let report = loghaul_shipper::ship(&config, broker, shutdown).await?;
-    info!(records = report.records, "stopped");
+    parser_stop.cancel();
+    parser_task.await.context("parser worker panicked")??;
+    info!(
+        events = parse_stats
+            .events
+            .load(std::sync::atomic::Ordering::Relaxed),
+        "stopped"
+    );
     Ok(())
 }

@@ -1,0 +1,106 @@
+//! `loghaul parse`: a parser worker.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use loghaul_config::QueueKind;
+use loghaul_parser::Parser;
+use loghaul_parser::worker::{self, WorkerStats};
+use tracing::info;
+
+use crate::exit::BadInput;
+
+pub(crate) const HELP: &str = "\
+Consumes raw batches from <prefix>.raw, normalises each record into an event
+(format from the source's `format`, or detected when it is `auto`), and
+publishes the events to <prefix>.events.<shard>. A raw batch is acknowledged
+only after its events are confirmed, so killing a worker loses nothing: its
+unacknowledged batches go to another worker. Run as many as the load needs;
+they share the queue.
+
+Records no format reads are kept: the body is the raw text and parse_error
+says why. Messages that do not decode go to the dead-letter queue
+<prefix>.dead with the reason in the x-loghaul-reason header.
+
+SIGTERM or Ctrl-C stops it after the batch in hand; exit code 0.
+
+Examples:
+  loghaul parse -c /etc/loghaul/loghaul.toml
+  loghaul parse -c loghaul.toml --workers 2";
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ParseArgs {
+    /// Config file with [queue] (amqp) and [[parser.patterns]].
+    #[arg(short, long, value_name = "FILE", env = "LOGHAUL_CONFIG")]
+    config: PathBuf,
+
+    /// Workers in this process, each with its own consumer; one per core.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: u16,
+}
+
+pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
+    let config = loghaul_config::load_file(&args.config)?;
+    if config.queue.kind == QueueKind::Memory {
+        return Err(BadInput(format!(
+            "{}: queue.kind is memory, which lives inside one process; a separate parser needs queue.kind = \"amqp\" (or use loghaul run)",
+            args.config.display()
+        ))
+        .into());
+    }
+    if args.workers == 0 {
+        return Err(BadInput("--workers must be at least 1".into()).into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let shutdown = crate::signals::shutdown_on_signal();
+        let broker = loghaul_queue::broker_from_config(&config.queue);
+        let stats = Arc::new(WorkerStats::default());
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..args.workers {
+            let parser = Parser::new(&config.parser).map_err(BadInput)?;
+            tasks.spawn(worker::run(
+                broker.clone(),
+                parser,
+                stats.clone(),
+                shutdown.clone(),
+            ));
+        }
+        info!(workers = args.workers, queue = %config.queue.url.redacted(), "parsing; Ctrl-C or SIGTERM stops");
+        let started = Instant::now();
+        let mut report = tokio::time::interval(Duration::from_secs(30));
+        report.tick().await;
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    Some(result) => {
+                        result.context("parser worker panicked")??;
+                        if shutdown.is_cancelled() { continue; }
+                    }
+                    None => break,
+                },
+                _ = report.tick() => log_stats(&stats, started),
+            }
+        }
+        log_stats(&stats, started);
+        Ok(())
+    })
+}
+
+fn log_stats(stats: &WorkerStats, started: Instant) {
+    let events = stats.events.load(Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    info!(
+        batches = stats.batches.load(Ordering::Relaxed),
+        events,
+        parse_errors = stats.parse_errors.load(Ordering::Relaxed),
+        dead_lettered = stats.dead_lettered.load(Ordering::Relaxed),
+        events_per_second = (events as f64 / seconds).round(),
+        "parser totals"
+    );
+}
