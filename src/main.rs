@@ -74,6 +74,9 @@ enum BenchCommand {
     /// Archiver throughput and CPU at gzip levels 1 and 6 beside gzip.
     #[command(after_help = bench::ARCHIVE_HELP)]
     Archive(bench::BenchArchiveArgs),
+    /// Parser throughput per format on one core beside regex captures.
+    #[command(after_help = bench::PARSE_HELP)]
+    Parse(bench::BenchParseArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::parse(args),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
+        Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

@@ -267,3 +267,103 @@ fn run_archives_into_its_local_directory_by_default() {
         .expect("gzip");
     assert_eq!(decompressed, text, "byte-exact");
 }
+
+#[test]
+fn parse_refuses_a_memory_queue_and_a_bad_zone_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let memory = write_config(dir.path(), "[queue]\nkind = \"memory\"\n");
+    let output = loghaul()
+        .args(["parse", "-c"])
+        .arg(&memory)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("queue.kind is memory"), "{stderr}");
+
+    let zone = write_config(
+        dir.path(),
+        "[[parser.patterns]]\nname = \"app\"\nregex = '^(?P<message>.*)$'\ntimezone = \"Europe/Atlantis\"\n",
+    );
+    let output = loghaul()
+        .args(["config", "check", "-c"])
+        .arg(&zone)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(":4:12"), "{stderr}");
+    assert!(stderr.contains("parser.patterns[0].timezone"), "{stderr}");
+    assert!(stderr.contains("Europe/Atlantis"), "{stderr}");
+
+    let layout = write_config(
+        dir.path(),
+        "[[parser.patterns]]\nname = \"app\"\nregex = '^(?P<message>.*)$'\ntimestamp_format = \"%H:%M\"\n",
+    );
+    let output = loghaul()
+        .args(["config", "check", "-c"])
+        .arg(&layout)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("timestamp_format"), "{stderr}");
+    assert!(stderr.contains("no month and day"), "{stderr}");
+
+    let help = loghaul().args(["parse", "--help"]).output().expect("runs");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("dead-letter"), "{text}");
+    assert!(text.contains("--workers"), "{text}");
+}
+
+#[test]
+fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
+    let output = loghaul()
+        .args(["bench", "parse", "--size", "64KiB", "--json"])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let results = report["results"].as_array().expect("results");
+    let formats: Vec<&str> = results
+        .iter()
+        .map(|row| row["format"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        formats,
+        [
+            "json",
+            "logfmt",
+            "syslog",
+            "combined",
+            "apache_error",
+            "log4j",
+            "klog",
+            "cri",
+            "docker",
+            "regex",
+            "auto"
+        ]
+    );
+    for row in results {
+        assert_eq!(row["parse_errors"], 0, "{row}");
+        assert!(row["records"].as_u64().unwrap_or(0) > 100, "{row}");
+        assert!(
+            row["parse_mib_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+            "{row}"
+        );
+        assert!(
+            row["regex_mib_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+            "{row}"
+        );
+    }
+    let unknown = loghaul()
+        .args(["bench", "parse", "--format", "xml"])
+        .output()
+        .expect("runs");
+    assert_eq!(unknown.status.code(), Some(2));
+}

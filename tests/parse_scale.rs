@@ -77,10 +77,11 @@ fn raw_batch(file: u64, batch: u64) -> RawBatch {
 fn batches_done(stderr: &str) -> u64 {
     stderr
         .lines()
+        .rev()
         .filter(|line| line.contains("parser totals"))
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|value| value["fields"]["batches"].as_u64())
-        .last()
+        .next()
         .unwrap_or(0)
 }
 

@@ -137,12 +137,10 @@ pub fn check_timestamp_format(format: &str) -> Result<(), String> {
     let parsed = jiff::fmt::strtime::parse(format, &text).map_err(|error| {
         format!("timestamp format {format:?} cannot read its own output {text:?}: {error}")
     })?;
-    if parsed.month().is_none() || parsed.day().is_none() {
-        if parsed.timestamp().is_none() {
-            return Err(format!(
-                "timestamp format {format:?} has no month and day (%m, %b, %d…) and no %s"
-            ));
-        }
+    if (parsed.month().is_none() || parsed.day().is_none()) && parsed.timestamp().is_none() {
+        return Err(format!(
+            "timestamp format {format:?} has no month and day (%m, %b, %d…) and no %s"
+        ));
     }
     Ok(())
 }

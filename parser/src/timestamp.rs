@@ -617,10 +617,12 @@ pub fn from_epoch_number(value: f64) -> Option<i64> {
     // Whole numbers take the exact integer path (f64 would round ms).
     if value.fract() == 0.0 && value < 9.0e15 {
         let whole = value as i64;
-        let scale = match whole {
-            ..100_000_000_000 => NANOS_PER_SECOND,
-            ..100_000_000_000_000 => 1_000_000,
-            _ => 1_000,
+        let scale = if whole < 100_000_000_000 {
+            NANOS_PER_SECOND
+        } else if whole < 100_000_000_000_000 {
+            1_000_000
+        } else {
+            1_000
         };
         return whole.checked_mul(scale);
     }

@@ -2,6 +2,7 @@
 //! measured in the same run. Nothing here asserts a time.
 
 mod archive;
+mod parse;
 mod ship;
 
 use std::io::{BufWriter, Write};
@@ -14,6 +15,7 @@ use loghaul_config::ByteSize;
 use serde_json::json;
 
 pub(crate) use archive::{ARCHIVE_HELP, BenchArchiveArgs, bench_archive};
+pub(crate) use parse::{BenchParseArgs, PARSE_HELP, bench_parse};
 pub(crate) use ship::{BenchShipArgs, HELP, bench_ship};
 
 pub(super) fn parse_size(text: &str) -> Result<ByteSize, String> {

@@ -20,7 +20,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
         .strip_prefix('[')
         .ok_or_else(|| not("expected [time] after host, ident and user"))?;
     let close = rest.find(']').ok_or_else(|| not("[time is not closed"))?;
-    let (stamp, _) = timestamp::scan(rest[..close].as_bytes())
+    let (stamp, _) = timestamp::scan(&rest.as_bytes()[..close])
         .ok_or_else(|| not("the [time] is not a timestamp"))?;
     let rest = rest[close + 1..]
         .strip_prefix(" \"")

@@ -1,0 +1,410 @@
+//! `loghaul bench parse`: parser throughput per format on one thread, beside
+//! one pass of `regex` captures over the same lines, measured in the same run.
+
+use std::time::Instant;
+
+use loghaul_config::{ByteSize, ParserConfig, Pattern, PatternConfig};
+use loghaul_model::{EventBatch, FileIdentity, RawBatch, RawRecord, codec};
+use loghaul_parser::Parser;
+use serde_json::json;
+
+use super::parse_size;
+
+pub(crate) const PARSE_HELP: &str = "\
+For each format, generates --size of realistic lines, then measures on this
+thread (one core):
+  regex     one pass of regex captures over the lines, pulling the same main
+            fields (the baseline; its pattern is printed with --verbose-bench)
+  parse     loghaul's parser: RawBatch records to complete events (time,
+            severity, body, attributes, id)
+  +encode   the same, plus encoding the EventBatch as the worker publishes it
+Figures are MiB/s of raw lines and records/s. Pin it for steadier numbers:
+  taskset -c 0 loghaul bench parse
+
+Examples:
+  loghaul bench parse
+  loghaul bench parse --format json --format combined --size 256MiB --json";
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchParseArgs {
+    /// Bytes of lines per format.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    size: ByteSize,
+    /// Only these formats (repeatable): json, logfmt, syslog, combined,
+    /// apache_error, log4j, klog, cri, docker, regex, auto.
+    #[arg(long = "format", value_name = "NAME")]
+    formats: Vec<String>,
+    /// Print the baseline regex of each format.
+    #[arg(long)]
+    verbose_bench: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Deterministic xorshift, so every run measures the same lines.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const PATHS: [&str; 8] = [
+    "/api/v1/orders",
+    "/api/v1/orders/8812/items",
+    "/static/js/app.4f9c2.js",
+    "/login",
+    "/api/v2/search?q=red+shoes&page=2",
+    "/healthz",
+    "/images/banner-winter.webp",
+    "/api/v1/customers/42/addresses",
+];
+const AGENTS: [&str; 4] = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "curl/8.11.0",
+    "Prometheus/3.0.1",
+];
+const MESSAGES: [&str; 8] = [
+    "order created for customer",
+    "payment authorised by provider",
+    "cache miss, loading from database",
+    "retrying request after timeout",
+    "user session refreshed",
+    "inventory reserved for line items",
+    "slow query detected on table orders",
+    "connection returned to pool",
+];
+const LEVELS: [&str; 5] = ["INFO", "INFO", "INFO", "WARN", "ERROR"];
+
+fn clock(rng: &mut Rng, index: u64) -> (u64, u64, u64, u64) {
+    let second = index / 50;
+    (
+        second / 3600 % 24,
+        second / 60 % 60,
+        second % 60,
+        rng.below(1_000_000),
+    )
+}
+
+/// One line of `format`.
+fn line(format: &str, rng: &mut Rng, index: u64) -> String {
+    let (h, m, s, micros) = clock(rng, index);
+    let level = rng.pick(&LEVELS);
+    let message = rng.pick(&MESSAGES);
+    let id = rng.below(100_000);
+    let ip = format!(
+        "10.{}.{}.{}",
+        rng.below(256),
+        rng.below(256),
+        rng.below(256)
+    );
+    let json_line = |rng: &mut Rng| {
+        format!(
+            r#"{{"time":"2026-11-22T{h:02}:{m:02}:{s:02}.{:03}Z","level":"{}","msg":"{message} {id}","service":"orders","user_id":{id},"duration_ms":{}.{},"http":{{"method":"GET","path":"{}","status":200}}}}"#,
+            micros / 1000,
+            level.to_ascii_lowercase(),
+            rng.below(900),
+            rng.below(10),
+            rng.pick(&PATHS)
+        )
+    };
+    let log4j_line = |rng: &mut Rng| {
+        format!(
+            "2026-11-22 {h:02}:{m:02}:{s:02},{:03} {level} [http-nio-8080-exec-{}] com.example.orders.OrderService: {message} {id}",
+            micros / 1000,
+            rng.below(20)
+        )
+    };
+    match format {
+        "json" => json_line(rng),
+        "logfmt" => format!(
+            r#"time=2026-11-22T{h:02}:{m:02}:{s:02}.{:03}Z level={} msg="{message} {id}" service=orders user_id={id} duration_ms={}.{} path={}"#,
+            micros / 1000,
+            level.to_ascii_lowercase(),
+            rng.below(900),
+            rng.below(10),
+            rng.pick(&PATHS)
+        ),
+        "syslog" => format!(
+            "Nov 22 {h:02}:{m:02}:{s:02} web-{} sshd[{}]: Accepted publickey for deploy from {ip} port {} ssh2: ED25519 SHA256:{id}",
+            rng.below(9),
+            rng.below(60_000),
+            rng.below(65_000)
+        ),
+        "combined" => format!(
+            r#"{ip} - - [22/Nov/2026:{h:02}:{m:02}:{s:02} +0000] "GET {} HTTP/1.1" {} {} "https://shop.example.com/" "{}""#,
+            rng.pick(&PATHS),
+            rng.pick(&["200", "200", "200", "304", "404", "500"]),
+            rng.below(100_000),
+            rng.pick(&AGENTS)
+        ),
+        "apache_error" => format!(
+            "[Sun Nov 22 {h:02}:{m:02}:{s:02}.{micros:06} 2026] [proxy:error] [pid {}:tid {}] [client {ip}:{}] AH01114: HTTP: failed to make connection to backend: orders-{}",
+            rng.below(60_000),
+            rng.below(1 << 40),
+            rng.below(65_000),
+            rng.below(9)
+        ),
+        "log4j" | "regex_source" => log4j_line(rng),
+        "klog" => format!(
+            "{}1122 {h:02}:{m:02}:{s:02}.{micros:06}    {} controller.go:{}] {message} {id} in namespace default",
+            rng.pick(&["I", "I", "W", "E"]),
+            rng.below(60_000),
+            rng.below(900)
+        ),
+        "cri" => format!(
+            "2026-11-22T{h:02}:{m:02}:{s:02}.{micros:06}123Z stdout F {}",
+            log4j_line(rng)
+        ),
+        "docker" => {
+            let inner = json_line(rng).replace('"', "\\\"");
+            format!(
+                r#"{{"log":"{inner}\n","stream":"stdout","time":"2026-11-22T{h:02}:{m:02}:{s:02}.{micros:06}123Z"}}"#
+            )
+        }
+        "regex" => format!(
+            "2026-11-22 {h:02}:{m:02}:{s:02}.{:03} {level} {message} {id} from {ip}",
+            micros / 1000
+        ),
+        _ => log4j_line(rng),
+    }
+}
+
+/// (name, the source's format setting, the baseline regex).
+const CASES: [(&str, &str, &str); 11] = [
+    (
+        "json",
+        "json",
+        r#""time":"([^"]*)".*?"level":"([^"]*)".*?"msg":"([^"]*)""#,
+    ),
+    (
+        "logfmt",
+        "logfmt",
+        r#"time=(\S+) level=(\S+) msg="([^"]*)""#,
+    ),
+    (
+        "syslog",
+        "syslog",
+        r"^(\w{3} [ \d]\d \d\d:\d\d:\d\d) (\S+) ([^\[:]+)(?:\[(\d+)\])?: (.*)$",
+    ),
+    (
+        "combined",
+        "combined",
+        r#"^(\S+) (\S+) (\S+) \[([^\]]+)\] "(\S+) (\S+) (\S+)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"$"#,
+    ),
+    (
+        "apache_error",
+        "apache_error",
+        r"^\[([^\]]+)\] \[(?:(\w+):)?(\w+)\] \[pid (\d+):tid (\d+)\] \[client ([^\]]+)\] (.*)$",
+    ),
+    (
+        "log4j",
+        "log4j",
+        r"^(\S+ \S+) (\w+) \[([^\]]+)\] (\S+): (.*)$",
+    ),
+    (
+        "klog",
+        "klog",
+        r"^([IWEF])(\d{4} \S+)\s+(\d+) ([^\]]+)\] (.*)$",
+    ),
+    ("cri", "cri", r"^(\S+) (stdout|stderr) ([FP]) (.*)$"),
+    (
+        "docker",
+        "docker",
+        r#"^\{"log":"((?:[^"\\]|\\.)*)","stream":"(\w+)","time":"([^"]+)"\}$"#,
+    ),
+    ("regex", "regex:bench", USER_PATTERN),
+    (
+        "auto",
+        "auto",
+        r"^(\S+ \S+) (\w+) \[([^\]]+)\] (\S+): (.*)$",
+    ),
+];
+
+const USER_PATTERN: &str = r"^(?P<timestamp>\S+ \S+) (?P<level>\w+) (?P<message>.*)$";
+
+struct Row {
+    name: &'static str,
+    bytes: u64,
+    records: u64,
+    regex_seconds: f64,
+    parse_seconds: f64,
+    encode_seconds: f64,
+    parse_errors: u64,
+}
+
+fn batches(format: &str, hint: &str, size: u64) -> (Vec<RawBatch>, u64, u64) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut batches = Vec::new();
+    let mut records = Vec::new();
+    let (mut bytes, mut count, mut offset) = (0u64, 0u64, 0u64);
+    while bytes < size {
+        let text = line(format, &mut rng, count);
+        bytes += text.len() as u64;
+        let length = text.len() as u64 + 1;
+        records.push(RawRecord::new(offset, text.into_bytes()));
+        offset += length;
+        count += 1;
+        if records.len() == 4096 {
+            batches.push(raw_batch(hint, std::mem::take(&mut records)));
+        }
+    }
+    if !records.is_empty() {
+        batches.push(raw_batch(hint, records));
+    }
+    (batches, bytes, count)
+}
+
+fn raw_batch(hint: &str, records: Vec<RawRecord>) -> RawBatch {
+    RawBatch {
+        host: "bench-host".into(),
+        source: "/var/log/bench.log".into(),
+        file: FileIdentity {
+            device: 1,
+            inode: 2,
+            fingerprint: 3,
+        },
+        format_hint: (hint != "auto").then(|| hint.to_owned()),
+        records,
+        read_time_unix_nano: 1_795_334_400_000_000_000,
+        timezone: Some("UTC".into()),
+        service: Some("bench".into()),
+    }
+}
+
+fn measure(name: &'static str, hint: &str, baseline: &str, size: u64) -> anyhow::Result<Row> {
+    let (batches, bytes, records) = batches(name, hint, size);
+    let regex = regex::Regex::new(baseline)?;
+    let mut locations = regex.capture_locations();
+    let started = Instant::now();
+    let mut matched = 0u64;
+    for batch in &batches {
+        for record in &batch.records {
+            let text = std::str::from_utf8(&record.bytes).unwrap_or_default();
+            if regex.captures_read(&mut locations, text).is_some() {
+                matched += locations.len() as u64;
+            }
+        }
+    }
+    let regex_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(matched > 0, "the {name} baseline regex matched nothing");
+
+    let config = ParserConfig {
+        patterns: vec![PatternConfig {
+            name: "bench".into(),
+            regex: Pattern::new(USER_PATTERN).map_err(anyhow::Error::msg)?,
+            timezone: "UTC".into(),
+            timestamp_format: None,
+        }],
+    };
+    let mut parser = Parser::new(&config).map_err(anyhow::Error::msg)?;
+    let mut parse_errors = 0;
+    let started = Instant::now();
+    for batch in &batches {
+        let events = parser.parse_batch(batch);
+        parse_errors += events
+            .iter()
+            .filter(|event| event.parse_error.is_some())
+            .count() as u64;
+    }
+    let parse_seconds = started.elapsed().as_secs_f64();
+
+    let mut parser = Parser::new(&config).map_err(anyhow::Error::msg)?;
+    let started = Instant::now();
+    let mut encoded = 0usize;
+    for batch in &batches {
+        let events = parser.parse_batch(batch);
+        encoded += codec::encode_event_batch(&EventBatch { events }).len();
+    }
+    let encode_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(encoded > 0, "nothing encoded");
+    Ok(Row {
+        name,
+        bytes,
+        records,
+        regex_seconds,
+        parse_seconds,
+        encode_seconds,
+        parse_errors,
+    })
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
+    for wanted in &args.formats {
+        if !CASES.iter().any(|(name, _, _)| name == wanted) {
+            return Err(crate::exit::BadInput(format!(
+                "unknown format {wanted:?}: choose from {}",
+                CASES.map(|(name, _, _)| name).join(", ")
+            ))
+            .into());
+        }
+    }
+    let mut rows = Vec::new();
+    for (name, hint, baseline) in CASES {
+        if !args.formats.is_empty() && !args.formats.iter().any(|wanted| wanted == name) {
+            continue;
+        }
+        if args.verbose_bench && !args.json {
+            println!("{name} baseline: {baseline}");
+        }
+        rows.push(measure(name, hint, baseline, args.size.bytes())?);
+    }
+    let mib = |bytes: u64, seconds: f64| bytes as f64 / f64::from(1 << 20) / seconds;
+    if args.json {
+        let results: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                json!({
+                    "format": row.name,
+                    "bytes": row.bytes,
+                    "records": row.records,
+                    "parse_errors": row.parse_errors,
+                    "regex_mib_per_second": mib(row.bytes, row.regex_seconds),
+                    "parse_mib_per_second": mib(row.bytes, row.parse_seconds),
+                    "parse_records_per_second": row.records as f64 / row.parse_seconds,
+                    "parse_encode_mib_per_second": mib(row.bytes, row.encode_seconds),
+                })
+            })
+            .collect();
+        println!("{}", json!({ "threads": 1, "results": results }));
+        return Ok(());
+    }
+    println!(
+        "one thread; {} of lines per format",
+        ByteSize(args.size.bytes())
+    );
+    println!(
+        "{:<13} {:>11} {:>11} {:>13} {:>13} {:>9} {:>8}",
+        "format",
+        "regex MiB/s",
+        "parse MiB/s",
+        "parse recs/s",
+        "+encode MiB/s",
+        "vs regex",
+        "flagged"
+    );
+    for row in &rows {
+        println!(
+            "{:<13} {:>11.1} {:>11.1} {:>13.0} {:>13.1} {:>8.2}x {:>8}",
+            row.name,
+            mib(row.bytes, row.regex_seconds),
+            mib(row.bytes, row.parse_seconds),
+            row.records as f64 / row.parse_seconds,
+            mib(row.bytes, row.encode_seconds),
+            row.regex_seconds / row.parse_seconds,
+            row.parse_errors
+        );
+    }
+    Ok(())
+}
