@@ -3,6 +3,8 @@
 //! nothing of the record lost.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use loghaul_config::{ParserConfig, Pattern, PatternConfig};
 use loghaul_model::{FileIdentity, RawBatch, RawRecord};
@@ -14,20 +16,28 @@ const HINTS: [&str; 16] = [
 ];
 const ZONES: [&str; 4] = ["UTC", "+05:30", "Europe/Paris", "Mars/Olympus"];
 
+/// Two configs, built once: the pattern with and without a strftime layout.
+fn configs() -> &'static [ParserConfig; 2] {
+    static CONFIGS: OnceLock<[ParserConfig; 2]> = OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        [None, Some("%Y-%m-%d %H:%M:%S".to_owned())].map(|timestamp_format| ParserConfig {
+            patterns: vec![PatternConfig {
+                name: "fuzz".into(),
+                regex: Pattern::new(r"^(?P<timestamp>\S+ \S+) (?P<level>\S+) (?P<message>.*)$")
+                    .expect("pattern"),
+                timezone: "UTC".into(),
+                timestamp_format,
+            }],
+        })
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, text)) = data.split_first() else {
         return;
     };
-    let config = ParserConfig {
-        patterns: vec![PatternConfig {
-            name: "fuzz".into(),
-            regex: Pattern::new(r"^(?P<timestamp>\S+ \S+) (?P<level>\S+) (?P<message>.*)$")
-                .expect("pattern"),
-            timezone: "UTC".into(),
-            timestamp_format: (selector & 0x40 != 0).then(|| "%Y-%m-%d %H:%M:%S".to_owned()),
-        }],
-    };
-    let mut parser = Parser::new(&config).expect("parser");
+    let config = &configs()[usize::from(selector & 0x40 != 0)];
+    let mut parser = Parser::new(config).expect("parser");
     let records: Vec<RawRecord> = text
         .split(|byte| *byte == b'\n')
         .enumerate()

@@ -337,9 +337,9 @@ mod tests {
                     body,
                     attributes: attributes.into_iter().collect(),
                     resource: Resource {
-                        host,
-                        source,
-                        service,
+                        host: host.into(),
+                        source: source.into(),
+                        service: service.map(Into::into),
                     },
                     file,
                     offset,

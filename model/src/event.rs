@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{EventId, FileIdentity};
@@ -13,15 +15,16 @@ pub struct Severity {
     pub number: u8,
 }
 
-/// Where an event comes from.
+/// Where an event comes from. Shared by every event of a batch, so cloning it
+/// per event costs reference counts, not copies.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     /// The host the file lives on.
-    pub host: String,
+    pub host: Arc<str>,
     /// The file's path.
-    pub source: String,
+    pub source: Arc<str>,
     /// The service, where a parser or the config names one.
-    pub service: Option<String>,
+    pub service: Option<Arc<str>>,
 }
 
 /// One normalised record, as the indexer stores it.

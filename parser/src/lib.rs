@@ -194,9 +194,9 @@ impl Parser {
             _ => self.source_state(batch.format_hint.as_deref()),
         };
         let resource = Resource {
-            host: batch.host.clone(),
-            source: batch.source.clone(),
-            service: batch.service.clone(),
+            host: batch.host.as_str().into(),
+            source: batch.source.as_str().into(),
+            service: batch.service.as_deref().map(Into::into),
         };
         let mut events = Vec::with_capacity(batch.records.len());
         for record in &batch.records {
@@ -222,7 +222,10 @@ impl Parser {
         zone: &Zone,
         resource: &Resource,
     ) -> Event {
-        let text = String::from_utf8_lossy(&record.bytes);
+        let text = match std::str::from_utf8(&record.bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&record.bytes),
+        };
         let draft = &mut self.draft;
         let mut parse_error = None;
         let mut wrapper_stamp = None;
@@ -243,16 +246,16 @@ impl Parser {
             }
         }
         let line: &str = inner_text.as_deref().unwrap_or(&text);
-        let format = match &mut state.format {
-            Choice::Fixed(format) => match format.parse(line, draft) {
-                Ok(()) => format.name().to_owned(),
-                Err(Mismatch(reason)) => {
+        // The format `auto` chose, worth an attribute; a configured one is not.
+        let detected = match &mut state.format {
+            Choice::Fixed(format) => {
+                if let Err(Mismatch(reason)) = format.parse(line, draft) {
                     append_error(&mut parse_error, &reason);
                     Format::Plain.parse(line, draft).ok();
-                    "plain".to_owned()
                 }
-            },
-            Choice::Auto(detector) => detector.parse(line, draft).name().to_owned(),
+                None
+            }
+            Choice::Auto(detector) => Some(detector.parse(line, draft).name().to_owned()),
         };
 
         let reference = batch.read_time_unix_nano;
@@ -282,7 +285,7 @@ impl Parser {
         if let Some(wrapper_attributes) = wrapper_attributes {
             attributes.extend(wrapper_attributes);
         }
-        if format != "plain" || parse_error.is_none() {
+        if let Some(format) = detected {
             attributes.insert("log.format".into(), Value::String(format));
         }
         if record.flags.invalid_utf8 {

@@ -47,8 +47,17 @@ pub fn from_word(word: &str) -> Option<u8> {
     if trimmed.len() == 1 {
         return from_letter(trimmed.chars().next()?);
     }
-    let lower = trimmed.to_ascii_lowercase();
-    Some(match lower.as_str() {
+    // Lower-case into a stack buffer: this runs once per record.
+    let mut buffer = [0u8; 16];
+    let bytes = trimmed.as_bytes();
+    if bytes.len() > buffer.len() {
+        return None;
+    }
+    for (slot, byte) in buffer.iter_mut().zip(bytes) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    let lower = std::str::from_utf8(&buffer[..bytes.len()]).ok()?;
+    Some(match lower {
         "trace" | "finest" | "finer" | "verbose" => number::TRACE,
         "debug" | "dbug" | "fine" | "config" => number::DEBUG,
         "info" | "information" | "informational" | "inf" => number::INFO,

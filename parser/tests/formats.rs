@@ -402,7 +402,7 @@ fn ids_and_provenance_follow_the_record() {
         )
     );
     assert_eq!(events[0].observed_timestamp_unix_nano, READ_TIME);
-    assert_eq!(events[0].resource.source, "/var/log/test.log");
+    assert_eq!(&*events[0].resource.source, "/var/log/test.log");
 }
 
 #[test]

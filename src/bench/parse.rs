@@ -18,6 +18,7 @@ thread (one core):
   parse     loghaul's parser: RawBatch records to complete events (time,
             severity, body, attributes, id)
   +encode   the same, plus encoding the EventBatch as the worker publishes it
+Each figure is the median of --rounds timed passes after one warm-up pass.
 Figures are MiB/s of raw lines and records/s. Pin it for steadier numbers:
   taskset -c 0 loghaul bench parse
 
@@ -28,12 +29,15 @@ Examples:
 #[derive(clap::Args, Debug)]
 pub(crate) struct BenchParseArgs {
     /// Bytes of lines per format.
-    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "32MiB", value_parser = parse_size)]
     size: ByteSize,
     /// Only these formats (repeatable): json, logfmt, syslog, combined,
     /// apache_error, log4j, klog, cri, docker, regex, auto.
     #[arg(long = "format", value_name = "NAME")]
     formats: Vec<String>,
+    /// Timed rounds per figure, after one warm-up; the median is printed.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    rounds: u32,
     /// Print the baseline regex of each format.
     #[arg(long)]
     verbose_bench: bool,
@@ -282,22 +286,47 @@ fn raw_batch(hint: &str, records: Vec<RawRecord>) -> RawBatch {
     }
 }
 
-fn measure(name: &'static str, hint: &str, baseline: &str, size: u64) -> anyhow::Result<Row> {
+/// The median of `rounds` timings of `pass`, after one untimed warm-up run
+/// (a long-running worker's allocator is warm; a cold first pass would
+/// measure page faults).
+fn median_seconds(
+    rounds: u32,
+    mut pass: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<f64> {
+    pass()?;
+    let mut timings = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        pass()?;
+        timings.push(started.elapsed().as_secs_f64());
+    }
+    timings.sort_by(f64::total_cmp);
+    Ok(timings[timings.len() / 2])
+}
+
+fn measure(
+    name: &'static str,
+    hint: &str,
+    baseline: &str,
+    size: u64,
+    rounds: u32,
+) -> anyhow::Result<Row> {
     let (batches, bytes, records) = batches(name, hint, size);
     let regex = regex::Regex::new(baseline)?;
     let mut locations = regex.capture_locations();
-    let started = Instant::now();
-    let mut matched = 0u64;
-    for batch in &batches {
-        for record in &batch.records {
-            let text = std::str::from_utf8(&record.bytes).unwrap_or_default();
-            if regex.captures_read(&mut locations, text).is_some() {
-                matched += locations.len() as u64;
+    let regex_seconds = median_seconds(rounds, || {
+        let mut matched = 0u64;
+        for batch in &batches {
+            for record in &batch.records {
+                let text = std::str::from_utf8(&record.bytes).unwrap_or_default();
+                if regex.captures_read(&mut locations, text).is_some() {
+                    matched += locations.len() as u64;
+                }
             }
         }
-    }
-    let regex_seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(matched > 0, "the {name} baseline regex matched nothing");
+        anyhow::ensure!(matched > 0, "the {name} baseline regex matched nothing");
+        Ok(())
+    })?;
 
     let config = ParserConfig {
         patterns: vec![PatternConfig {
@@ -309,25 +338,28 @@ fn measure(name: &'static str, hint: &str, baseline: &str, size: u64) -> anyhow:
     };
     let mut parser = Parser::new(&config).map_err(anyhow::Error::msg)?;
     let mut parse_errors = 0;
-    let started = Instant::now();
-    for batch in &batches {
-        let events = parser.parse_batch(batch);
-        parse_errors += events
-            .iter()
-            .filter(|event| event.parse_error.is_some())
-            .count() as u64;
-    }
-    let parse_seconds = started.elapsed().as_secs_f64();
+    let parse_seconds = median_seconds(rounds, || {
+        parse_errors = 0;
+        for batch in &batches {
+            let events = parser.parse_batch(batch);
+            parse_errors += events
+                .iter()
+                .filter(|event| event.parse_error.is_some())
+                .count() as u64;
+        }
+        Ok(())
+    })?;
 
     let mut parser = Parser::new(&config).map_err(anyhow::Error::msg)?;
-    let started = Instant::now();
-    let mut encoded = 0usize;
-    for batch in &batches {
-        let events = parser.parse_batch(batch);
-        encoded += codec::encode_event_batch(&EventBatch { events }).len();
-    }
-    let encode_seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(encoded > 0, "nothing encoded");
+    let encode_seconds = median_seconds(rounds, || {
+        let mut encoded = 0usize;
+        for batch in &batches {
+            let events = parser.parse_batch(batch);
+            encoded += codec::encode_event_batch(&EventBatch { events }).len();
+        }
+        anyhow::ensure!(encoded > 0, "nothing encoded");
+        Ok(())
+    })?;
     Ok(Row {
         name,
         bytes,
@@ -358,7 +390,13 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
         if args.verbose_bench && !args.json {
             println!("{name} baseline: {baseline}");
         }
-        rows.push(measure(name, hint, baseline, args.size.bytes())?);
+        rows.push(measure(
+            name,
+            hint,
+            baseline,
+            args.size.bytes(),
+            args.rounds,
+        )?);
     }
     let mib = |bytes: u64, seconds: f64| bytes as f64 / f64::from(1 << 20) / seconds;
     if args.json {
@@ -377,12 +415,16 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!("{}", json!({ "threads": 1, "results": results }));
+        println!(
+            "{}",
+            json!({ "threads": 1, "rounds": args.rounds, "statistic": "median", "results": results })
+        );
         return Ok(());
     }
     println!(
-        "one thread; {} of lines per format",
-        ByteSize(args.size.bytes())
+        "one thread; {} of lines per format; median of {} rounds after a warm-up",
+        ByteSize(args.size.bytes()),
+        args.rounds.max(1)
     );
     println!(
         "{:<13} {:>11} {:>11} {:>13} {:>13} {:>9} {:>8}",

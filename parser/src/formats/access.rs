@@ -2,6 +2,8 @@
 //! `host ident user [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.0" 200 2326`,
 //! and the combined form, which adds `"referer" "user agent"`.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{Draft, Mismatch, token};
@@ -80,42 +82,43 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
                 draft.attribute("network.protocol", protocol);
             }
         }
-        _ => draft.attribute("http.request.line", request.as_str()),
+        _ => draft.attribute("http.request.line", request.as_ref()),
     }
     draft.attribute("http.response.status_code", status);
     if let Some(size) = size {
         draft.attribute("http.response.body.size", size);
     }
     if let Some(referer) = referer.filter(|referer| referer != "-") {
-        draft.attribute("http.request.referrer", Value::String(referer));
+        draft.attribute("http.request.referrer", Value::String(referer.into_owned()));
     }
     if let Some(agent) = agent.filter(|agent| agent != "-") {
-        draft.attribute("user_agent.original", Value::String(agent));
+        draft.attribute("user_agent.original", Value::String(agent.into_owned()));
     }
     Ok(())
 }
 
 /// The text up to the closing `"` (with `\"` escapes, as nginx writes them),
-/// and what follows it.
-fn quoted(text: &str) -> Option<(String, &str)> {
+/// and what follows it. Borrowed unless there were escapes.
+fn quoted(text: &str) -> Option<(Cow<'_, str>, &str)> {
     let bytes = text.as_bytes();
     let mut at = 0;
-    let mut escaped = false;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'\\' if !escaped => escaped = true,
-            b'"' if !escaped => {
-                let inner = &text[..at];
-                let value = if inner.contains('\\') {
-                    inner.replace("\\\"", "\"").replace("\\\\", "\\")
-                } else {
-                    inner.to_owned()
-                };
-                return Some((value, &text[at + 1..]));
-            }
-            _ => escaped = false,
+    let mut escapes = false;
+    loop {
+        at += memchr::memchr2(b'"', b'\\', &bytes[at..])?;
+        if bytes[at] == b'"' {
+            break;
         }
-        at += 1;
+        escapes = true;
+        at += 2;
+        if at > bytes.len() {
+            return None;
+        }
     }
-    None
+    let inner = &text[..at];
+    let value = if escapes {
+        Cow::Owned(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
+    } else {
+        Cow::Borrowed(inner)
+    };
+    Some((value, &text[at + 1..]))
 }

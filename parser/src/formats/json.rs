@@ -1,67 +1,106 @@
 //! One JSON object per line. Well-known keys fill the event's time, level and
 //! message; every other key, nested objects included, becomes an attribute.
+//!
+//! The object is read in one streaming pass: well-known keys and their string
+//! values are borrowed from the line, not copied into a map and removed again.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
 
 use super::{Draft, Mismatch};
 use crate::timestamp::{self, Stamp};
 
-const TIME_KEYS: [&str; 8] = [
-    "@timestamp",
-    "timestamp",
-    "time",
-    "ts",
-    "datetime",
-    "date",
-    "eventTime",
-    "asctime",
-];
-const LEVEL_KEYS: [&str; 7] = [
-    "level",
-    "severity",
-    "lvl",
-    "loglevel",
-    "levelname",
-    "log.level",
-    "severity_text",
-];
-const MESSAGE_KEYS: [&str; 5] = ["message", "msg", "@m", "text", "event"];
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Time,
+    Level,
+    Message,
+    Other,
+}
+
+fn role(key: &str) -> Role {
+    match key {
+        "@timestamp" | "timestamp" | "time" | "ts" | "datetime" | "date" | "eventTime"
+        | "asctime" => Role::Time,
+        "level" | "severity" | "lvl" | "loglevel" | "levelname" | "log.level" | "severity_text" => {
+            Role::Level
+        }
+        "message" | "msg" | "@m" | "text" | "event" => Role::Message,
+        _ => Role::Other,
+    }
+}
 
 pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
     let trimmed = line.trim();
     if !trimmed.starts_with('{') {
         return Err(Mismatch::new("not a JSON object: it does not start with {"));
     }
-    let mut object: Map<String, Value> = serde_json::from_str(trimmed)
+    let mut deserializer = serde_json::Deserializer::from_str(trimmed);
+    Fields { draft }
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end())
         .map_err(|error| Mismatch::new(format!("invalid JSON: {error}")))?;
-    fill(&mut object, draft);
-    draft.attributes = object;
+    if draft.level.is_none()
+        && let Some(Value::Object(log)) = draft.attributes.get_mut("log")
+        && let Some(level) = log.remove("level")
+    {
+        // Elastic Common Schema: {"log": {"level": "info"}}.
+        set_level(draft, level);
+    }
     Ok(())
 }
 
-/// Moves the well-known keys of `object` into `draft`.
-pub(super) fn fill(object: &mut Map<String, Value>, draft: &mut Draft) {
-    for key in TIME_KEYS {
-        if let Some(value) = object.get(key)
-            && let Some(stamp) = stamp_of(value)
-        {
-            draft.stamp = Some(stamp);
-            object.remove(key);
-            break;
+/// A value, borrowed from the line when it is a string without escapes.
+enum Scalar<'de> {
+    Text(Cow<'de, str>),
+    Other(Value),
+}
+
+impl Scalar<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Scalar::Text(text) => Value::String(text.into_owned()),
+            Scalar::Other(value) => value,
         }
     }
-    let mut level = take_first(object, &LEVEL_KEYS);
-    if level.is_none()
-        && let Some(Value::Object(log)) = object.get_mut("log")
-    {
-        // Elastic Common Schema: {"log": {"level": "info"}}.
-        level = log.remove("level");
+}
+
+fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
+    match role(&key) {
+        Role::Time if draft.stamp.is_none() => {
+            if let Some(stamp) = stamp_of(&value) {
+                draft.stamp = Some(stamp);
+                return;
+            }
+        }
+        Role::Level if draft.level.is_none() => {
+            set_level(draft, value.into_value());
+            return;
+        }
+        Role::Message if draft.body.is_none() => {
+            draft.body = Some(match value {
+                Scalar::Text(text) => text.into_owned(),
+                Scalar::Other(Value::String(text)) => text,
+                Scalar::Other(other) => other.to_string(),
+            });
+            return;
+        }
+        _ => {}
     }
+    draft
+        .attributes
+        .insert(key.into_owned(), value.into_value());
+}
+
+fn set_level(draft: &mut Draft, level: Value) {
     match level {
-        Some(Value::String(text)) => draft.level = Some(text),
-        Some(Value::Number(number)) => {
+        Value::String(text) => draft.level = Some(text),
+        Value::Number(number) => {
             // pino and bunyan: 10 trace … 60 fatal.
-            let severity = match number.as_u64() {
+            draft.severity_number = match number.as_u64() {
                 Some(10) => Some(crate::severity::number::TRACE),
                 Some(20) => Some(crate::severity::number::DEBUG),
                 Some(30) => Some(crate::severity::number::INFO),
@@ -70,34 +109,142 @@ pub(super) fn fill(object: &mut Map<String, Value>, draft: &mut Draft) {
                 Some(60) => Some(crate::severity::number::FATAL),
                 _ => None,
             };
-            draft.severity_number = severity;
             draft.level = Some(number.to_string());
         }
-        Some(other) => {
-            object.insert("level".into(), other);
+        other => {
+            draft.attributes.insert("level".into(), other);
         }
-        None => {}
-    }
-    match take_first(object, &MESSAGE_KEYS) {
-        Some(Value::String(text)) => draft.body = Some(text),
-        Some(other) => draft.body = Some(other.to_string()),
-        None => {}
     }
 }
 
-fn take_first(object: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
-    keys.iter().find_map(|key| object.remove(*key))
-}
-
-fn stamp_of(value: &Value) -> Option<Stamp> {
+fn stamp_of(value: &Scalar<'_>) -> Option<Stamp> {
     match value {
-        Value::String(text) => {
-            let (stamp, _) = timestamp::scan(text.trim().as_bytes())?;
-            Some(stamp)
+        Scalar::Text(text) => timestamp::scan(text.trim().as_bytes()).map(|(stamp, _)| stamp),
+        Scalar::Other(Value::String(text)) => {
+            timestamp::scan(text.trim().as_bytes()).map(|(stamp, _)| stamp)
         }
-        Value::Number(number) => {
+        Scalar::Other(Value::Number(number)) => {
             timestamp::from_epoch_number(number.as_f64()?).map(Stamp::UnixNano)
         }
-        _ => None,
+        Scalar::Other(_) => None,
+    }
+}
+
+struct Fields<'a> {
+    draft: &'a mut Draft,
+}
+
+impl<'de> DeserializeSeed<'de> for Fields<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let value = map.next_value_seed(ScalarSeed)?;
+            take(key, value, self.draft);
+        }
+        Ok(())
+    }
+}
+
+/// A string, borrowed when the input allows.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// Deserialises a value: strings as [`Scalar::Text`], anything else as a
+/// `serde_json::Value`.
+struct ScalarSeed;
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scalar<'de>, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(text)))
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::Bool(value)))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::from(value)))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::from(value)))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::from(value)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other(Value::Null))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
+        de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
+        de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(Scalar::Other)
     }
 }

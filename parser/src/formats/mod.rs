@@ -175,7 +175,7 @@ impl Format {
 /// Splits off the first space-delimited token: (token, rest after the
 /// spaces that follow it).
 fn token(text: &str) -> (&str, &str) {
-    match text.find(' ') {
+    match memchr::memchr(b' ', text.as_bytes()) {
         Some(end) => (&text[..end], text[end..].trim_start_matches(' ')),
         None => (text, ""),
     }

@@ -3,9 +3,9 @@
 //! The captures `timestamp`, `level` and `message` (or `msg`) fill the event;
 //! every other named capture that matched becomes a string attribute.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use regex::Regex;
+use regex::{CaptureLocations, Regex};
 
 use super::{Draft, Mismatch};
 use crate::timestamp::{self, Strftime, Zone};
@@ -22,6 +22,9 @@ pub struct UserPattern {
     timestamp: Option<usize>,
     level: Option<usize>,
     message: Option<usize>,
+    /// Reused capture slots; one worker thread uses a parser, so the lock is
+    /// never contended.
+    locations: Mutex<CaptureLocations>,
 }
 
 impl UserPattern {
@@ -41,6 +44,7 @@ impl UserPattern {
         }
         Ok(Self {
             name: format!("regex:{}", config.name),
+            locations: Mutex::new(regex.capture_locations()),
             regex,
             layout: config
                 .timestamp_format
@@ -61,12 +65,15 @@ impl UserPattern {
     }
 
     pub(super) fn parse(&self, line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
-        let captures = self
-            .regex
-            .captures(line)
+        let mut locations = self
+            .locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.regex
+            .captures_read(&mut locations, line)
             .ok_or_else(|| Mismatch::new(format!("{} does not match", self.name)))?;
-        if let Some(text) = self.timestamp.and_then(|index| captures.get(index)) {
-            let text = text.as_str();
+        let capture = |index: usize| locations.get(index).map(|(start, end)| &line[start..end]);
+        if let Some(text) = self.timestamp.and_then(capture) {
             let stamp = match &self.layout {
                 Some(layout) => layout.parse(text),
                 None => timestamp::scan(text.as_bytes()).map(|(stamp, _)| stamp),
@@ -80,15 +87,15 @@ impl UserPattern {
             draft.stamp = Some(stamp);
             draft.zone = Some(self.zone.clone());
         }
-        if let Some(level) = self.level.and_then(|index| captures.get(index)) {
-            draft.level = Some(level.as_str().to_owned());
+        if let Some(level) = self.level.and_then(capture) {
+            draft.level = Some(level.to_owned());
         }
-        if let Some(message) = self.message.and_then(|index| captures.get(index)) {
-            draft.body = Some(message.as_str().to_owned());
+        if let Some(message) = self.message.and_then(capture) {
+            draft.body = Some(message.to_owned());
         }
         for (index, name) in &self.attributes {
-            if let Some(value) = captures.get(*index) {
-                draft.attribute(name, value.as_str());
+            if let Some(value) = capture(*index) {
+                draft.attribute(name, value);
             }
         }
         Ok(())
