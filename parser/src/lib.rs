@@ -325,3 +325,33 @@ fn append_error(slot: &mut Option<String>, reason: &str) {
         None => *slot = Some(reason.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_switches_after_a_run_of_other_records() {
+        let mut detector = Detector::default();
+        let mut draft = Draft::default();
+        let json = r#"{"time":"2026-11-22T07:00:00Z","level":"info","msg":"j"}"#;
+        assert_eq!(detector.parse(json, &mut draft).name(), "json");
+        assert_eq!(detector.current.as_ref().map(Format::name), Some("json"));
+        let logfmt = "time=2026-11-22T07:00:00Z level=info msg=l";
+        for seen in 1..SWITCH_AFTER {
+            // Each record is read by the format that fits it…
+            assert_eq!(detector.parse(logfmt, &mut draft).name(), "logfmt");
+            // …but one stray run does not move the source yet.
+            assert_eq!(
+                detector.current.as_ref().map(Format::name),
+                Some("json"),
+                "after {seen}"
+            );
+        }
+        detector.parse(logfmt, &mut draft);
+        assert_eq!(detector.current.as_ref().map(Format::name), Some("logfmt"));
+        // A line nothing reads (no time) does not count toward a switch.
+        assert_eq!(detector.parse("free text", &mut draft).name(), "plain");
+        assert_eq!(detector.current.as_ref().map(Format::name), Some("logfmt"));
+    }
+}
