@@ -1,5 +1,15 @@
-//! The indexer role of loghaul: it writes events into per-day tantivy indexes and serves search, the HTTP API and the web UI.
+//! The indexer role of loghaul: events into per-day tantivy indexes, exactly
+//! once, and search over them.
 //!
-//! This crate holds its place in the workspace layout of DESIGN.md. Its code
-//! arrives with issue 6; until then it exports nothing, and `loghaul run` does
-//! not start this role.
+//! - [`schema`]: the fields of a day index; events to documents and back.
+//! - [`dedup`]: the offset ranges a shard has indexed, journaled, so that a
+//!   redelivered event is never indexed twice.
+//! - [`store`]: a shard's day indexes, written in generations with a crash-safe
+//!   commit protocol.
+//!
+//! Issue 6 is in progress: the queue loop, search, the HTTP API and the query
+//! CLI are not built yet, and `loghaul run` does not start this role.
+
+pub mod dedup;
+pub mod schema;
+pub mod store;

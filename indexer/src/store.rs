@@ -1,0 +1,509 @@
+//! One shard's indexes: a tantivy index per UTC day under
+//! `<data_dir>/index/<shard>/<YYYY-MM-DD>/`, written in generations.
+//!
+//! A generation is what one commit makes durable. `commit` makes every day
+//! index it touched durable with the generation in its commit payload, then
+//! records the generation's dedup ranges and a done marker
+//! ([`crate::dedup`]). Only then may the queue messages behind it be
+//! acknowledged. On start-up, a day index whose payload is newer than the
+//! last done generation (a crash between the two steps) has that
+//! generation's documents deleted again, so redelivery can add them once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use loghaul_model::time::UtcDateTime;
+use loghaul_model::{Event, EventBatch};
+use serde::{Deserialize, Serialize};
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexWriter, Term};
+use tracing::{info, warn};
+
+use crate::dedup::Dedup;
+use crate::schema::Fields;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// tantivy refused.
+    #[error("index {path}: {source}")]
+    Index {
+        /// The day index.
+        path: PathBuf,
+        /// What tantivy said.
+        source: tantivy::TantivyError,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The commit payload of a day index.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Payload {
+    generation: u64,
+}
+
+struct Day {
+    index: Index,
+    writer: Option<IndexWriter>,
+    /// Documents added in the current generation.
+    pending: u64,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CommitReport {
+    /// The generation committed.
+    pub generation: u64,
+    /// Documents it added.
+    pub documents: u64,
+    /// Day indexes it touched.
+    pub days: usize,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// The day indexes of one shard.
+pub struct ShardStore {
+    root: PathBuf,
+    fields: Fields,
+    days: BTreeMap<String, Day>,
+    dedup: Dedup,
+    generation: u64,
+    writer_heap: usize,
+    pending_documents: u64,
+    skipped: u64,
+}
+
+impl std::fmt::Debug for ShardStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ShardStore")
+            .field("root", &self.root)
+            .field("days", &self.days.keys().collect::<Vec<_>>())
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// `YYYY-MM-DD` of a timestamp.
+pub fn day_of(unix_nano: i64) -> String {
+    UtcDateTime::from_unix_nano(unix_nano).date_string()
+}
+
+fn is_day_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit())
+}
+
+impl ShardStore {
+    /// Opens (or creates) `<data_dir>/index/<shard>`, recovering from a crash
+    /// between a commit and its dedup marker.
+    pub fn open(data_dir: &Path, shard: u32, writer_heap: usize) -> Result<Self, StoreError> {
+        let root = data_dir.join("index").join(shard.to_string());
+        std::fs::create_dir_all(&root).map_err(|source| StoreError::Io {
+            path: root.clone(),
+            source,
+        })?;
+        sweep_temporary_files(&root);
+        let dedup = Dedup::open(&root).map_err(|source| StoreError::Io {
+            path: root.join("dedup.journal"),
+            source,
+        })?;
+        let mut store = ShardStore {
+            fields: Fields::new(),
+            days: BTreeMap::new(),
+            generation: dedup.committed(),
+            dedup,
+            writer_heap: writer_heap.max(15 << 20),
+            pending_documents: 0,
+            skipped: 0,
+            root,
+        };
+        let committed = store.dedup.committed();
+        for day in store.day_names() {
+            let payload = store.payload(&day)?;
+            if payload.generation > committed {
+                warn!(
+                    day,
+                    generation = payload.generation,
+                    committed,
+                    "rolling back documents of a generation whose dedup marker was never written"
+                );
+                let fields = store.fields.clone();
+                let day_index = store.day(&day)?;
+                let writer = day_index.writer.as_mut().ok_or_else(|| StoreError::Io {
+                    path: PathBuf::from(&day),
+                    source: std::io::Error::other("no writer"),
+                })?;
+                for generation in committed + 1..=payload.generation {
+                    writer.delete_term(Term::from_field_u64(fields.generation, generation));
+                }
+                let mut prepared = writer
+                    .prepare_commit()
+                    .map_err(|source| StoreError::Index {
+                        path: PathBuf::from(&day),
+                        source,
+                    })?;
+                prepared.set_payload(&payload_text(committed));
+                prepared.commit().map_err(|source| StoreError::Index {
+                    path: PathBuf::from(&day),
+                    source,
+                })?;
+            }
+            store.generation = store.generation.max(payload.generation);
+        }
+        info!(root = %store.root.display(), generation = store.generation, days = store.day_names().len(), "shard store open");
+        Ok(store)
+    }
+
+    /// The schema's fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The shard's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Day directories present, oldest first.
+    pub fn day_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path().is_dir())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| is_day_name(name))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn payload(&self, day: &str) -> Result<Payload, StoreError> {
+        let path = self.root.join(day);
+        let index = Index::open_in_dir(&path).map_err(|source| StoreError::Index {
+            path: path.clone(),
+            source,
+        })?;
+        let metas = index
+            .load_metas()
+            .map_err(|source| StoreError::Index { path, source })?;
+        Ok(metas
+            .payload
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
+    fn day(&mut self, day: &str) -> Result<&mut Day, StoreError> {
+        if !self.days.contains_key(day) {
+            let path = self.root.join(day);
+            std::fs::create_dir_all(&path).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let directory = MmapDirectory::open(&path).map_err(|error| StoreError::Index {
+                path: path.clone(),
+                source: error.into(),
+            })?;
+            let index =
+                Index::open_or_create(directory, self.fields.schema.clone()).map_err(|source| {
+                    StoreError::Index {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            self.days.insert(
+                day.to_owned(),
+                Day {
+                    index,
+                    writer: None,
+                    pending: 0,
+                },
+            );
+        }
+        let heap = self.writer_heap;
+        let entry = self.days.get_mut(day).ok_or_else(|| StoreError::Io {
+            path: PathBuf::from(day),
+            source: std::io::Error::other("day vanished"),
+        })?;
+        if entry.writer.is_none() {
+            let writer = entry
+                .index
+                .writer_with_num_threads(1, heap)
+                .map_err(|source| StoreError::Index {
+                    path: PathBuf::from(day),
+                    source,
+                })?;
+            entry.writer = Some(writer);
+        }
+        Ok(entry)
+    }
+
+    /// Adds a batch's events that are not indexed yet to the current
+    /// generation. Returns how many were new.
+    pub fn add_batch(&mut self, batch: &EventBatch) -> Result<u64, StoreError> {
+        let generation = self.generation + 1;
+        let mut added = 0;
+        for event in &batch.events {
+            if self
+                .dedup
+                .contains(&event.resource.host, &event.file, event.offset)
+            {
+                self.skipped += 1;
+                continue;
+            }
+            self.add_event(event, generation)?;
+            added += 1;
+        }
+        // The batch's range: one file's consecutive records.
+        let mut ranges: BTreeMap<(&str, loghaul_model::FileIdentity), (u64, u64)> = BTreeMap::new();
+        for event in &batch.events {
+            let range = ranges
+                .entry((&event.resource.host, event.file))
+                .or_insert((event.offset, event.offset));
+            range.0 = range.0.min(event.offset);
+            range.1 = range.1.max(event.offset);
+        }
+        let ranges: Vec<(String, loghaul_model::FileIdentity, u64, u64)> = ranges
+            .into_iter()
+            .map(|((host, file), (first, last))| (host.to_owned(), file, first, last))
+            .collect();
+        for (host, file, first, last) in ranges {
+            self.dedup.add_pending(&host, file, first, last);
+        }
+        Ok(added)
+    }
+
+    fn add_event(&mut self, event: &Event, generation: u64) -> Result<(), StoreError> {
+        let document = self.fields.document(event, generation);
+        let day_name = day_of(event.timestamp_unix_nano);
+        let day = self.day(&day_name)?;
+        let writer = day.writer.as_mut().ok_or_else(|| StoreError::Io {
+            path: PathBuf::from(&day_name),
+            source: std::io::Error::other("no writer"),
+        })?;
+        writer
+            .add_document(document)
+            .map_err(|source| StoreError::Index {
+                path: PathBuf::from(&day_name),
+                source,
+            })?;
+        day.pending += 1;
+        self.pending_documents += 1;
+        Ok(())
+    }
+
+    /// Documents waiting for the next commit.
+    pub fn pending_documents(&self) -> u64 {
+        self.pending_documents
+    }
+
+    /// Events skipped as already indexed, since start.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Makes the current generation durable: every touched day index, then
+    /// the dedup ranges and marker. Afterwards its queue messages may be
+    /// acknowledged.
+    pub fn commit(&mut self) -> Result<CommitReport, StoreError> {
+        let started = Instant::now();
+        let generation = self.generation + 1;
+        let mut days = 0;
+        for (name, day) in &mut self.days {
+            if day.pending == 0 {
+                continue;
+            }
+            let Some(writer) = day.writer.as_mut() else {
+                continue;
+            };
+            let mut prepared = writer
+                .prepare_commit()
+                .map_err(|source| StoreError::Index {
+                    path: PathBuf::from(name),
+                    source,
+                })?;
+            prepared.set_payload(&payload_text(generation));
+            prepared.commit().map_err(|source| StoreError::Index {
+                path: PathBuf::from(name),
+                source,
+            })?;
+            day.pending = 0;
+            days += 1;
+        }
+        self.dedup
+            .commit(generation)
+            .map_err(|source| StoreError::Io {
+                path: self.root.join("dedup.journal"),
+                source,
+            })?;
+        self.generation = generation;
+        let documents = std::mem::take(&mut self.pending_documents);
+        Ok(CommitReport {
+            generation,
+            documents,
+            days,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The index of `day`, if it exists, for searching.
+    pub fn index(&mut self, day: &str) -> Option<Index> {
+        if let Some(existing) = self.days.get(day) {
+            return Some(existing.index.clone());
+        }
+        let path = self.root.join(day);
+        path.is_dir()
+            .then(|| Index::open_in_dir(&path).ok())
+            .flatten()
+    }
+
+    /// Closes writers, waiting for their merges.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        for (name, day) in std::mem::take(&mut self.days) {
+            if let Some(writer) = day.writer {
+                writer
+                    .wait_merging_threads()
+                    .map_err(|source| StoreError::Index {
+                        path: PathBuf::from(name),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn payload_text(generation: u64) -> String {
+    serde_json::to_string(&Payload { generation }).unwrap_or_default()
+}
+
+/// Removes what a crash can leave behind: our own `*.tmp` files. tantivy
+/// removes its unused segment files itself when a writer opens.
+fn sweep_temporary_files(root: &Path) {
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|extension| extension == "tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use loghaul_model::{EventId, FileIdentity, Resource, Severity};
+    use tantivy::collector::Count;
+    use tantivy::query::AllQuery;
+
+    use super::*;
+
+    const FILE: FileIdentity = FileIdentity {
+        device: 9,
+        inode: 8,
+        fingerprint: 7,
+    };
+
+    /// Records `first..last` of FILE, ten bytes apart, a day boundary inside.
+    fn batch(first: u64, last: u64) -> EventBatch {
+        let events = (first..last)
+            .map(|index| Event {
+                id: EventId::new("h", &FILE, index * 10),
+                // 2026-11-21T23:59:00Z plus a second per record: crosses midnight.
+                timestamp_unix_nano: (1_795_305_540 + index as i64) * 1_000_000_000,
+                observed_timestamp_unix_nano: 0,
+                severity: Severity {
+                    text: Some("INFO".into()),
+                    number: 9,
+                },
+                body: format!("record {index}"),
+                attributes: Default::default(),
+                resource: Resource {
+                    host: "h".into(),
+                    source: "/a.log".into(),
+                    service: None,
+                },
+                file: FILE,
+                offset: index * 10,
+                parse_error: None,
+            })
+            .collect();
+        EventBatch { events }
+    }
+
+    fn count(store: &mut ShardStore) -> usize {
+        store
+            .day_names()
+            .iter()
+            .map(|day| {
+                let index = store.index(day).expect("day index");
+                let reader = index.reader().expect("reader");
+                reader.searcher().search(&AllQuery, &Count).expect("count")
+            })
+            .sum()
+    }
+
+    #[test]
+    fn redelivery_after_a_commit_adds_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("open");
+        assert_eq!(store.add_batch(&batch(0, 100)).expect("add"), 100);
+        let report = store.commit().expect("commit");
+        assert_eq!(
+            (report.generation, report.documents, report.days),
+            (1, 100, 2)
+        );
+        assert_eq!(store.add_batch(&batch(0, 100)).expect("again"), 0);
+        assert_eq!(store.add_batch(&batch(50, 150)).expect("overlap"), 50);
+        store.commit().expect("commit");
+        assert_eq!(count(&mut store), 150);
+        assert_eq!(store.day_names(), ["2026-11-21", "2026-11-22"]);
+        store.close().expect("close");
+
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("reopen");
+        assert_eq!(store.add_batch(&batch(0, 150)).expect("after restart"), 0);
+        assert_eq!(count(&mut store), 150);
+    }
+
+    #[test]
+    fn a_crash_between_index_commit_and_marker_is_rolled_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("open");
+        store.add_batch(&batch(0, 100)).expect("add");
+        store.commit().expect("commit");
+        store.add_batch(&batch(100, 200)).expect("add");
+        // The first half of a commit: the day indexes, not the dedup marker.
+        let generation = store.generation + 1;
+        for day in store.days.values_mut() {
+            if let Some(writer) = day.writer.as_mut() {
+                let mut prepared = writer.prepare_commit().expect("prepare");
+                prepared.set_payload(&payload_text(generation));
+                prepared.commit().expect("commit");
+            }
+        }
+        assert_eq!(count(&mut store), 200);
+        drop(store); // crash
+
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("reopen");
+        assert_eq!(count(&mut store), 100, "generation 2 rolled back");
+        // The queue redelivers the unacknowledged batch: it goes in once.
+        assert_eq!(store.add_batch(&batch(100, 200)).expect("redelivered"), 100);
+        store.commit().expect("commit");
+        assert_eq!(count(&mut store), 200);
+        assert_eq!(store.add_batch(&batch(0, 200)).expect("again"), 0);
+    }
+}
