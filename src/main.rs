@@ -6,6 +6,7 @@
 mod bench;
 mod config_check;
 mod exit;
+mod index;
 mod logging;
 mod parse;
 mod run;
@@ -57,6 +58,10 @@ enum Command {
     #[command(after_help = parse::HELP)]
     Parse(parse::ParseArgs),
 
+    /// Index events from the queue: one shard per process.
+    #[command(after_help = index::HELP)]
+    Index(index::IndexArgs),
+
     /// Measure loghaul on this machine, beside standard tools.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Ship(args) => ship::ship(args),
         Command::Parse(args) => parse::parse(args),
+        Command::Index(args) => index::index(args),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),

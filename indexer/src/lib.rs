@@ -7,9 +7,12 @@
 //! - [`store`]: a shard's day indexes, written in generations with a crash-safe
 //!   commit protocol.
 //!
-//! Issue 6 is in progress: the queue loop, search, the HTTP API and the query
-//! CLI are not built yet, and `loghaul run` does not start this role.
+//! - [`worker`]: the queue loop: add, commit, then acknowledge.
+//!
+//! Issue 6 is in progress: search, the HTTP API and the query CLI are not
+//! built yet, and `loghaul run` does not start this role.
 
 pub mod dedup;
 pub mod schema;
 pub mod store;
+pub mod worker;

@@ -389,6 +389,46 @@ impl ShardStore {
     }
 }
 
+/// Every event stored in shard `shard` under `data_dir`, read without a
+/// writer (safe beside a running indexer), in no particular order. For
+/// verification and tests; search uses the indexes instead.
+pub fn read_all_events(data_dir: &Path, shard: u32) -> Result<Vec<Event>, StoreError> {
+    let root = data_dir.join("index").join(shard.to_string());
+    let fields = Fields::new();
+    let mut events = Vec::new();
+    let mut days: Vec<PathBuf> = std::fs::read_dir(&root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(is_day_name)
+        })
+        .collect();
+    days.sort();
+    for path in days {
+        let error = |source| StoreError::Index {
+            path: path.clone(),
+            source,
+        };
+        let index = Index::open_in_dir(&path).map_err(error)?;
+        let reader = index.reader().map_err(error)?;
+        let searcher = reader.searcher();
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            for doc_id in segment.doc_ids_alive() {
+                let address = tantivy::DocAddress::new(segment_ord as u32, doc_id);
+                let document: tantivy::TantivyDocument = searcher.doc(address).map_err(error)?;
+                if let Some(event) = fields.event(&document) {
+                    events.push(event);
+                }
+            }
+        }
+    }
+    Ok(events)
+}
+
 fn payload_text(generation: u64) -> String {
     serde_json::to_string(&Payload { generation }).unwrap_or_default()
 }

@@ -1,0 +1,152 @@
+//! The indexer's queue loop, behind `loghaul index` and `loghaul run`.
+//!
+//! It consumes `<prefix>.events.<shard>`, adds each batch's new events to the
+//! current generation, and commits on `commit_interval`, on `commit_docs`,
+//! or before it would hold `prefetch` unacknowledged deliveries. Deliveries
+//! are acknowledged only after the commit that holds them, so a crash at any
+//! point loses nothing and, thanks to the dedup ranges, duplicates nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use loghaul_model::codec;
+use loghaul_queue::{AckTag, Broker, QueueError, Route};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::store::{ShardStore, StoreError};
+
+/// Counters of the indexer, readable while it runs.
+#[derive(Debug, Default)]
+pub struct IndexStats {
+    /// Documents committed.
+    pub documents: AtomicU64,
+    /// Events skipped as already indexed.
+    pub duplicates: AtomicU64,
+    /// Commits made.
+    pub commits: AtomicU64,
+    /// Total commit time, in microseconds.
+    pub commit_micros: AtomicU64,
+    /// Messages dead-lettered.
+    pub dead_lettered: AtomicU64,
+    /// Generation of the last commit.
+    pub generation: AtomicU64,
+}
+
+/// When to commit.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitPolicy {
+    /// At least this often while something is pending.
+    pub interval: Duration,
+    /// After this many documents.
+    pub documents: u64,
+}
+
+/// Why the indexer stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The queue failed in a way retrying does not fix.
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    /// The index failed.
+    #[error("index: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Runs until `shutdown`, then commits what is pending and acknowledges it.
+pub async fn run(
+    broker: Arc<dyn Broker>,
+    shard: u32,
+    store: Arc<Mutex<ShardStore>>,
+    policy: CommitPolicy,
+    stats: Arc<IndexStats>,
+    shutdown: CancellationToken,
+) -> Result<(), IndexError> {
+    let mut consumer = broker.consumer(Route::Events(shard)).await?;
+    // Commit before holding as many deliveries as the consumer may.
+    let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;
+    let mut held: Vec<AckTag> = Vec::new();
+    let mut first_pending: Option<Instant> = None;
+    info!(shard, "indexer consuming");
+    loop {
+        let deadline = first_pending.map(|since| since + policy.interval);
+        let delivery = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            () = sleep_until(deadline) => None,
+            delivery = consumer.next() => Some(delivery?),
+        };
+        if let Some(delivery) = delivery {
+            match codec::decode_event_batch(&delivery.payload) {
+                Ok(batch) => {
+                    let mut guard = store.lock().await;
+                    let before = guard.skipped();
+                    let added = tokio::task::block_in_place(|| guard.add_batch(&batch))?;
+                    let skipped = guard.skipped() - before;
+                    drop(guard);
+                    stats.duplicates.fetch_add(skipped, Ordering::Relaxed);
+                    debug!(added, skipped, "batch added");
+                    held.push(delivery.tag);
+                    first_pending.get_or_insert_with(Instant::now);
+                }
+                Err(error) => {
+                    warn!(%error, "undecodable event batch: dead-lettered");
+                    consumer.dead_letter(delivery, &error.to_string()).await?;
+                    stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        let pending_documents = store.lock().await.pending_documents();
+        let due = first_pending.is_some_and(|since| since.elapsed() >= policy.interval)
+            || pending_documents >= policy.documents
+            || held.len() >= max_held;
+        if due && !held.is_empty() {
+            commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
+            first_pending = None;
+        }
+    }
+    if !held.is_empty() {
+        commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
+    }
+    info!(shard, "indexer stopped");
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn commit_and_ack(
+    store: &Mutex<ShardStore>,
+    consumer: &mut dyn loghaul_queue::Consumer,
+    held: &mut Vec<AckTag>,
+    stats: &IndexStats,
+) -> Result<(), IndexError> {
+    let report = {
+        let mut guard = store.lock().await;
+        tokio::task::block_in_place(|| guard.commit())?
+    };
+    consumer.ack(held).await?;
+    held.clear();
+    stats
+        .documents
+        .fetch_add(report.documents, Ordering::Relaxed);
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    stats
+        .commit_micros
+        .fetch_add((report.seconds * 1e6) as u64, Ordering::Relaxed);
+    stats.generation.store(report.generation, Ordering::Relaxed);
+    debug!(
+        generation = report.generation,
+        documents = report.documents,
+        days = report.days,
+        seconds = report.seconds,
+        "committed"
+    );
+    Ok(())
+}
