@@ -13,6 +13,8 @@
 //! built yet, and `loghaul run` does not start this role.
 
 pub mod dedup;
+pub mod query;
 pub mod schema;
+pub mod search;
 pub mod store;
 pub mod worker;

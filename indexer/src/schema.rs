@@ -60,7 +60,7 @@ impl Fields {
     pub fn new() -> Self {
         let mut builder = Schema::builder();
         let raw_fast = STRING | FAST;
-        let id = builder.add_text_field("id", STRING);
+        let id = builder.add_text_field("id", STRING | FAST);
         let timestamp = builder.add_date_field(
             "timestamp",
             DateOptions::default()
@@ -76,16 +76,19 @@ impl Fields {
         let body = builder.add_text_field("body", TEXT);
         let attributes = builder.add_json_field(
             "attributes",
-            JsonObjectOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer("default")
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            ),
+            JsonObjectOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("default")
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+                // Fast columns make numeric ranges on attributes work.
+                .set_fast("raw"),
         );
         let file = builder.add_text_field("file", raw_fast);
         let offset = builder.add_u64_field("offset", INDEXED | FAST);
         let parse_error = builder.add_text_field("parse_error", TEXT);
-        let generation = builder.add_u64_field("gen", INDEXED);
+        let generation = builder.add_u64_field("gen", INDEXED | FAST);
         let source_json = builder.add_text_field("_source", STORED);
         Fields {
             schema: builder.build(),
