@@ -1,13 +1,16 @@
-//! `loghaul index`: an indexer shard.
+//! `loghaul index`: an indexer shard and its search API.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use loghaul_config::QueueKind;
+use loghaul_indexer::api::{self, ApiState};
+use loghaul_indexer::search::Searcher;
 use loghaul_indexer::store::ShardStore;
 use loghaul_indexer::worker::{self, CommitPolicy, IndexStats};
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::exit::BadInput;
@@ -19,10 +22,14 @@ every indexer.commit_interval or indexer.commit_docs documents, and
 acknowledges messages only after the commit that holds them. An event already
 indexed (a redelivery after a crash, a shipper's repeat) is skipped by its
 record's place in its file, so a kill -9 at any moment neither loses nor
-duplicates anything.
+duplicates anything. Days older than indexer.retention are deleted whole.
+
+It serves the search API on indexer.listen (default 127.0.0.1:7700):
+/api/search, /api/count, /api/histogram, /api/facets, /api/context,
+/api/tail, /metrics, /healthz, /readyz. Off loopback it refuses to start
+without indexer.token, which clients send as `Authorization: Bearer TOKEN`.
 
 SIGTERM or Ctrl-C commits what is pending, waits for merges and exits 0.
-(The search API on indexer.listen arrives with the rest of issue 6.)
 
 Example:
   loghaul index -c /etc/loghaul/loghaul.toml";
@@ -43,43 +50,88 @@ pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let token = config
+        .indexer
+        .token
+        .as_ref()
+        .map(|token| token.expose().to_owned());
+    api::check_listen(config.indexer.listen, token.as_deref()).map_err(BadInput)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
         let broker = loghaul_queue::broker_from_config(&config.queue);
-        let shard = config.indexer.shard;
-        let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
-        let store = ShardStore::open(&config.data_dir, shard, heap).with_context(|| {
-            format!("opening shard {shard} under {}", config.data_dir.display())
-        })?;
-        let store = Arc::new(tokio::sync::Mutex::new(store));
-        let stats = Arc::new(IndexStats::default());
-        let policy = CommitPolicy {
-            interval: config.indexer.commit_interval.0,
-            documents: config.indexer.commit_docs,
-        };
-        info!(shard, data_dir = %config.data_dir.display(), "indexing; Ctrl-C or SIGTERM stops");
-        worker::run(
-            broker,
-            shard,
-            store.clone(),
-            policy,
-            stats.clone(),
-            shutdown,
-        )
-        .await?;
-        let store = Arc::try_unwrap(store)
-            .map_err(|_| anyhow::anyhow!("the index is still in use at shutdown"))?
-            .into_inner();
-        tokio::task::block_in_place(|| store.close())?;
-        info!(
-            documents = stats.documents.load(Ordering::Relaxed),
-            duplicates_skipped = stats.duplicates.load(Ordering::Relaxed),
-            commits = stats.commits.load(Ordering::Relaxed),
-            "indexer totals"
-        );
-        Ok(())
+        serve_shard(&config, broker, token, shutdown).await
     })
+}
+
+/// The indexer and its API until `shutdown`: shared by `index` and `run`.
+pub(crate) async fn serve_shard(
+    config: &loghaul_config::Config,
+    broker: Arc<dyn loghaul_queue::Broker>,
+    token: Option<String>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let shard = config.indexer.shard;
+    let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
+    let store = ShardStore::open(&config.data_dir, shard, heap)
+        .with_context(|| format!("opening shard {shard} under {}", config.data_dir.display()))?;
+    let store = Arc::new(tokio::sync::Mutex::new(store));
+    let stats = Arc::new(IndexStats::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let searcher = Arc::new(Searcher::new(&config.data_dir, shard));
+    let state = Arc::new(ApiState::new(searcher, stats.clone(), token, ready.clone()));
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let api_stop = CancellationToken::new();
+    let server = tokio::spawn(api::serve(
+        config.indexer.listen,
+        state,
+        api_stop.clone(),
+        bound_tx,
+    ));
+    let address = match bound_rx.await {
+        Ok(address) => address,
+        Err(_) => {
+            let why = match server.await {
+                Ok(Err(error)) => error.to_string(),
+                Ok(Ok(())) => "it stopped".to_owned(),
+                Err(error) => error.to_string(),
+            };
+            anyhow::bail!(
+                "the search API could not listen on {}: {why}",
+                config.indexer.listen
+            );
+        }
+    };
+    info!(shard, api = %format!("http://{address}"), data_dir = %config.data_dir.display(), "indexing; Ctrl-C or SIGTERM stops");
+    let policy = CommitPolicy {
+        interval: config.indexer.commit_interval.0,
+        documents: config.indexer.commit_docs,
+        retention: Some(config.indexer.retention.0),
+    };
+    let result = worker::run(
+        broker,
+        shard,
+        store.clone(),
+        policy,
+        stats.clone(),
+        ready,
+        shutdown,
+    )
+    .await;
+    api_stop.cancel();
+    let _ = server.await;
+    result?;
+    let store = Arc::try_unwrap(store)
+        .map_err(|_| anyhow::anyhow!("the index is still in use at shutdown"))?
+        .into_inner();
+    tokio::task::block_in_place(|| store.close())?;
+    info!(
+        documents = stats.documents.load(Ordering::Relaxed),
+        duplicates_skipped = stats.duplicates.load(Ordering::Relaxed),
+        commits = stats.commits.load(Ordering::Relaxed),
+        "indexer totals"
+    );
+    Ok(())
 }

@@ -12,6 +12,7 @@
 //! Issue 6 is in progress: search, the HTTP API and the query CLI are not
 //! built yet, and `loghaul run` does not start this role.
 
+pub mod api;
 pub mod dedup;
 pub mod query;
 pub mod schema;

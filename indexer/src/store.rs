@@ -373,6 +373,33 @@ impl ShardStore {
             .flatten()
     }
 
+    /// Deletes the day indexes that end more than `retention` before
+    /// `now`, whole. Returns the days removed.
+    pub fn apply_retention(
+        &mut self,
+        now: i64,
+        retention: std::time::Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        let cutoff = now.saturating_sub(i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX));
+        // A day ends at the next midnight: keep it while that is after the cutoff.
+        let keep_from = day_of(cutoff);
+        let mut removed = Vec::new();
+        for day in self.day_names() {
+            if day >= keep_from {
+                continue;
+            }
+            if let Some(open) = self.days.remove(&day)
+                && let Some(writer) = open.writer
+            {
+                let _ = writer.wait_merging_threads();
+            }
+            let path = self.root.join(&day);
+            std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io { path, source })?;
+            removed.push(day);
+        }
+        Ok(removed)
+    }
+
     /// Closes writers, waiting for their merges.
     pub fn close(mut self) -> Result<(), StoreError> {
         for (name, day) in std::mem::take(&mut self.days) {

@@ -33,6 +33,8 @@ pub struct IndexStats {
     pub dead_lettered: AtomicU64,
     /// Generation of the last commit.
     pub generation: AtomicU64,
+    /// Newest read time (ns) among committed events, for lag.
+    pub last_observed_nanos: AtomicU64,
 }
 
 /// When to commit.
@@ -42,6 +44,8 @@ pub struct CommitPolicy {
     pub interval: Duration,
     /// After this many documents.
     pub documents: u64,
+    /// Days entirely older than this are deleted (checked every minute).
+    pub retention: Option<Duration>,
 }
 
 /// Why the indexer stopped with an error.
@@ -62,13 +66,17 @@ pub async fn run(
     store: Arc<Mutex<ShardStore>>,
     policy: CommitPolicy,
     stats: Arc<IndexStats>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
     shutdown: CancellationToken,
 ) -> Result<(), IndexError> {
     let mut consumer = broker.consumer(Route::Events(shard)).await?;
+    ready.store(true, Ordering::Relaxed);
+    let mut next_retention = Instant::now();
     // Commit before holding as many deliveries as the consumer may.
     let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;
     let mut held: Vec<AckTag> = Vec::new();
     let mut first_pending: Option<Instant> = None;
+    let mut pending_observed = 0i64;
     info!(shard, "indexer consuming");
     loop {
         let deadline = first_pending.map(|since| since + policy.interval);
@@ -81,6 +89,14 @@ pub async fn run(
         if let Some(delivery) = delivery {
             match codec::decode_event_batch(&delivery.payload) {
                 Ok(batch) => {
+                    if let Some(observed) = batch
+                        .events
+                        .iter()
+                        .map(|event| event.observed_timestamp_unix_nano)
+                        .max()
+                    {
+                        pending_observed = pending_observed.max(observed);
+                    }
                     let mut guard = store.lock().await;
                     let before = guard.skipped();
                     let added = tokio::task::block_in_place(|| guard.add_batch(&batch))?;
@@ -98,20 +114,42 @@ pub async fn run(
                 }
             }
         }
+        if let Some(retention) = policy.retention
+            && Instant::now() >= next_retention
+        {
+            next_retention = Instant::now() + Duration::from_secs(60);
+            let removed = store.lock().await.apply_retention(now_nanos(), retention)?;
+            if !removed.is_empty() {
+                info!(days = ?removed, "retention removed whole days");
+            }
+        }
         let pending_documents = store.lock().await.pending_documents();
         let due = first_pending.is_some_and(|since| since.elapsed() >= policy.interval)
             || pending_documents >= policy.documents
             || held.len() >= max_held;
         if due && !held.is_empty() {
             commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
+            stats
+                .last_observed_nanos
+                .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
             first_pending = None;
         }
     }
     if !held.is_empty() {
         commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
+        stats
+            .last_observed_nanos
+            .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
     }
+    ready.store(false, Ordering::Relaxed);
     info!(shard, "indexer stopped");
     Ok(())
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -182,12 +182,18 @@ pub fn gunzip(compressed: &[u8]) -> Vec<u8> {
 
 /// A plain HTTP/1.0 GET on loopback: the status code and the body.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_with(addr, path, &[])
+}
+
+/// [`http_get`] with extra header lines such as `Authorization: Bearer x`.
+pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response

@@ -1,0 +1,286 @@
+//! The HTTP API end to end, in one process: events go through the queue
+//! (memory backend) into the indexer, and every endpoint is asked over real
+//! HTTP on loopback. RabbitMQ-backed runs are in the root package's tests.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use loghaul_indexer::api::{self, ApiState};
+use loghaul_indexer::search::Searcher;
+use loghaul_indexer::store::ShardStore;
+use loghaul_indexer::worker::{self, CommitPolicy, IndexStats};
+use loghaul_model::{Event, EventBatch, EventId, FileIdentity, Resource, Severity, codec};
+use loghaul_queue::{Broker, MemoryBroker, Message, QueueSettings, Route};
+use loghaul_testkit::{http_get, http_get_with};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "s3cret-token";
+
+fn events(first: u64, count: u64, base: i64) -> EventBatch {
+    let file = FileIdentity {
+        device: 1,
+        inode: 2,
+        fingerprint: 3,
+    };
+    EventBatch {
+        events: (first..first + count)
+            .map(|index| Event {
+                id: EventId::new("api-host", &file, index * 50),
+                timestamp_unix_nano: base + index as i64 * 1_000_000_000,
+                observed_timestamp_unix_nano: base,
+                severity: Severity {
+                    text: Some(if index % 5 == 0 { "ERROR" } else { "INFO" }.into()),
+                    number: if index % 5 == 0 { 17 } else { 9 },
+                },
+                body: format!("payment {index} processed for order {}", index * 3),
+                attributes: [("order".to_owned(), json!({"total": index * 10}))]
+                    .into_iter()
+                    .collect(),
+                resource: Resource {
+                    host: "api-host".into(),
+                    source: "/var/log/pay.log".into(),
+                    service: Some("payments".into()),
+                },
+                file,
+                offset: index * 50,
+                parse_error: None,
+            })
+            .collect(),
+    }
+}
+
+fn json_get(addr: std::net::SocketAddr, path: &str) -> (u16, Value) {
+    let (status, body) = http_get_with(addr, path, &[&format!("Authorization: Bearer {TOKEN}")]);
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_over_http() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new(QueueSettings::with_prefix("api")));
+    let store = Arc::new(tokio::sync::Mutex::new(
+        ShardStore::open(dir.path(), 0, 20 << 20).expect("store"),
+    ));
+    let stats = Arc::new(IndexStats::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(ApiState::new(
+        Arc::new(Searcher::new(dir.path(), 0)),
+        stats.clone(),
+        Some(TOKEN.into()),
+        ready.clone(),
+    ));
+    let stop = CancellationToken::new();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(api::serve(
+        "127.0.0.1:0".parse().expect("addr"),
+        state,
+        stop.clone(),
+        bound_tx,
+    ));
+    let addr = bound_rx.await.expect("listening");
+    let indexer = tokio::spawn(worker::run(
+        broker.clone(),
+        0,
+        store.clone(),
+        CommitPolicy {
+            interval: Duration::from_millis(200),
+            documents: 10_000,
+            retention: None,
+        },
+        stats.clone(),
+        ready,
+        stop.clone(),
+    ));
+
+    // 2026-11-22T08:00:00Z.
+    let base = 1_795_334_400_000_000_000;
+    let mut publisher = broker.publisher().await.expect("publisher");
+    let sent = Instant::now();
+    publisher
+        .publish(
+            Route::Events(0),
+            &[Message::new(codec::encode_event_batch(&events(
+                0, 100, base,
+            )))],
+        )
+        .await
+        .expect("publish");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = json_get(addr, "/api/count?q=payment");
+        if body["count"] == 100 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not searchable: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "searchable {} ms after publishing",
+        sent.elapsed().as_millis()
+    );
+
+    // Health and auth.
+    assert_eq!(http_get(addr, "/healthz").0, 200);
+    let (status, body) = http_get(addr, "/api/search?q=payment");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("bearer token"));
+    assert_eq!(
+        http_get_with(addr, "/api/count", &["Authorization: Bearer wrong"]).0,
+        401
+    );
+    assert_eq!(json_get(addr, "/readyz").0, 200);
+
+    // Search, newest first, with a cursor.
+    let (status, page) = json_get(addr, "/api/search?q=level:ERROR&limit=7");
+    assert_eq!(status, 200, "{page}");
+    let first: Vec<u64> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| event["offset"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(first, [4750, 4500, 4250, 4000, 3750, 3500, 3250]);
+    let cursor = page["next_cursor"].as_str().expect("cursor").to_owned();
+    let (_, next) = json_get(
+        addr,
+        &format!("/api/search?q=level:ERROR&limit=50&cursor={cursor}"),
+    );
+    assert_eq!(next["events"].as_array().map(Vec::len), Some(13));
+    assert_eq!(next["next_cursor"], Value::Null);
+
+    // Time ranges: RFC 3339 and Unix seconds.
+    let (_, ranged) = json_get(addr, "/api/count?from=2026-11-22T08:00:10Z&to=1795334420");
+    assert_eq!(ranged["count"], 10);
+    let (_, recent) = json_get(addr, "/api/count?since=100000d");
+    assert_eq!(recent["count"], 100);
+    let (status, body) = json_get(addr, "/api/count?from=yesterday");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("not a time"),
+        "{body}"
+    );
+
+    // Attributes, histogram, facets.
+    let (_, orders) = json_get(addr, "/api/count?q=order.total:%5B100%20TO%20190%5D");
+    assert_eq!(orders["count"], 10);
+    let (status, histogram) = json_get(
+        addr,
+        "/api/histogram?from=2026-11-22T08:00:00Z&to=2026-11-22T08:02:00Z&interval=30s",
+    );
+    assert_eq!(status, 200, "{histogram}");
+    let counts: Vec<u64> = histogram["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|bucket| bucket["count"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(counts, [30, 30, 30, 10]);
+    let (_, facets) = json_get(addr, "/api/facets?field=level");
+    assert_eq!(
+        facets["values"],
+        json!([{"value": "INFO", "count": 80}, {"value": "ERROR", "count": 20}])
+    );
+
+    // Context around one event.
+    let id = EventId::new(
+        "api-host",
+        &FileIdentity {
+            device: 1,
+            inode: 2,
+            fingerprint: 3,
+        },
+        50 * 50,
+    );
+    let (status, context) = json_get(addr, &format!("/api/context?id={id}&before=2&after=1"));
+    assert_eq!(status, 200, "{context}");
+    assert_eq!(context["event"]["offset"], 2500);
+    assert_eq!(context["before"][0]["offset"], 2400);
+    assert_eq!(context["before"][1]["offset"], 2450);
+    assert_eq!(context["after"][0]["offset"], 2550);
+    assert_eq!(
+        json_get(addr, &format!("/api/context?id={}", "0".repeat(32))).0,
+        404
+    );
+
+    // Errors with positions and limits.
+    let (status, error) = json_get(addr, "/api/search?q=level:ERROR%20AND%20(payment");
+    assert_eq!(status, 400);
+    assert_eq!(error["position"], 16, "{error}");
+    let (status, error) = json_get(addr, "/api/search?limit=100000");
+    assert_eq!(status, 400);
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("limit"),
+        "{error}"
+    );
+    let deep = format!("{}x{}", "(".repeat(60), ")".repeat(60));
+    let (status, error) = json_get(addr, &format!("/api/count?q={deep}"));
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("nested"),
+        "{error}"
+    );
+    assert_eq!(json_get(addr, "/api/nothing").0, 404);
+
+    // Live tail: a new event arrives as a server-sent event.
+    let tail = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        write!(
+            stream,
+            "GET /api/tail?q=refund HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        )
+        .expect("request");
+        let reader = BufReader::new(stream);
+        for line in reader.lines() {
+            let line = line.expect("line");
+            if let Some(data) = line.strip_prefix("data: ") {
+                return data.to_owned();
+            }
+        }
+        String::new()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut refund = events(100, 1, base);
+    refund.events[0].body = "refund issued".into();
+    publisher
+        .publish(
+            Route::Events(0),
+            &[Message::new(codec::encode_event_batch(&refund))],
+        )
+        .await
+        .expect("publish");
+    let data = tail.await.expect("tail");
+    let event: Value = serde_json::from_str(&data).expect("event JSON");
+    assert_eq!(event["body"], "refund issued");
+
+    // Metrics.
+    let (status, metrics) = http_get_with(
+        addr,
+        "/metrics",
+        &[&format!("Authorization: Bearer {TOKEN}")],
+    );
+    assert_eq!(status, 200);
+    for name in [
+        "loghaul_indexer_documents_total 101",
+        "loghaul_indexer_commits_total",
+        "loghaul_indexer_commit_seconds_total",
+        "loghaul_indexer_lag_seconds",
+        "loghaul_indexer_query_seconds_bucket{le=\"+Inf\"}",
+        "loghaul_indexer_query_errors_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+    }
+
+    stop.cancel();
+    indexer.await.expect("join").expect("indexer");
+    server.await.expect("join").expect("server");
+    assert!(api::check_listen("0.0.0.0:7700".parse().expect("addr"), None).is_err());
+    assert!(api::check_listen("0.0.0.0:7700".parse().expect("addr"), Some("t")).is_ok());
+    assert!(api::check_listen("127.0.0.1:7700".parse().expect("addr"), None).is_ok());
+}
