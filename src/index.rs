@@ -62,7 +62,7 @@ pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
         let broker = loghaul_queue::broker_from_config(&config.queue);
-        serve_shard(&config, broker, token, shutdown).await
+        serve_shard(&config, broker, token, shutdown, None).await
     })
 }
 
@@ -72,6 +72,7 @@ pub(crate) async fn serve_shard(
     broker: Arc<dyn loghaul_queue::Broker>,
     token: Option<String>,
     shutdown: CancellationToken,
+    listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> anyhow::Result<()> {
     let shard = config.indexer.shard;
     let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
@@ -104,6 +105,9 @@ pub(crate) async fn serve_shard(
             );
         }
     };
+    if let Some(listening) = listening {
+        let _ = listening.send(address);
+    }
     info!(shard, api = %format!("http://{address}"), data_dir = %config.data_dir.display(), "indexing; Ctrl-C or SIGTERM stops");
     let policy = CommitPolicy {
         interval: config.indexer.commit_interval.0,

@@ -1,27 +1,27 @@
 //! `loghaul run`: every role in one process, on embedded defaults.
 //!
-//! Today it wires what exists: the queue (memory unless the config says
-//! amqp) with its topology, the archive store (a local directory unless the
-//! config names S3), the shipper for the given paths and sources, and one
-//! parser worker. The indexer joins with its issue; until then `run` says so
-//! at start-up instead of pretending.
+//! It wires every role: the queue (memory unless the config says amqp) with
+//! its topology, the archive store (a local directory unless the config names
+//! S3), the shipper for the given paths and sources, one parser worker, and
+//! the indexer with its search API. On SIGTERM the shipper drains, then the
+//! parser and the indexer empty the memory queue, then everything stops.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use loghaul_config::{ArchiveTarget, Config, QueueKind, SourceConfig};
-use loghaul_queue::{AmqpBroker, QueueSettings};
+use loghaul_queue::{AmqpBroker, Broker, MemoryBroker, QueueSettings, Route};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::exit::BadInput;
 
 pub(crate) const HELP: &str = "\
 With no config file, everything is local: the queue lives in memory, the data
 directory is ./loghaul-data, and rotated files are archived to
-./loghaul-data/archive. PATHS are tailed into the queue and parsed into
-events. (The index and the search UI on 127.0.0.1:7700 arrive with their
-role; until then events wait in the queue, which pauses shipping when full.)
+./loghaul-data/archive. PATHS are tailed, parsed and indexed under
+./loghaul-data/index; the search API listens on 127.0.0.1:7700
+(try: curl 'http://127.0.0.1:7700/api/search?q=error&since=1h').
 Stop it with Ctrl-C or SIGTERM; it drains and exits 0.
 
 Examples:
@@ -39,6 +39,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
+    /// Address of the search API, overriding indexer.listen (port 0 picks a
+    /// free one; the ready line says which).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+
     /// Log files to ship, added to the config's sources as source `cli`.
     #[arg(value_name = "PATHS")]
     paths: Vec<PathBuf>,
@@ -51,6 +56,9 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
     };
     if let Some(data_dir) = &args.data_dir {
         config.data_dir = data_dir.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.indexer.listen = listen;
     }
     if !args.paths.is_empty() {
         let mut paths = Vec::new();
@@ -98,18 +106,50 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         std::fs::create_dir_all(&root)
             .with_context(|| format!("cannot create archive directory {}", root.display()))?;
     }
-    let broker = loghaul_queue::broker_from_config(&config.queue);
+    // The memory broker is kept by its type as well, to drain it at the end.
+    let memory = (config.queue.kind == QueueKind::Memory)
+        .then(|| std::sync::Arc::new(MemoryBroker::new(QueueSettings::from_config(&config.queue))));
+    let broker: std::sync::Arc<dyn Broker> = match &memory {
+        Some(memory) => memory.clone(),
+        None => loghaul_queue::broker_from_config(&config.queue),
+    };
     let store = loghaul_archive::store_from_config(&config).await?;
 
+    let token = config
+        .indexer
+        .token
+        .as_ref()
+        .map(|token| token.expose().to_owned());
+    loghaul_indexer::api::check_listen(config.indexer.listen, token.as_deref())
+        .map_err(BadInput)?;
+    let indexer_stop = CancellationToken::new();
+    let (listening_tx, listening_rx) = tokio::sync::oneshot::channel();
+    let indexer_task = {
+        let config = config.clone();
+        let broker = broker.clone();
+        let stop = indexer_stop.clone();
+        tokio::spawn(async move {
+            crate::index::serve_shard(&config, broker, token, stop, Some(listening_tx)).await
+        })
+    };
+    let search = match listening_rx.await {
+        Ok(address) => address,
+        Err(_) => {
+            return match indexer_task.await {
+                Ok(Err(error)) => Err(error),
+                _ => Err(anyhow::anyhow!("the indexer did not start")),
+            };
+        }
+    };
     let settings = broker.settings();
     info!(
+        search = %format!("http://{search}"),
         data_dir = %config.data_dir.display(),
         queue = ?config.queue.kind,
         queues = %settings.routes().iter().map(|route| settings.queue_name(*route)).collect::<Vec<_>>().join(","),
         archive = %store.describe(),
         "loghaul is running; Ctrl-C or SIGTERM stops it"
     );
-    warn!("the indexer role is not built yet (issue 6): parsed events wait in the queue");
     let parser = loghaul_parser::Parser::new(&config.parser).map_err(BadInput)?;
     let parse_stats = std::sync::Arc::new(loghaul_parser::worker::WorkerStats::default());
     let parser_stop = CancellationToken::new();
@@ -122,13 +162,31 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
     if config.shipper.sources.is_empty() {
         info!("no files to ship: pass PATHS or add [[shipper.sources]]");
         shutdown.cancelled().await;
-        info!("stopping: nothing in flight to drain");
     } else {
         let report = loghaul_shipper::ship(&config, broker, shutdown).await?;
         info!(records = report.records, "shipper stopped");
     }
+    info!("stopping: the parser and the indexer finish what is queued");
+    // The memory queue dies with the process: let the parser and the indexer
+    // empty it first, within the drain timeout.
+    if let Some(memory) = &memory {
+        let deadline = tokio::time::Instant::now() + config.shipper.drain_timeout.0;
+        let shards = config.queue.shards.max(1);
+        while tokio::time::Instant::now() < deadline {
+            let waiting = memory.depth(Route::Raw)
+                + (0..shards)
+                    .map(|shard| memory.depth(Route::Events(shard)))
+                    .sum::<u64>();
+            if waiting == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
     parser_stop.cancel();
     parser_task.await.context("parser worker panicked")??;
+    indexer_stop.cancel();
+    indexer_task.await.context("indexer panicked")??;
     info!(
         events = parse_stats
             .events

@@ -106,6 +106,7 @@ fn run_until_ready_then_terminate(
         .arg("run")
         .arg("--data-dir")
         .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -366,4 +367,86 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
         .output()
         .expect("runs");
     assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn run_ships_parses_indexes_and_serves_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    let mut text = String::new();
+    for index in 0..50 {
+        let level = if index % 10 == 0 { "ERROR" } else { "INFO" };
+        text.push_str(&format!(
+            "2026-11-22 07:{:02}:00,000 {level} [main] app.Checkout: order {index} placed\n",
+            index
+        ));
+    }
+    std::fs::write(&log, text).expect("log");
+    let mut child = loghaul()
+        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg(&log)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let address: std::net::SocketAddr = loop {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a ready line");
+        if line.contains("loghaul is running") {
+            let url = line
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix("search=http://"))
+                .expect("the ready line names the search URL");
+            break url.parse().expect("address");
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = loghaul_testkit::http_get(address, "/api/count?q=order");
+        if status == 200 && body.contains("\"count\":50") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not searchable: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, body) = loghaul_testkit::http_get(address, "/api/search?q=level:ERROR&limit=10");
+    assert_eq!(status, 200);
+    let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let bodies: Vec<&str> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| event["body"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "order 40 placed",
+            "order 30 placed",
+            "order 20 placed",
+            "order 10 placed",
+            "order 0 placed"
+        ]
+    );
+    assert_eq!(page["events"][0]["attributes"]["logger"], "app.Checkout");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(child.wait().expect("exit").success());
 }
