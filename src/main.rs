@@ -9,6 +9,7 @@ mod exit;
 mod index;
 mod logging;
 mod parse;
+mod query;
 mod run;
 mod ship;
 mod signals;
@@ -62,6 +63,10 @@ enum Command {
     #[command(after_help = index::HELP)]
     Index(index::IndexArgs),
 
+    /// Search the index from the terminal.
+    #[command(after_help = query::HELP)]
+    Query(query::QueryArgs),
+
     /// Measure loghaul on this machine, beside standard tools.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -106,6 +111,7 @@ fn main() -> ExitCode {
         Command::Ship(args) => ship::ship(args),
         Command::Parse(args) => parse::parse(args),
         Command::Index(args) => index::index(args),
+        Command::Query(args) => query::query(args),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),

@@ -369,25 +369,21 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
     assert_eq!(unknown.status.code(), Some(2));
 }
 
-#[test]
-fn run_ships_parses_indexes_and_serves_search() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("app.log");
-    let mut text = String::new();
-    for index in 0..50 {
-        let level = if index % 10 == 0 { "ERROR" } else { "INFO" };
-        text.push_str(&format!(
-            "2026-11-22 07:{:02}:00,000 {level} [main] app.Checkout: order {index} placed\n",
-            index
-        ));
-    }
-    std::fs::write(&log, text).expect("log");
+/// Starts `loghaul run` on `log` with the API on a free port; returns the
+/// child, its address, and the receiver of its remaining stderr lines.
+fn start_run(
+    dir: &std::path::Path,
+    log: &std::path::Path,
+) -> (
+    std::process::Child,
+    std::net::SocketAddr,
+    mpsc::Receiver<String>,
+) {
     let mut child = loghaul()
         .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg(&log)
+        .arg(dir.join("data"))
+        .arg(log)
         .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawns");
@@ -400,7 +396,7 @@ fn run_ships_parses_indexes_and_serves_search() {
             }
         }
     });
-    let address: std::net::SocketAddr = loop {
+    let address = loop {
         let line = receiver
             .recv_timeout(Duration::from_secs(30))
             .expect("a ready line");
@@ -412,11 +408,15 @@ fn run_ships_parses_indexes_and_serves_search() {
             break url.parse().expect("address");
         }
     };
+    (child, address, receiver)
+}
+
+fn wait_for_count(address: std::net::SocketAddr, query: &str, count: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let (status, body) = loghaul_testkit::http_get(address, "/api/count?q=order");
-        if status == 200 && body.contains("\"count\":50") {
-            break;
+        let (status, body) = loghaul_testkit::http_get(address, &format!("/api/count?q={query}"));
+        if status == 200 && body.contains(&format!("\"count\":{count}")) {
+            return;
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -424,6 +424,38 @@ fn run_ships_parses_indexes_and_serves_search() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn terminate(child: &mut std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(child.wait().expect("exit").success());
+}
+
+fn checkout_log(dir: &std::path::Path) -> std::path::PathBuf {
+    let log = dir.join("app.log");
+    let mut text = String::new();
+    for index in 0..50 {
+        let level = if index % 10 == 0 { "ERROR" } else { "INFO" };
+        text.push_str(&format!(
+            "2026-11-22 07:{index:02}:00,000 {level} [main] app.Checkout: order {index} placed\n"
+        ));
+    }
+    text.push_str(
+        "2026-11-22 07:59:00,000 WARN [main] app.Checkout: evil \x1b[2J\x1b[31mred\x07 text\n",
+    );
+    std::fs::write(&log, text).expect("log");
+    log
+}
+
+#[test]
+fn run_ships_parses_indexes_and_serves_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = checkout_log(dir.path());
+    let (mut child, address, _stderr) = start_run(dir.path(), &log);
+    wait_for_count(address, "order", 50);
     let (status, body) = loghaul_testkit::http_get(address, "/api/search?q=level:ERROR&limit=10");
     assert_eq!(status, 200);
     let page: serde_json::Value = serde_json::from_str(&body).expect("json");
@@ -444,9 +476,151 @@ fn run_ships_parses_indexes_and_serves_search() {
         ]
     );
     assert_eq!(page["events"][0]["attributes"]["logger"], "app.Checkout");
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(child.wait().expect("exit").success());
+    terminate(&mut child);
+}
+
+#[test]
+fn query_cli_against_a_server_and_a_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = checkout_log(dir.path());
+    let (mut child, address, _stderr) = start_run(dir.path(), &log);
+    wait_for_count(address, "order", 50);
+    let server = format!("http://{address}");
+    let query = |args: &[&str]| {
+        let output = loghaul()
+            .arg("query")
+            .args(["--server", &server])
+            .args(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    // Human output: oldest first, no colour off a terminal.
+    let (code, out, err) = query(&["level:ERROR", "--from", "2026-11-22T00:00:00Z"]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines[0].starts_with("2026-11-22T07:00:00.000Z ERROR "),
+        "{out}"
+    );
+    assert!(lines[0].ends_with("order 0 placed"), "{out}");
+    assert!(lines[4].ends_with("order 40 placed"), "{out}");
+    assert!(!out.contains('\x1b'), "no colour off a terminal");
+
+    // Escape sequences in log text never reach the terminal.
+    let (_, out, _) = query(&["evil", "--color", "always"]);
+    assert!(out.contains("evil \\x1b[2J\\x1b[31mred\\x07 text"), "{out}");
+    assert!(
+        out.contains("\x1b[33m"),
+        "--color always colours the level: {out:?}"
+    );
+    assert_eq!(
+        out.matches('\x1b').count(),
+        6,
+        "only our own colour codes: {out:?}"
+    );
+
+    // JSON, count, filters, limit.
+    let (_, out, _) = query(&["order", "--json", "-n", "3"]);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["body"], "order 49 placed");
+    assert_eq!(query(&["--count", "order"]).1.trim(), "50");
+    assert_eq!(
+        query(&["--count", "--level", "ERROR", "--level", "WARN"])
+            .1
+            .trim(),
+        "6"
+    );
+    assert_eq!(query(&["--count", "--host", "no-such-host"]).1.trim(), "0");
+    assert_eq!(query(&["--count", "--source", "*app.log"]).1.trim(), "51");
+    assert_eq!(
+        query(&["--count", "--since", "100000d", "order"]).1.trim(),
+        "50"
+    );
+    assert_eq!(
+        query(&[
+            "--count",
+            "--from",
+            "2026-11-22T07:10:00Z",
+            "--to",
+            "2026-11-22T07:20:00Z"
+        ])
+        .1
+        .trim(),
+        "10"
+    );
+
+    // Bad input: exit 2 with the place.
+    let (code, _, err) = query(&["level:ERROR AND (order"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("never closed"), "{err}");
+    assert!(err.contains("column 17"), "{err}");
+    assert!(err.contains("                ^"), "{err}");
+    assert_eq!(query(&["--since", "yesterday"]).0, Some(2));
+    assert_eq!(query(&["-n", "0"]).0, Some(2));
+    let unreachable = loghaul()
+        .args(["query", "--server", "http://127.0.0.1:1", "x"])
+        .output()
+        .expect("runs");
+    assert_eq!(unreachable.status.code(), Some(1));
+
+    // --follow: a new line in the file arrives on stdout.
+    let mut follow = loghaul()
+        .args(["query", "--server", &server, "-f", "-n", "1", "shipped"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow");
+    let stdout = follow.stdout.take().expect("stdout");
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open");
+        writeln!(
+            file,
+            "2026-11-22 08:00:00,000 INFO [main] app.Checkout: order shipped"
+        )
+        .expect("write");
+    }
+    let line = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the followed event");
+    assert!(line.ends_with("order shipped"), "{line}");
+    let _ = follow.kill();
+    let _ = follow.wait();
+    terminate(&mut child);
+
+    // The same data read straight from the data directory.
+    let output = loghaul()
+        .args(["query", "--count", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("order")
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "51");
+    let help = loghaul().args(["query", "--help"]).output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Exit codes"), "{help}");
+    assert!(help.contains("NO_COLOR"), "{help}");
 }

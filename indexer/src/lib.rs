@@ -13,6 +13,7 @@
 //! built yet, and `loghaul run` does not start this role.
 
 pub mod api;
+pub mod client;
 pub mod dedup;
 pub mod query;
 pub mod schema;

@@ -182,6 +182,20 @@ impl Searcher {
         Ok(reader.searcher())
     }
 
+    /// The newest committed generation found in the day indexes' commit
+    /// payloads (0 when there is none): where a local live tail starts.
+    pub fn latest_generation(&self) -> u64 {
+        self.days(None, None)
+            .iter()
+            .filter_map(|day| Index::open_in_dir(self.root.join(day)).ok())
+            .filter_map(|index| index.load_metas().ok())
+            .filter_map(|metas| metas.payload)
+            .filter_map(|payload| serde_json::from_str::<serde_json::Value>(&payload).ok())
+            .filter_map(|payload| payload["generation"].as_u64())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Forgets cached readers of days no longer on disk (after retention).
     pub fn forget_missing_days(&self) {
         let mut readers = self

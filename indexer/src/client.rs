@@ -1,0 +1,199 @@
+//! A small blocking client of the search API, for `loghaul query --server`
+//! and for a search node that fans out to its shards.
+//!
+//! It speaks HTTP/1.0 over plain TCP (`http://` URLs), which is what the
+//! indexer serves; put a TLS proxy in front for anything else.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Why a request failed before an HTTP answer came back.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The URL is not `http://host:port[/path]`.
+    #[error("{0}")]
+    Url(String),
+    /// Connecting, sending or reading failed.
+    #[error("{url}: {source}")]
+    Io {
+        /// The server.
+        url: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The answer is not HTTP.
+    #[error("{url}: not an HTTP answer")]
+    Protocol {
+        /// The server.
+        url: String,
+    },
+}
+
+/// An API server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    address: SocketAddr,
+    host: String,
+    prefix: String,
+    token: Option<String>,
+    timeout: Duration,
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+}
+
+/// Escapes a query-string value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl Client {
+    /// A client of `url` (`http://host:port`, optionally with a path prefix).
+    pub fn new(url: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            ClientError::Url(format!(
+                "{url}: only http:// URLs are supported; put a TLS proxy in front for https"
+            ))
+        })?;
+        let (host, prefix) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], rest[slash..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        let with_port = if host.contains(':') && !host.ends_with(']') {
+            host.to_owned()
+        } else {
+            format!("{host}:80")
+        };
+        let address = with_port
+            .to_socket_addrs()
+            .map_err(|error| ClientError::Url(format!("{url}: {error}")))?
+            .next()
+            .ok_or_else(|| ClientError::Url(format!("{url}: the host has no address")))?;
+        Ok(Client {
+            base: url.trim_end_matches('/').to_owned(),
+            address,
+            host: host.to_owned(),
+            prefix: prefix.to_owned(),
+            token: token.filter(|token| !token.is_empty()),
+            timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// The URL it talks to.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn io(&self, source: std::io::Error) -> ClientError {
+        ClientError::Io {
+            url: self.base.clone(),
+            source,
+        }
+    }
+
+    fn send(&self, path_and_query: &str) -> Result<TcpStream, ClientError> {
+        let mut stream = TcpStream::connect_timeout(&self.address, Duration::from_secs(5))
+            .map_err(|error| self.io(error))?;
+        stream
+            .set_read_timeout(Some(self.timeout))
+            .map_err(|error| self.io(error))?;
+        let authorization = self
+            .token
+            .as_ref()
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET {}{path_and_query} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n{authorization}\r\n",
+            self.prefix, self.host
+        )
+        .map_err(|error| self.io(error))?;
+        Ok(stream)
+    }
+
+    /// `GET path?query`: the status and body.
+    pub fn get(&self, path_and_query: &str) -> Result<Answer, ClientError> {
+        let mut stream = self.send(path_and_query)?;
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .map_err(|error| self.io(error))?;
+        let text = String::from_utf8_lossy(&response);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| ClientError::Protocol {
+                url: self.base.clone(),
+            })?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| ClientError::Protocol {
+                url: self.base.clone(),
+            })?;
+        Ok(Answer {
+            status,
+            body: body.to_owned(),
+        })
+    }
+
+    /// Follows a server-sent event stream, calling `each` with every `data:`
+    /// payload until it returns false or the stream ends.
+    pub fn stream(
+        &self,
+        path_and_query: &str,
+        mut each: impl FnMut(&str) -> bool,
+    ) -> Result<Answer, ClientError> {
+        let stream = self.send(path_and_query)?;
+        stream
+            .set_read_timeout(None)
+            .map_err(|error| self.io(error))?;
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        reader
+            .read_line(&mut status_line)
+            .map_err(|error| self.io(error))?;
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| ClientError::Protocol {
+                url: self.base.clone(),
+            })?;
+        let mut headers_done = false;
+        let mut body = String::new();
+        for line in reader.lines() {
+            let line = line.map_err(|error| self.io(error))?;
+            if !headers_done {
+                headers_done = line.is_empty();
+                continue;
+            }
+            if status != 200 {
+                body.push_str(&line);
+                continue;
+            }
+            if let Some(data) = line.strip_prefix("data: ")
+                && !each(data)
+            {
+                break;
+            }
+        }
+        Ok(Answer { status, body })
+    }
+}

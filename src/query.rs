@@ -1,0 +1,475 @@
+//! `loghaul query`: search from the terminal, against a server or a local
+//! data directory.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use loghaul_indexer::api::{parse_duration, parse_time};
+use loghaul_indexer::client::{Client, encode};
+use loghaul_indexer::search::{SearchRequest, Searcher};
+use loghaul_model::Event;
+use loghaul_model::time::UtcDateTime;
+
+use crate::exit::BadInput;
+
+pub(crate) const HELP: &str = "\
+QUERY is Lucene-style:
+  timeout                         a word in the message
+  \"connection reset\"              a phrase
+  level:ERROR host:web-1          exact values of host, source, service, level
+  http.response.status_code:500   an attribute, by its JSON path
+  status:[500 TO 599]  severity:>=17   ranges
+  time*  us?r                     wildcards
+  a AND b  a OR b  NOT a  -a  (a OR b) c   (adjacent terms are ANDed)
+
+Times: --since takes a duration (90s, 15m, 2h, 7d); --from and --to take RFC
+3339 (2026-11-22T08:00:00Z), Unix seconds, or a duration meaning that long ago.
+
+Output: events oldest first, so the newest is last; --json prints one JSON
+event per line. Colour only on a terminal and never with NO_COLOR set. Control
+characters and escape sequences in log text are shown escaped (\\x1b), never
+sent to the terminal.
+
+Exit codes:
+  0  the query ran (whether or not anything matched; see --count)
+  1  the server or the data directory could not be read
+  2  bad usage or a bad query (the message points at the position)
+
+Examples:
+  loghaul query 'level:ERROR' --since 1h
+  loghaul query 'payment AND NOT status:200' --host web-1 --json | jq .body
+  loghaul query --count 'timeout' --since 1d
+  loghaul query -f 'level:ERROR'
+  loghaul query --data-dir ./loghaul-data 'panic'";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct QueryArgs {
+    /// The query; empty matches everything.
+    #[arg(default_value = "")]
+    query: String,
+    /// Only events of the last DURATION (15m, 2h, 7d).
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    since: Option<String>,
+    /// From this time (RFC 3339, Unix seconds, or a duration ago).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Up to this time, exclusive.
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    /// Only this host (repeatable: any of them).
+    #[arg(long, value_name = "HOST")]
+    host: Vec<String>,
+    /// Only this level as written, e.g. ERROR (repeatable).
+    #[arg(long, value_name = "LEVEL")]
+    level: Vec<String>,
+    /// Only this source path (repeatable; * wildcards allowed).
+    #[arg(long, value_name = "PATH")]
+    source: Vec<String>,
+    /// At most this many events.
+    #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+    limit: usize,
+    /// One JSON event per line.
+    #[arg(long)]
+    json: bool,
+    /// Print only how many events match.
+    #[arg(long, conflicts_with_all = ["json", "follow"])]
+    count: bool,
+    /// Keep printing new matching events as they are indexed.
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// The search API.
+    #[arg(
+        long,
+        env = "LOGHAUL_SERVER",
+        value_name = "URL",
+        conflicts_with = "data_dir"
+    )]
+    server: Option<String>,
+    /// Bearer token for the server.
+    #[arg(
+        long,
+        env = "LOGHAUL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+    /// Read a local data directory instead of a server.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
+/// RFC 3339, Unix time, or a duration ago.
+fn time_arg(flag: &str, text: &str) -> Result<i64, BadInput> {
+    if let Ok(duration) = parse_duration(text) {
+        return Ok(now_nanos() - duration.as_nanos() as i64);
+    }
+    parse_time(text).map_err(|message| BadInput(format!("--{flag}: {message}")))
+}
+
+fn quote(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The user's query plus the filter flags, checked first on its own so that
+/// an error points into what the user typed.
+fn full_query(args: &QueryArgs) -> Result<String, BadInput> {
+    loghaul_indexer::query::parse(&args.query)
+        .map_err(|error| BadInput(format!("bad query: {}", error.render(&args.query))))?;
+    let mut parts = Vec::new();
+    if !args.query.trim().is_empty() {
+        parts.push(format!("({})", args.query));
+    }
+    for (field, values) in [
+        ("host", &args.host),
+        ("level", &args.level),
+        ("source", &args.source),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let any: Vec<String> = values
+            .iter()
+            .map(|value| {
+                if field == "source" && value.contains(['*', '?']) {
+                    format!("source:{}", value.replace(' ', "\\ "))
+                } else {
+                    format!("{field}:{}", quote(value))
+                }
+            })
+            .collect();
+        parts.push(format!("({})", any.join(" OR ")));
+    }
+    Ok(parts.join(" AND "))
+}
+
+/// Log text made safe for a terminal: C0 and C1 controls and DEL become
+/// visible escapes; a newline continues on an indented line.
+fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\n    "),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Printer {
+    json: bool,
+    color: bool,
+}
+
+impl Printer {
+    fn print(&self, out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+        if self.json {
+            serde_json::to_writer(&mut *out, event).map_err(std::io::Error::other)?;
+            return writeln!(out);
+        }
+        let time = UtcDateTime::from_unix_nano(event.timestamp_unix_nano);
+        let millis = event.timestamp_unix_nano.rem_euclid(1_000_000_000) / 1_000_000;
+        let stamp = format!(
+            "{}T{:02}:{:02}:{:02}.{millis:03}Z",
+            time.date_string(),
+            time.hour,
+            time.minute,
+            time.second
+        );
+        let level = sanitize(event.severity.text.as_deref().unwrap_or("-"));
+        let (on, off) = match (self.color, event.severity.number) {
+            (false, _) => ("", ""),
+            (true, 17..) => ("\x1b[31m", "\x1b[0m"),
+            (true, 13..=16) => ("\x1b[33m", "\x1b[0m"),
+            (true, 9..=12) => ("\x1b[32m", "\x1b[0m"),
+            (true, 1..=8) => ("\x1b[34m", "\x1b[0m"),
+            (true, _) => ("", ""),
+        };
+        let (dim, undim) = if self.color {
+            ("\x1b[2m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
+        writeln!(
+            out,
+            "{dim}{stamp}{undim} {on}{level:<5}{off} {dim}{}{undim} {}",
+            sanitize(&event.resource.host),
+            sanitize(&event.body)
+        )
+    }
+}
+
+enum Backend {
+    Server(Client),
+    Local(Vec<Searcher>),
+}
+
+impl Backend {
+    fn open(args: &QueryArgs) -> anyhow::Result<Self> {
+        if let Some(dir) = &args.data_dir {
+            let index = dir.join("index");
+            let mut shards: Vec<u32> = std::fs::read_dir(&index)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", index.display()))?
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect();
+            shards.sort_unstable();
+            return Ok(Backend::Local(
+                shards
+                    .into_iter()
+                    .map(|shard| Searcher::new(dir, shard))
+                    .collect(),
+            ));
+        }
+        let url = args
+            .server
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:7700".to_owned());
+        Ok(Backend::Server(
+            Client::new(&url, args.token.clone()).map_err(|error| BadInput(error.to_string()))?,
+        ))
+    }
+}
+
+/// A server's error answer, as exit code 2 (bad input) or 1.
+fn server_error(status: u16, body: &str, query: &str) -> anyhow::Error {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let message = value["error"].as_str().unwrap_or(body).to_owned();
+    match status {
+        400 => {
+            let text = match value["position"].as_u64() {
+                Some(position) => loghaul_indexer::query::QueryError {
+                    message,
+                    position: position as usize,
+                }
+                .render(query),
+                None => message,
+            };
+            BadInput(format!("bad request: {text}")).into()
+        }
+        401 => BadInput(format!(
+            "the server wants a token (--token or LOGHAUL_TOKEN): {message}"
+        ))
+        .into(),
+        _ => anyhow::anyhow!("the server answered {status}: {message}"),
+    }
+}
+
+pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
+    if args.limit == 0 || args.limit > loghaul_indexer::search::MAX_LIMIT {
+        return Err(BadInput(format!(
+            "--limit must be between 1 and {}",
+            loghaul_indexer::search::MAX_LIMIT
+        ))
+        .into());
+    }
+    let text = full_query(&args)?;
+    let from = match (&args.since, &args.from) {
+        (Some(since), _) => Some(
+            now_nanos()
+                - parse_duration(since)
+                    .map_err(|message| BadInput(format!("--since: {message}")))?
+                    .as_nanos() as i64,
+        ),
+        (None, Some(from)) => Some(time_arg("from", from)?),
+        (None, None) => None,
+    };
+    let to = args
+        .to
+        .as_deref()
+        .map(|to| time_arg("to", to))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(BadInput("--from must be before --to".into()).into());
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    };
+    let printer = Printer {
+        json: args.json,
+        color: color && !args.json,
+    };
+    let backend = Backend::open(&args)?;
+    let mut range = String::new();
+    if let Some(from) = from {
+        range.push_str(&format!("&from={from}"));
+    }
+    if let Some(to) = to {
+        range.push_str(&format!("&to={to}"));
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+
+    if args.count {
+        let count = match &backend {
+            Backend::Server(client) => {
+                let answer = client.get(&format!("/api/count?q={}{range}", encode(&text)))?;
+                if answer.status != 200 {
+                    return Err(server_error(answer.status, &answer.body, &text));
+                }
+                let value: serde_json::Value = serde_json::from_str(&answer.body)?;
+                value["count"].as_u64().unwrap_or(0)
+            }
+            Backend::Local(searchers) => {
+                let mut total = 0;
+                for searcher in searchers {
+                    total += searcher.count(&text, from, to).map_err(local_error)?;
+                }
+                total
+            }
+        };
+        writeln!(out, "{count}")?;
+        out.flush()?;
+        return Ok(());
+    }
+
+    let mut events = match &backend {
+        Backend::Server(client) => {
+            let answer = client.get(&format!(
+                "/api/search?q={}&limit={}{range}",
+                encode(&text),
+                args.limit
+            ))?;
+            if answer.status != 200 {
+                return Err(server_error(answer.status, &answer.body, &text));
+            }
+            let value: serde_json::Value = serde_json::from_str(&answer.body)?;
+            serde_json::from_value::<Vec<Event>>(value["events"].clone())?
+        }
+        Backend::Local(searchers) => {
+            let mut events = Vec::new();
+            for searcher in searchers {
+                let page = searcher
+                    .search(&SearchRequest {
+                        query: text.clone(),
+                        from,
+                        to,
+                        limit: args.limit,
+                        cursor: None,
+                    })
+                    .map_err(local_error)?;
+                events.extend(page.events);
+            }
+            events.sort_by(|a, b| {
+                b.timestamp_unix_nano
+                    .cmp(&a.timestamp_unix_nano)
+                    .then(b.id.cmp(&a.id))
+            });
+            events.truncate(args.limit);
+            events
+        }
+    };
+    events.reverse();
+    for event in &events {
+        printer.print(&mut out, event)?;
+    }
+    out.flush()?;
+    if !args.follow {
+        return Ok(());
+    }
+    match &backend {
+        Backend::Server(client) => {
+            let mut failure = None;
+            let answer = client.stream(&format!("/api/tail?q={}", encode(&text)), |data| {
+                match serde_json::from_str::<Event>(data) {
+                    Ok(event) => {
+                        if let Err(error) =
+                            printer.print(&mut out, &event).and_then(|()| out.flush())
+                        {
+                            failure = Some(error);
+                            return false;
+                        }
+                    }
+                    Err(error) => {
+                        failure = Some(std::io::Error::other(error));
+                        return false;
+                    }
+                }
+                true
+            })?;
+            if answer.status != 200 {
+                return Err(server_error(answer.status, &answer.body, &text));
+            }
+            if let Some(error) = failure {
+                // A closed pipe (| head) ends a follow quietly.
+                if error.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(error.into());
+                }
+            }
+            Ok(())
+        }
+        Backend::Local(searchers) => {
+            let mut seen: Vec<u64> = searchers.iter().map(Searcher::latest_generation).collect();
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                for (searcher, seen) in searchers.iter().zip(seen.iter_mut()) {
+                    let latest = searcher.latest_generation();
+                    if latest <= *seen {
+                        continue;
+                    }
+                    let events = searcher
+                        .since_generation(&text, *seen, loghaul_indexer::search::MAX_LIMIT)
+                        .map_err(local_error)?;
+                    *seen = latest;
+                    for event in &events {
+                        printer.print(&mut out, event)?;
+                    }
+                    out.flush()?;
+                }
+            }
+        }
+    }
+}
+
+fn local_error(error: loghaul_indexer::search::SearchError) -> anyhow::Error {
+    match error {
+        loghaul_indexer::search::SearchError::Query(error) => {
+            BadInput(format!("bad query: {}", error.message)).into()
+        }
+        loghaul_indexer::search::SearchError::Invalid(message) => BadInput(message).into(),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+        assert_eq!(sanitize("a\rb\x07c\x7f"), "a\\x0db\\x07c\\x7f");
+        assert_eq!(sanitize("line one\nline two"), "line one\n    line two");
+        assert_eq!(sanitize("\u{9b}2J"), "\\x9b2J");
+        assert_eq!(sanitize("evil\u{202e}txt"), "evil\\u{202e}txt");
+    }
+}
