@@ -82,7 +82,15 @@ pub(crate) async fn serve_shard(
     let stats = Arc::new(IndexStats::default());
     let ready = Arc::new(AtomicBool::new(false));
     let searcher = Arc::new(Searcher::new(&config.data_dir, shard));
-    let state = Arc::new(ApiState::new(searcher, stats.clone(), token, ready.clone()));
+    let mut peers = Vec::new();
+    for url in &config.indexer.shard_urls {
+        peers.push(
+            loghaul_indexer::client::Client::new(url, token.clone())
+                .map_err(|error| BadInput(format!("indexer.shard_urls: {error}")))?,
+        );
+    }
+    let state =
+        Arc::new(ApiState::new(searcher, stats.clone(), token, ready.clone()).with_peers(peers));
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let api_stop = CancellationToken::new();
     let server = tokio::spawn(api::serve(

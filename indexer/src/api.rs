@@ -4,12 +4,18 @@
 //! |---|---|
 //! | `GET /api/search` | `q`, `from`, `to`, `since`, `limit` (default 100), `cursor` |
 //! | `GET /api/count` | `q`, `from`, `to`, `since` |
-//! | `GET /api/histogram` | `q`, `from`, `to`, `since`, `interval` (`1m`, `1h`…; default: about 60 buckets) |
+//! | `GET /api/histogram` | `q`, `from`, `to`, `since`, `interval` (`1m`, `1h`…, or ns; default: about 60 buckets) |
 //! | `GET /api/facets` | `q`, `from`, `to`, `since`, `field` (host, source, service, level, file), `limit` |
 //! | `GET /api/context` | `id`, `before`, `after` (default 10 each) |
 //! | `GET /api/tail` | `q`: server-sent events, one `event` per new match |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz`, `GET /readyz` | liveness; readiness (the index is open and consuming) |
+//!
+//! With `indexer.shard_urls`, search, count, histogram, facets and context
+//! also ask those shards (marking the request `local=1` so they do not ask
+//! further) and merge: events by (timestamp, id), sums of counts, buckets and
+//! facet values. A shard that fails fails the request, rather than answer
+//! with silent gaps. The live tail covers the local shard only.
 //!
 //! `from` and `to` take RFC 3339 or Unix seconds, milliseconds or
 //! nanoseconds; `since` a duration back from now (`15m`). Every error is
@@ -39,6 +45,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::{Client, encode};
 use crate::search::{SearchError, SearchRequest, Searcher};
 use crate::worker::IndexStats;
 
@@ -64,6 +71,8 @@ pub struct ApiState {
     query_errors: AtomicU64,
     latency_buckets: [AtomicU64; 10],
     latency_micros: AtomicU64,
+    /// The other shards' APIs, for fan-out.
+    peers: Vec<Client>,
 }
 
 impl ApiState {
@@ -84,7 +93,15 @@ impl ApiState {
             query_errors: AtomicU64::new(0),
             latency_buckets: Default::default(),
             latency_micros: AtomicU64::new(0),
+            peers: Vec::new(),
         }
+    }
+
+    /// Also asks these shard APIs and merges their answers into this one's
+    /// (`indexer.shard_urls`).
+    pub fn with_peers(mut self, peers: Vec<Client>) -> Self {
+        self.peers = peers;
+        self
     }
 
     fn observe(&self, seconds: f64, failed: bool) {
@@ -162,7 +179,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Common parameters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct Params {
     q: Option<String>,
     from: Option<String>,
@@ -175,6 +192,8 @@ pub struct Params {
     id: Option<String>,
     before: Option<usize>,
     after: Option<usize>,
+    /// Set on requests between shards: answer from the local shard only.
+    local: Option<u8>,
 }
 
 fn now_nanos() -> i64 {
@@ -265,6 +284,72 @@ async fn run_query<T: Send + 'static>(
     result
 }
 
+/// The peers to ask for this request: none when it came from a peer.
+fn peers_for(state: &ApiState, params: &Params) -> Vec<Client> {
+    if params.local.is_some() {
+        Vec::new()
+    } else {
+        state.peers.clone()
+    }
+}
+
+/// Asks every peer `path_and_query` (with `local=1`) and returns their JSON
+/// answers. A peer that fails makes the whole answer fail: partial results
+/// would look complete.
+async fn ask_peers(
+    peers: Vec<Client>,
+    path_and_query: String,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    if peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    tokio::task::spawn_blocking(move || {
+        let separator = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let mut answers = Vec::new();
+        for peer in &peers {
+            let answer = peer
+                .get(&format!("{path_and_query}{separator}local=1"))
+                .map_err(|error| ApiError::unavailable(format!("shard {}: {error}", peer.url())))?;
+            let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+            if answer.status != 200 {
+                let message = value["error"].as_str().unwrap_or(&answer.body).to_owned();
+                return Err(ApiError {
+                    status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    message: format!("shard {}: {message}", peer.url()),
+                    position: value["position"].as_u64().map(|position| position as usize),
+                });
+            }
+            answers.push(value);
+        }
+        Ok(answers)
+    })
+    .await
+    .map_err(|error| ApiError::unavailable(format!("fan-out failed: {error}")))?
+}
+
+/// The request's common parameters, re-encoded for a peer.
+fn forward(params: &Params) -> String {
+    let mut query = String::new();
+    let mut add = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            query.push_str(&format!("&{key}={}", encode(&value)));
+        }
+    };
+    add("q", params.q.clone());
+    add("from", params.from.clone());
+    add("to", params.to.clone());
+    add("since", params.since.clone());
+    add("limit", params.limit.map(|limit| limit.to_string()));
+    add("cursor", params.cursor.clone());
+    add("interval", params.interval.clone());
+    add("field", params.field.clone());
+    query
+}
+
 async fn search(
     State(state): State<Arc<ApiState>>,
     Query(params): Query<Params>,
@@ -277,11 +362,38 @@ async fn search(
         limit: params.limit.unwrap_or(100),
         cursor: params.cursor.clone(),
     };
+    let limit = request.limit;
     let started = Instant::now();
+    let peers = peers_for(&state, &params);
     let page = run_query(&state, move |searcher| searcher.search(&request)).await?;
+    let answers = ask_peers(peers, format!("/api/search?{}", forward(&params))).await?;
+    let mut events = page.events;
+    let mut more = page.next_cursor.is_some();
+    for answer in answers {
+        more |= !answer["next_cursor"].is_null();
+        let theirs: Vec<loghaul_model::Event> = serde_json::from_value(answer["events"].clone())
+            .map_err(|error| ApiError::unavailable(format!("a shard answered badly: {error}")))?;
+        events.extend(theirs);
+    }
+    // Every shard applied the same (timestamp, id) cursor, so the merged
+    // order continues exactly where the last page ended.
+    events.sort_by(|a, b| {
+        b.timestamp_unix_nano
+            .cmp(&a.timestamp_unix_nano)
+            .then(b.id.cmp(&a.id))
+    });
+    more |= events.len() > limit;
+    events.truncate(limit);
+    let next_cursor = more
+        .then(|| {
+            events
+                .last()
+                .map(|event| format!("{}:{}", event.timestamp_unix_nano, event.id))
+        })
+        .flatten();
     Ok(Json(json!({
-        "events": page.events,
-        "next_cursor": page.next_cursor,
+        "events": events,
+        "next_cursor": next_cursor,
         "took_ms": started.elapsed().as_secs_f64() * 1e3,
     }))
     .into_response())
@@ -293,7 +405,11 @@ async fn count(
 ) -> Result<Response, ApiError> {
     let (from, to) = params.range()?;
     let query = params.query();
-    let count = run_query(&state, move |searcher| searcher.count(&query, from, to)).await?;
+    let peers = peers_for(&state, &params);
+    let mut count = run_query(&state, move |searcher| searcher.count(&query, from, to)).await?;
+    for answer in ask_peers(peers, format!("/api/count?{}", forward(&params))).await? {
+        count += answer["count"].as_u64().unwrap_or(0);
+    }
     Ok(Json(json!({ "count": count })).into_response())
 }
 
@@ -308,6 +424,8 @@ async fn histogram(
         return Err(ApiError::bad("from must be before to"));
     }
     let interval = match &params.interval {
+        // A bare number is nanoseconds (what a fanning-out node sends).
+        Some(text) if text.parse::<i64>().is_ok() => text.parse::<i64>().unwrap_or(0),
         Some(text) => parse_duration(text)
             .map_err(|message| ApiError::bad(format!("interval: {message}")))?
             .as_nanos() as i64,
@@ -317,10 +435,23 @@ async fn histogram(
         return Err(ApiError::bad("interval must be positive"));
     }
     let query = params.query();
-    let buckets = run_query(&state, move |searcher| {
+    let peers = peers_for(&state, &params);
+    let mut buckets = run_query(&state, move |searcher| {
         searcher.histogram(&query, from, to, interval)
     })
     .await?;
+    // Peers get the resolved range and interval, so their buckets line up.
+    let peer_query = format!(
+        "/api/histogram?q={}&from={from}&to={to}&interval={}",
+        encode(&params.query()),
+        interval
+    );
+    for answer in ask_peers(peers, peer_query).await? {
+        let theirs = answer["buckets"].as_array().cloned().unwrap_or_default();
+        for (bucket, their) in buckets.iter_mut().zip(theirs) {
+            bucket.1 += their["count"].as_u64().unwrap_or(0);
+        }
+    }
     let buckets: Vec<serde_json::Value> = buckets
         .into_iter()
         .map(|(start, count)| json!({ "start": start, "count": count }))
@@ -343,10 +474,30 @@ async fn facets(
     let limit = params.limit.unwrap_or(10);
     let query = params.query();
     let response_field = field.clone();
-    let values = run_query(&state, move |searcher| {
-        searcher.facets(&query, from, to, &field, limit)
+    let peers = peers_for(&state, &params);
+    // Each shard's top list is longer than asked, so the merged top is
+    // exact unless a value is rare on every shard at once.
+    let wide = (limit * 4).clamp(1, crate::search::MAX_FACETS);
+    let mut totals: std::collections::HashMap<String, u64> = run_query(&state, move |searcher| {
+        searcher.facets(&query, from, to, &field, wide)
     })
-    .await?;
+    .await?
+    .into_iter()
+    .collect();
+    let peer_params = forward(&Params {
+        limit: Some(wide),
+        ..params.clone()
+    });
+    for answer in ask_peers(peers, format!("/api/facets?{peer_params}")).await? {
+        for value in answer["values"].as_array().into_iter().flatten() {
+            if let Some(name) = value["value"].as_str() {
+                *totals.entry(name.to_owned()).or_default() += value["count"].as_u64().unwrap_or(0);
+            }
+        }
+    }
+    let mut values: Vec<(String, u64)> = totals.into_iter().collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    values.truncate(limit);
     let values: Vec<serde_json::Value> = values
         .into_iter()
         .map(|(value, count)| json!({ "value": value, "count": count }))
@@ -363,9 +514,33 @@ async fn context(
         .clone()
         .ok_or_else(|| ApiError::bad("id is required"))?;
     let (before, after) = (params.before.unwrap_or(10), params.after.unwrap_or(10));
-    let (earlier, event, later) =
-        run_query(&state, move |searcher| searcher.context(&id, before, after)).await?;
-    Ok(Json(json!({ "before": earlier, "event": event, "after": later })).into_response())
+    let peers = peers_for(&state, &params);
+    let local_id = id.clone();
+    match run_query(&state, move |searcher| {
+        searcher.context(&local_id, before, after)
+    })
+    .await
+    {
+        Ok((earlier, event, later)) => {
+            Ok(Json(json!({ "before": earlier, "event": event, "after": later })).into_response())
+        }
+        Err(error) if error.status == StatusCode::NOT_FOUND && !peers.is_empty() => {
+            // A file's records all live on one shard: ask the others.
+            let path = format!(
+                "/api/context?id={}&before={before}&after={after}",
+                encode(&id)
+            );
+            for peer in peers {
+                if let Ok(answers) = ask_peers(vec![peer], path.clone()).await
+                    && let Some(answer) = answers.into_iter().next()
+                {
+                    return Ok(Json(answer).into_response());
+                }
+            }
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 async fn tail(
