@@ -573,4 +573,37 @@ mod tests {
         assert_eq!(count(&mut store), 200);
         assert_eq!(store.add_batch(&batch(0, 200)).expect("again"), 0);
     }
+
+    #[test]
+    fn retention_removes_whole_days_and_start_up_sweeps_temporary_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("open");
+        // Three days: 2026-11-21 (most of batch 0..100 is before midnight), 2026-11-22.
+        store.add_batch(&batch(0, 100)).expect("add");
+        let mut late = batch(1000, 1010);
+        for event in &mut late.events {
+            event.timestamp_unix_nano += 2 * 86_400 * 1_000_000_000;
+        }
+        store.add_batch(&late).expect("add");
+        store.commit().expect("commit");
+        assert_eq!(
+            store.day_names(),
+            ["2026-11-21", "2026-11-22", "2026-11-24"]
+        );
+        // 2026-11-24T12:00Z with two days kept: 2026-11-22 and later stay.
+        let now = 1_795_348_800 * 1_000_000_000 + 2 * 86_400 * 1_000_000_000;
+        let removed = store
+            .apply_retention(now, std::time::Duration::from_secs(2 * 86_400))
+            .expect("retention");
+        assert_eq!(removed, ["2026-11-21"]);
+        assert_eq!(store.day_names(), ["2026-11-22", "2026-11-24"]);
+        assert_eq!(count(&mut store), 40 + 10);
+        store.close().expect("close");
+
+        let stray = dir.path().join("index/0/dedup.journal.tmp");
+        std::fs::write(&stray, b"half a compaction").expect("stray");
+        let store = ShardStore::open(dir.path(), 0, 20 << 20).expect("reopen");
+        assert!(!stray.exists(), "swept at start-up");
+        drop(store);
+    }
 }
