@@ -87,6 +87,9 @@ enum BenchCommand {
     /// Parser throughput per format on one core beside regex captures.
     #[command(after_help = bench::PARSE_HELP)]
     Parse(bench::BenchParseArgs),
+    /// Indexing throughput, freshness and query latency beside rg.
+    #[command(after_help = bench::INDEX_HELP)]
+    Index(bench::BenchIndexArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),
+        Command::Bench(BenchCommand::Index(args)) => bench::bench_index(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

@@ -78,6 +78,7 @@ pub struct ShardStore {
     dedup: Dedup,
     generation: u64,
     writer_heap: usize,
+    threads: usize,
     pending_documents: u64,
     skipped: u64,
 }
@@ -111,8 +112,19 @@ fn is_day_name(name: &str) -> bool {
 
 impl ShardStore {
     /// Opens (or creates) `<data_dir>/index/<shard>`, recovering from a crash
-    /// between a commit and its dedup marker.
+    /// between a commit and its dedup marker. One indexing thread per day.
     pub fn open(data_dir: &Path, shard: u32, writer_heap: usize) -> Result<Self, StoreError> {
+        Self::open_with_threads(data_dir, shard, writer_heap, 1)
+    }
+
+    /// [`ShardStore::open`] with `threads` indexing threads per day writer
+    /// (the heap is shared between them).
+    pub fn open_with_threads(
+        data_dir: &Path,
+        shard: u32,
+        writer_heap: usize,
+        threads: usize,
+    ) -> Result<Self, StoreError> {
         let root = data_dir.join("index").join(shard.to_string());
         std::fs::create_dir_all(&root).map_err(|source| StoreError::Io {
             path: root.clone(),
@@ -129,6 +141,7 @@ impl ShardStore {
             generation: dedup.committed(),
             dedup,
             writer_heap: writer_heap.max(15 << 20),
+            threads: threads.max(1),
             pending_documents: 0,
             skipped: 0,
             root,
@@ -237,6 +250,7 @@ impl ShardStore {
             );
         }
         let heap = self.writer_heap;
+        let threads = self.threads;
         let entry = self.days.get_mut(day).ok_or_else(|| StoreError::Io {
             path: PathBuf::from(day),
             source: std::io::Error::other("day vanished"),
@@ -244,7 +258,7 @@ impl ShardStore {
         if entry.writer.is_none() {
             let writer = entry
                 .index
-                .writer_with_num_threads(1, heap)
+                .writer_with_num_threads(threads, heap)
                 .map_err(|source| StoreError::Index {
                     path: PathBuf::from(day),
                     source,

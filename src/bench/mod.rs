@@ -2,6 +2,7 @@
 //! measured in the same run. Nothing here asserts a time.
 
 mod archive;
+mod index;
 mod parse;
 mod ship;
 
@@ -15,6 +16,7 @@ use loghaul_config::ByteSize;
 use serde_json::json;
 
 pub(crate) use archive::{ARCHIVE_HELP, BenchArchiveArgs, bench_archive};
+pub(crate) use index::{BenchIndexArgs, INDEX_HELP, bench_index};
 pub(crate) use parse::{BenchParseArgs, PARSE_HELP, bench_parse};
 pub(crate) use ship::{BenchShipArgs, HELP, bench_ship};
 

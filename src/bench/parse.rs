@@ -47,10 +47,10 @@ pub(crate) struct BenchParseArgs {
 }
 
 /// Deterministic xorshift, so every run measures the same lines.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -101,7 +101,7 @@ fn clock(rng: &mut Rng, index: u64) -> (u64, u64, u64, u64) {
 }
 
 /// One line of `format`.
-fn line(format: &str, rng: &mut Rng, index: u64) -> String {
+pub(super) fn line(format: &str, rng: &mut Rng, index: u64) -> String {
     let (h, m, s, micros) = clock(rng, index);
     let level = rng.pick(&LEVELS);
     let message = rng.pick(&MESSAGES);
