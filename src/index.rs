@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use loghaul_config::QueueKind;
 use loghaul_indexer::api::{self, ApiState};
 use loghaul_indexer::search::Searcher;
 use loghaul_indexer::store::ShardStore;
@@ -43,13 +42,7 @@ pub(crate) struct IndexArgs {
 
 pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
     let config = loghaul_config::load_file(&args.config)?;
-    if config.queue.kind == QueueKind::Memory {
-        return Err(BadInput(format!(
-            "{}: queue.kind is memory, which lives inside one process; a separate indexer needs queue.kind = \"amqp\" (or use loghaul run)",
-            args.config.display()
-        ))
-        .into());
-    }
+    crate::exit::require_shared_queue(&config, &args.config, "indexer")?;
     let token = config
         .indexer
         .token

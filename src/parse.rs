@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use loghaul_config::QueueKind;
 use loghaul_parser::Parser;
 use loghaul_parser::worker::{self, WorkerStats};
 use tracing::info;
@@ -44,13 +43,7 @@ pub(crate) struct ParseArgs {
 
 pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
     let config = loghaul_config::load_file(&args.config)?;
-    if config.queue.kind == QueueKind::Memory {
-        return Err(BadInput(format!(
-            "{}: queue.kind is memory, which lives inside one process; a separate parser needs queue.kind = \"amqp\" (or use loghaul run)",
-            args.config.display()
-        ))
-        .into());
-    }
+    crate::exit::require_shared_queue(&config, &args.config, "parser")?;
     if args.workers == 0 {
         return Err(BadInput("--workers must be at least 1".into()).into());
     }

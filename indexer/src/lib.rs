@@ -8,9 +8,13 @@
 //!   commit protocol.
 //!
 //! - [`worker`]: the queue loop: add, commit, then acknowledge.
-//!
-//! Issue 6 is in progress: search, the HTTP API and the query CLI are not
-//! built yet, and `loghaul run` does not start this role.
+//! - [`query`]: the query language, parsed here for positioned errors and
+//!   bounds.
+//! - [`search`]: pages with cursors, counts, histograms, facets, context and
+//!   the events of new generations, over the day indexes a range touches.
+//! - [`api`]: the HTTP API (axum), with token, limits, metrics and shard
+//!   fan-out; [`client`]: the small HTTP client that fan-out and
+//!   `loghaul query --server` use.
 
 pub mod api;
 pub mod client;

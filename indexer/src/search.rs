@@ -264,6 +264,31 @@ impl Searcher {
         Ok(events)
     }
 
+    /// The events a top-docs collector picks in `day`.
+    fn top_events<T, C>(
+        &self,
+        day: &str,
+        query: &dyn Query,
+        collector: &C,
+    ) -> Result<Vec<Event>, SearchError>
+    where
+        C: Collector<Fruit = Vec<(T, DocAddress)>>,
+    {
+        let searcher = self.searcher(day)?;
+        let path = self.root.join(day);
+        let hits = searcher
+            .search(query, collector)
+            .map_err(|source| SearchError::Index {
+                path: path.clone(),
+                source,
+            })?;
+        self.events_at(
+            &searcher,
+            hits.into_iter().map(|(_, address)| address),
+            &path,
+        )
+    }
+
     /// One page of events, newest first.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
         let limit = request.limit;
@@ -562,20 +587,10 @@ impl Searcher {
                 ),
             ]);
             for day in self.days(None, None) {
-                let searcher = self.searcher(&day)?;
-                let hits = searcher
-                    .search(
-                        &query,
-                        &TopDocs::with_limit(count).order_by_fast_field::<u64>("offset", order),
-                    )
-                    .map_err(|source| SearchError::Index {
-                        path: self.root.join(&day),
-                        source,
-                    })?;
-                events.extend(self.events_at(
-                    &searcher,
-                    hits.into_iter().map(|(_, address)| address),
-                    &self.root.join(&day),
+                events.extend(self.top_events(
+                    &day,
+                    &query,
+                    &TopDocs::with_limit(count).order_by_fast_field::<u64>("offset", order),
                 )?);
             }
             events.sort_by_key(|event| event.offset);
@@ -613,23 +628,15 @@ impl Searcher {
         );
         let mut events = Vec::new();
         for day in self.days(None, None) {
-            let searcher = self.searcher(&day)?;
             let query = self.build(text, None, None, vec![Box::new(newer.clone())])?;
-            let hits = searcher
-                .search(
+            events.extend(
+                self.top_events(
+                    &day,
                     &query,
                     &TopDocs::with_limit(limit)
                         .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
-                )
-                .map_err(|source| SearchError::Index {
-                    path: self.root.join(&day),
-                    source,
-                })?;
-            events.extend(self.events_at(
-                &searcher,
-                hits.into_iter().map(|(_, address)| address),
-                &self.root.join(&day),
-            )?);
+                )?,
+            );
         }
         events.sort_by(|a, b| {
             a.timestamp_unix_nano

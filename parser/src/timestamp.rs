@@ -533,19 +533,25 @@ fn month_day(b: &[u8]) -> Option<(Stamp, usize)> {
 
 /// `DD/Mmm/YYYY:HH:MM:SS ±zzzz`, the common log format's stamp.
 fn apache_access(b: &[u8]) -> Option<(Stamp, usize)> {
-    let (day, day_len) = one_or_two(b, 0)?;
-    let mut at = day_len;
-    if !is(b, at, b'/') {
+    day_month_year(b, 0, b'/', b':')
+}
+
+/// `dd<sep>Mmm<sep>YYYY<before time>HH:MM:SS[ zone]` from `at`: Apache's
+/// `10/Oct/2000:13:55:36 -0700` and RFC 2822's `22 Nov 2026 08:00:00 GMT`.
+fn day_month_year(b: &[u8], at: usize, separator: u8, before_time: u8) -> Option<(Stamp, usize)> {
+    let (day, day_len) = one_or_two(b, at)?;
+    let mut at = at + day_len;
+    if !is(b, at, separator) {
         return None;
     }
     let month = month_name(b, at + 1)?;
     at += 4;
-    if !is(b, at, b'/') {
+    if !is(b, at, separator) {
         return None;
     }
     let year = fixed(b, at + 1, 4)?;
     at += 5;
-    if !is(b, at, b':') {
+    if !is(b, at, before_time) {
         return None;
     }
     let (hour, minute, second, nanos, used) = clock(b, at + 1, b':')?;
@@ -700,42 +706,7 @@ fn syslog_like(b: &[u8], month: u8, at: usize) -> Option<(Stamp, usize)> {
 
 /// `dd Mmm YYYY HH:MM:SS zone`, after `Ddd, `.
 fn rfc2822(b: &[u8], at: usize) -> Option<(Stamp, usize)> {
-    let (day, day_len) = one_or_two(b, at)?;
-    let mut at = at + day_len;
-    if !is(b, at, b' ') {
-        return None;
-    }
-    let month = month_name(b, at + 1)?;
-    at += 4;
-    if !is(b, at, b' ') {
-        return None;
-    }
-    let year = fixed(b, at + 1, 4)?;
-    at += 5;
-    if !is(b, at, b' ') {
-        return None;
-    }
-    let (hour, minute, second, nanos, used) = clock(b, at + 1, b':')?;
-    at += 1 + used;
-    let mut offset_seconds = None;
-    if let Some((seconds, used)) = spaced_offset(b, at) {
-        offset_seconds = Some(seconds);
-        at += used;
-    }
-    finish(
-        Civil {
-            year: Some(year as i32),
-            month,
-            day: day as u8,
-            hour,
-            minute,
-            second,
-            nanos,
-            offset_seconds,
-        },
-        at,
-        b,
-    )
+    day_month_year(b, at, b' ', b' ')
 }
 
 /// A custom stamp layout from the config, in strftime notation
