@@ -243,6 +243,30 @@ async fn two_shards_answer_as_one_and_fresh_events_are_searchable() {
         "the token guards the API"
     );
     assert_eq!(http_get(listen[0], "/healthz").0, 200);
+    let cli = |token: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_loghaul"));
+        command.args([
+            "query",
+            "--count",
+            "--server",
+            &format!("http://{}", listen[0]),
+        ]);
+        if let Some(token) = token {
+            command.args(["--token", token]);
+        }
+        command
+            .env_remove("LOGHAUL_TOKEN")
+            .output()
+            .expect("query runs")
+    };
+    let counted = cli(Some(TOKEN));
+    assert_eq!(
+        String::from_utf8_lossy(&counted.stdout).trim(),
+        total.to_string()
+    );
+    let refused = cli(None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("wants a token"));
 
     for shard in &mut shards {
         stop(shard);

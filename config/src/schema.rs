@@ -377,7 +377,7 @@ impl Default for IndexerConfig {
             token: None,
             shard: 0,
             commit_interval: HumanDuration::secs(1),
-            commit_docs: 10_000,
+            commit_docs: 100_000,
             retention: HumanDuration::secs(30 * 86_400),
             writer_heap: ByteSize::mib(128),
             shard_urls: Vec::new(),

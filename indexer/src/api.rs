@@ -73,6 +73,8 @@ pub struct ApiState {
     latency_micros: AtomicU64,
     /// The other shards' APIs, for fan-out.
     peers: Vec<Client>,
+    /// How long one query may run.
+    timeout: Duration,
 }
 
 impl ApiState {
@@ -94,7 +96,14 @@ impl ApiState {
             latency_buckets: Default::default(),
             latency_micros: AtomicU64::new(0),
             peers: Vec::new(),
+            timeout: QUERY_TIMEOUT,
         }
+    }
+
+    /// A shorter (or longer) time limit per query than [`QUERY_TIMEOUT`].
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Also asks these shard APIs and merges their answers into this one's
@@ -268,10 +277,10 @@ async fn run_query<T: Send + 'static>(
     let started = Instant::now();
     let searcher = state.searcher.clone();
     let task = tokio::task::spawn_blocking(move || work(&searcher));
-    let result = match tokio::time::timeout(QUERY_TIMEOUT, task).await {
+    let result = match tokio::time::timeout(state.timeout, task).await {
         Err(_) => Err(ApiError::unavailable(format!(
-            "the query ran longer than {} s; narrow the time range or the query",
-            QUERY_TIMEOUT.as_secs()
+            "the query ran longer than {:.1} s; narrow the time range or the query",
+            state.timeout.as_secs_f64()
         ))),
         Ok(Err(join)) => Err(ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,

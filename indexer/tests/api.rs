@@ -277,7 +277,31 @@ async fn every_endpoint_over_http() {
         assert!(metrics.contains(name), "{name} missing from\n{metrics}");
     }
 
+    // A query over its time limit gets 503, and the server stays up.
+    let hasty = Arc::new(
+        ApiState::new(
+            Arc::new(Searcher::new(dir.path(), 0)),
+            stats.clone(),
+            None,
+            Arc::new(AtomicBool::new(true)),
+        )
+        .with_query_timeout(Duration::ZERO),
+    );
+    let (hasty_tx, hasty_rx) = tokio::sync::oneshot::channel();
+    let hasty_server = tokio::spawn(api::serve(
+        "127.0.0.1:0".parse().expect("addr"),
+        hasty,
+        stop.clone(),
+        hasty_tx,
+    ));
+    let hasty_addr = hasty_rx.await.expect("listening");
+    let (status, body) = http_get(hasty_addr, "/api/search?q=serv*");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("ran longer than"), "{body}");
+    assert_eq!(http_get(hasty_addr, "/healthz").0, 200);
+
     stop.cancel();
+    hasty_server.await.expect("join").expect("server");
     indexer.await.expect("join").expect("indexer");
     server.await.expect("join").expect("server");
     assert!(api::check_listen("0.0.0.0:7700".parse().expect("addr"), None).is_err());

@@ -21,8 +21,9 @@ use super::parse::{Rng, line};
 pub(crate) const INDEX_HELP: &str = "\
 Builds --events events from realistic lines (log4j, combined access and JSON
 application logs, parsed by loghaul's parser), then measures:
-  index, 1 thread / 2 threads   add + commit every indexer.commit_docs (10,000)
-                                documents, as `loghaul index` does: MiB/s of raw
+  index, 1 thread / 2 threads   add + commit every --commit-docs (default 100,000,
+                                as indexer.commit_docs) documents, as
+                                `loghaul index` does: MiB/s of raw
                                 line text and documents/s
   freshness                     an event added while indexing runs at about
                                 20,000 events/s with 1 s commits, until a
@@ -50,6 +51,9 @@ pub(crate) struct BenchIndexArgs {
     /// Probe events for freshness.
     #[arg(long, default_value_t = 60)]
     probes: usize,
+    /// Commit every N documents while indexing (indexer.commit_docs).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    commit_docs: u64,
     /// Work in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     dir: Option<std::path::PathBuf>,
@@ -150,6 +154,7 @@ fn index_run(
     templates: &Templates,
     total: u64,
     threads: usize,
+    commit_docs: u64,
     mut raw: Option<&mut dyn Write>,
 ) -> anyhow::Result<IndexFigure> {
     let mut store = ShardStore::open_with_threads(dir, 0, 256 << 20, threads)?;
@@ -183,7 +188,7 @@ fn index_run(
             let started = Instant::now();
             store.add_batch(&EventBatch { events })?;
             pending += added;
-            if pending >= 10_000 {
+            if pending >= commit_docs {
                 store.commit()?;
                 pending = 0;
             }
@@ -307,6 +312,7 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
             &templates,
             args.events,
             1,
+            args.commit_docs,
             Some(&mut raw),
         )?);
         raw.flush()?;
@@ -316,6 +322,7 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
         &templates,
         args.events,
         2,
+        args.commit_docs,
         None,
     )?);
     std::fs::remove_dir_all(scratch.path().join("one"))?;
@@ -405,9 +412,10 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{} events, {:.0} MiB of raw lines (log4j, combined, JSON), 256 MiB writer heap, commits every 10,000 documents",
+        "{} events, {:.0} MiB of raw lines (log4j, combined, JSON), 256 MiB writer heap, commits every {} documents",
         args.events,
-        mib(figures[0].bytes)
+        mib(figures[0].bytes),
+        args.commit_docs
     );
     println!("{:<28} {:>10} {:>12}", "indexing", "MiB/s", "docs/s");
     for figure in &figures {
