@@ -590,22 +590,28 @@ fn query_cli_against_a_server_and_a_data_directory() {
             }
         }
     });
-    std::thread::sleep(Duration::from_millis(700));
-    {
-        use std::io::Write as _;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&log)
-            .expect("open");
-        writeln!(
-            file,
-            "2026-11-22 08:00:00,000 INFO [main] app.Checkout: order shipped"
-        )
-        .expect("write");
-    }
-    let line = lines
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the followed event");
+    // The follow shows what is indexed after it connects: append a line
+    // every half second until one comes through.
+    let mut appended = 0;
+    let line = loop {
+        {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log)
+                .expect("open");
+            writeln!(
+                file,
+                "2026-11-22 08:00:00,000 INFO [main] app.Checkout: order shipped"
+            )
+            .expect("write");
+        }
+        appended += 1;
+        assert!(appended < 60, "the follow never printed");
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(500)) {
+            break line;
+        }
+    };
     assert!(line.ends_with("order shipped"), "{line}");
     let _ = follow.kill();
     let _ = follow.wait();
@@ -618,7 +624,11 @@ fn query_cli_against_a_server_and_a_data_directory() {
         .arg("order")
         .output()
         .expect("runs");
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "51");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        (50 + appended).to_string(),
+        "every line, the followed ones included"
+    );
     let help = loghaul().args(["query", "--help"]).output().expect("help");
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("Exit codes"), "{help}");
