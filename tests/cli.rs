@@ -615,6 +615,46 @@ fn query_cli_against_a_server_and_a_data_directory() {
     assert!(line.ends_with("order shipped"), "{line}");
     let _ = follow.kill();
     let _ = follow.wait();
+
+    // --follow on the data directory, beside the running writer.
+    let mut local = loghaul()
+        .args(["query", "-f", "-n", "1", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("delivered")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("local follow");
+    let stdout = local.stdout.take().expect("stdout");
+    let (sender, local_lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = loop {
+        {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log)
+                .expect("open");
+            writeln!(
+                file,
+                "2026-11-22 08:01:00,000 INFO [main] app.Checkout: order delivered"
+            )
+            .expect("write");
+        }
+        appended += 1;
+        assert!(appended < 120, "the local follow never printed");
+        if let Ok(line) = local_lines.recv_timeout(Duration::from_millis(500)) {
+            break line;
+        }
+    };
+    assert!(line.ends_with("order delivered"), "{line}");
+    let _ = local.kill();
+    let _ = local.wait();
     terminate(&mut child);
 
     // The same data read straight from the data directory.
