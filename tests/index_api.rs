@@ -268,6 +268,54 @@ async fn two_shards_answer_as_one_and_fresh_events_are_searchable() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("wants a token"));
 
+    // The live tail of shard 0 also carries what shard 1 indexes.
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["query", "-f", "-n", "1", "--token", TOKEN, "--server"])
+        .arg(format!("http://{}", listen[0]))
+        .arg("latecomer")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow");
+    let stdout = follow.stdout.take().expect("stdout");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut attempt = 0u64;
+    let line = loop {
+        let mut late = batch(200 + attempt, 1);
+        late.events[0].body = format!("latecomer {attempt}");
+        let shard = late.events[0].file.shard(2);
+        if shard == 1 {
+            publisher
+                .publish(
+                    Route::Events(1),
+                    &[Message::new(codec::encode_event_batch(&late))],
+                )
+                .await
+                .expect("publish");
+        }
+        attempt += 1;
+        assert!(
+            attempt < 200,
+            "shard 1's event never reached shard 0's tail"
+        );
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(300)) {
+            break line;
+        }
+    };
+    assert!(line.contains("latecomer"), "{line}");
+    let _ = follow.kill();
+    let _ = follow.wait();
+
     for shard in &mut shards {
         stop(shard);
     }

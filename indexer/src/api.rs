@@ -15,7 +15,7 @@
 //! also ask those shards (marking the request `local=1` so they do not ask
 //! further) and merge: events by (timestamp, id), sums of counts, buckets and
 //! facet values. A shard that fails fails the request, rather than answer
-//! with silent gaps. The live tail covers the local shard only.
+//! with silent gaps. The live tail also forwards the peers' tails.
 //!
 //! `from` and `to` take RFC 3339 or Unix seconds, milliseconds or
 //! nanoseconds; `since` a duration back from now (`15m`). Every error is
@@ -559,14 +559,52 @@ async fn tail(
     let query = params.query();
     state.searcher.validate(&query).map_err(ApiError::from)?;
     let start = state.stats.generation.load(Ordering::Relaxed);
+    // Peers' tails are read on blocking threads and forwarded here; a
+    // thread ends when this stream is dropped and its next send fails.
+    let (forward_tx, forward_rx) = tokio::sync::mpsc::channel::<String>(1024);
+    for peer in peers_for(&state, &params) {
+        let sender = forward_tx.clone();
+        let path = format!("/api/tail?q={}&local=1", encode(&query));
+        tokio::task::spawn_blocking(move || {
+            let _ = peer.stream(&path, |data| sender.blocking_send(data.to_owned()).is_ok());
+        });
+    }
+    drop(forward_tx);
     let stream = futures_util::stream::unfold(
-        (state, query, start, Vec::<SseEvent>::new()),
-        |(state, query, mut seen, mut queued)| async move {
+        (
+            state,
+            query,
+            start,
+            Vec::<SseEvent>::new(),
+            Some(forward_rx),
+        ),
+        |(state, query, mut seen, mut queued, mut forwarded)| async move {
             loop {
                 if let Some(next) = queued.pop() {
-                    return Some((Ok::<_, Infallible>(next), (state, query, seen, queued)));
+                    return Some((
+                        Ok::<_, Infallible>(next),
+                        (state, query, seen, queued, forwarded),
+                    ));
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                let from_peer = match forwarded.as_mut() {
+                    Some(receiver) => tokio::select! {
+                        data = receiver.recv() => Some(data),
+                        () = tokio::time::sleep(Duration::from_millis(250)) => None,
+                    },
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        None
+                    }
+                };
+                match from_peer {
+                    Some(Some(data)) => {
+                        queued.push(SseEvent::default().event("event").data(data));
+                        continue;
+                    }
+                    // Every peer's stream ended: carry on with the local one.
+                    Some(None) => forwarded = None,
+                    None => {}
+                }
                 let current = state.stats.generation.load(Ordering::Relaxed);
                 if current <= seen {
                     continue;
