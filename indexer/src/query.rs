@@ -7,7 +7,7 @@
 //! level:ERROR host:web-1          exact values of raw fields
 //! http.response.status_code:500   an attribute (its JSON path)
 //! status:[500 TO 599]  severity:>=17   ranges, inclusive [] or exclusive {}
-//! time*  us?r                     wildcards (body and raw fields)
+//! time*  us?r  user:ad*           wildcards
 //! a AND b   a OR b   NOT a   -a   +a   (a OR b) AND c   a && b || !c
 //! ```
 //!
@@ -748,10 +748,31 @@ fn attribute_query(
     analyzer: &mut TextAnalyzer,
 ) -> Result<Box<dyn Query>, QueryError> {
     match value {
-        ClauseValue::Word(word) if is_wildcard(word) => Err(QueryError::at(
-            position,
-            format!("wildcards are not supported on attributes ({path}); use body or a raw field"),
-        )),
+        ClauseValue::Word(word) if is_wildcard(word) => {
+            if word.len() > MAX_WILDCARD_BYTES {
+                return Err(QueryError::at(
+                    position,
+                    format!("wildcard patterns are limited to {MAX_WILDCARD_BYTES} bytes"),
+                ));
+            }
+            // The attributes' term dictionary holds `path \0 s value` for text:
+            // match that prefix exactly, then the pattern (text is lower-cased
+            // when indexed, so the pattern is too).
+            let mut prefix = json_term(fields, path);
+            prefix.append_type_and_str("");
+            let mut regex = String::new();
+            for byte in prefix.serialized_value_bytes() {
+                if byte.is_ascii_alphanumeric() || *byte == b'_' {
+                    regex.push(char::from(*byte));
+                } else {
+                    regex.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            regex.push_str(&wildcard_regex(word, true));
+            RegexQuery::from_pattern(&regex, fields.attributes)
+                .map(|query| Box::new(query) as Box<dyn Query>)
+                .map_err(|error| QueryError::at(position, format!("bad wildcard: {error}")))
+        }
         ClauseValue::Word(text) | ClauseValue::Phrase(text) => {
             let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
             for term in number_terms(fields, path, text) {

@@ -152,6 +152,14 @@ fn the_query_language_finds_what_it_says() {
     assert_eq!(count(&searcher, "serv*"), 270, "wildcards in the body");
     assert_eq!(count(&searcher, "s?rved"), 270);
     assert_eq!(count(&searcher, "host:web-*"), 350);
+    assert_eq!(
+        count(&searcher, "user:user*"),
+        300,
+        "wildcards on attributes"
+    );
+    assert_eq!(count(&searcher, "user:us?r3"), 43);
+    assert_eq!(count(&searcher, "http.method:G*"), 300);
+    assert_eq!(count(&searcher, "http.method:P*"), 0);
     assert_eq!(count(&searcher, "severity:>=13"), 150);
     assert_eq!(count(&searcher, "severity:17"), 75);
     assert_eq!(count(&searcher, "parse_error:timestamp"), 50);
