@@ -159,7 +159,8 @@ pub struct SourceConfig {
     pub exclude: Vec<String>,
     /// `auto`, a format name, or `regex:<pattern name>`.
     pub format: String,
-    /// Time zone of timestamps that carry none: `UTC`, `local`, or `+HH:MM`.
+    /// Time zone of timestamps that carry none: `UTC`, `local`, `+HH:MM`, or an
+    /// IANA name such as `Europe/Paris`.
     pub timezone: String,
     /// The service name events from this source get.
     #[serde(skip_serializing_if = "Option::is_none")]
