@@ -434,6 +434,51 @@ fn terminate(child: &mut std::process::Child) {
     assert!(child.wait().expect("exit").success());
 }
 
+/// Runs a `loghaul query -f` command and appends `text` to `log` every half
+/// second (a follow shows only what is indexed after it connects) until the
+/// command prints a line, which it returns. Counts the lines appended.
+fn follow_until_printed(
+    command: &mut Command,
+    log: &std::path::Path,
+    text: &str,
+    appended: &mut u64,
+) -> String {
+    let mut follow = command.stdout(Stdio::piped()).spawn().expect("follow");
+    let stdout = follow.stdout.take().expect("stdout");
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut tries = 0;
+    let line = loop {
+        {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(log)
+                .expect("open");
+            writeln!(
+                file,
+                "2026-11-22 08:00:00,000 INFO [main] app.Checkout: {text}"
+            )
+            .expect("write");
+        }
+        *appended += 1;
+        tries += 1;
+        assert!(tries < 60, "the follow never printed");
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(500)) {
+            break line;
+        }
+    };
+    let _ = follow.kill();
+    let _ = follow.wait();
+    line
+}
+
 fn checkout_log(dir: &std::path::Path) -> std::path::PathBuf {
     let log = dir.join("app.log");
     let mut text = String::new();
@@ -575,86 +620,26 @@ fn query_cli_against_a_server_and_a_data_directory() {
         .expect("runs");
     assert_eq!(unreachable.status.code(), Some(1));
 
-    // --follow: a new line in the file arrives on stdout.
-    let mut follow = loghaul()
-        .args(["query", "--server", &server, "-f", "-n", "1", "shipped"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow");
-    let stdout = follow.stdout.take().expect("stdout");
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // The follow shows what is indexed after it connects: append a line
-    // every half second until one comes through.
+    // --follow, against the server and against the data directory beside
+    // the running writer: a new line in the file arrives on stdout.
     let mut appended = 0;
-    let line = loop {
-        {
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&log)
-                .expect("open");
-            writeln!(
-                file,
-                "2026-11-22 08:00:00,000 INFO [main] app.Checkout: order shipped"
-            )
-            .expect("write");
+    for (source, word) in [
+        (vec!["--server", server.as_str()], "shipped"),
+        (vec![], "delivered"),
+    ] {
+        let mut command = loghaul();
+        command.args(["query", "-f", "-n", "1"]).args(&source);
+        if source.is_empty() {
+            command.arg("--data-dir").arg(dir.path().join("data"));
         }
-        appended += 1;
-        assert!(appended < 60, "the follow never printed");
-        if let Ok(line) = lines.recv_timeout(Duration::from_millis(500)) {
-            break line;
-        }
-    };
-    assert!(line.ends_with("order shipped"), "{line}");
-    let _ = follow.kill();
-    let _ = follow.wait();
-
-    // --follow on the data directory, beside the running writer.
-    let mut local = loghaul()
-        .args(["query", "-f", "-n", "1", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("delivered")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("local follow");
-    let stdout = local.stdout.take().expect("stdout");
-    let (sender, local_lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let line = loop {
-        {
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&log)
-                .expect("open");
-            writeln!(
-                file,
-                "2026-11-22 08:01:00,000 INFO [main] app.Checkout: order delivered"
-            )
-            .expect("write");
-        }
-        appended += 1;
-        assert!(appended < 120, "the local follow never printed");
-        if let Ok(line) = local_lines.recv_timeout(Duration::from_millis(500)) {
-            break line;
-        }
-    };
-    assert!(line.ends_with("order delivered"), "{line}");
-    let _ = local.kill();
-    let _ = local.wait();
+        let line = follow_until_printed(
+            command.arg(word),
+            &log,
+            &format!("order {word}"),
+            &mut appended,
+        );
+        assert!(line.ends_with(&format!("order {word}")), "{line}");
+    }
     terminate(&mut child);
 
     // The same data read straight from the data directory.
