@@ -107,6 +107,16 @@ impl Client {
         }
     }
 
+    /// The status code of a response's first line.
+    fn status(&self, head: &str) -> Result<u16, ClientError> {
+        head.split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| ClientError::Protocol {
+                url: self.base.clone(),
+            })
+    }
+
     fn send(&self, path_and_query: &str) -> Result<TcpStream, ClientError> {
         let mut stream = TcpStream::connect_timeout(&self.address, Duration::from_secs(5))
             .map_err(|error| self.io(error))?;
@@ -140,13 +150,7 @@ impl Client {
             .ok_or_else(|| ClientError::Protocol {
                 url: self.base.clone(),
             })?;
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| ClientError::Protocol {
-                url: self.base.clone(),
-            })?;
+        let status = self.status(head)?;
         Ok(Answer {
             status,
             body: body.to_owned(),
@@ -169,13 +173,7 @@ impl Client {
         reader
             .read_line(&mut status_line)
             .map_err(|error| self.io(error))?;
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| ClientError::Protocol {
-                url: self.base.clone(),
-            })?;
+        let status = self.status(&status_line)?;
         let mut headers_done = false;
         let mut body = String::new();
         for line in reader.lines() {
