@@ -39,14 +39,36 @@ enum Line {
     },
 }
 
+/// Offset ranges by host, then file. Keyed by host first so that a lookup
+/// with a borrowed host name allocates nothing: it runs once per event.
+type Ranges = HashMap<String, HashMap<FileIdentity, Vec<(u64, u64)>>>;
+
+fn ranges_of<'a>(ranges: &'a Ranges, host: &str, file: &FileIdentity) -> &'a [(u64, u64)] {
+    ranges
+        .get(host)
+        .and_then(|files| files.get(file))
+        .map_or(&[], Vec::as_slice)
+}
+
+fn add_range(ranges: &mut Ranges, host: &str, file: FileIdentity, range: (u64, u64)) {
+    match ranges.get_mut(host) {
+        Some(files) => files.entry(file).or_default().push(range),
+        None => {
+            ranges.insert(host.to_owned(), HashMap::from([(file, vec![range])]));
+        }
+    }
+}
+
 /// The indexed ranges of one shard, and their journal.
 #[derive(Debug)]
 pub struct Dedup {
     path: PathBuf,
     journal: File,
-    ranges: HashMap<(String, FileIdentity), Vec<(u64, u64)>>,
-    /// Ranges of the generation being written, not yet in `ranges`.
-    pending: Vec<(String, FileIdentity, u64, u64)>,
+    /// Committed ranges, sorted and merged per file.
+    ranges: Ranges,
+    /// Ranges of the generation being written, not yet in `ranges`: a few
+    /// per file, kept as added.
+    pending: Ranges,
     committed: u64,
     lines: u64,
 }
@@ -56,7 +78,7 @@ impl Dedup {
     /// the last one marked done. A torn last line is ignored.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         let path = dir.join("dedup.journal");
-        let mut ranges: HashMap<(String, FileIdentity), Vec<(u64, u64)>> = HashMap::new();
+        let mut ranges = Ranges::new();
         let mut committed = 0;
         let mut lines = 0;
         if path.exists() {
@@ -72,10 +94,10 @@ impl Dedup {
             }
             for (generation, host, file, first, last) in by_generation {
                 if generation <= committed {
-                    ranges.entry((host, file)).or_default().push((first, last));
+                    add_range(&mut ranges, &host, file, (first, last));
                 }
             }
-            for list in ranges.values_mut() {
+            for list in ranges.values_mut().flat_map(HashMap::values_mut) {
                 normalise(list);
             }
         }
@@ -84,7 +106,7 @@ impl Dedup {
             path,
             journal,
             ranges,
-            pending: Vec::new(),
+            pending: Ranges::new(),
             committed,
             lines,
         })
@@ -98,25 +120,29 @@ impl Dedup {
     /// Whether the record at `offset` of `file` on `host` is indexed, or is
     /// in the generation being written.
     pub fn contains(&self, host: &str, file: &FileIdentity, offset: u64) -> bool {
-        let hit = |list: &[(u64, u64)]| {
-            let index = list.partition_point(|(first, _)| *first <= offset);
-            index > 0 && list[index - 1].1 >= offset
-        };
-        if self
-            .ranges
-            .get(&(host.to_owned(), *file))
-            .is_some_and(|list| hit(list))
-        {
+        let committed = ranges_of(&self.ranges, host, file);
+        let index = committed.partition_point(|(first, _)| *first <= offset);
+        if index > 0 && committed[index - 1].1 >= offset {
             return true;
         }
-        self.pending
+        ranges_of(&self.pending, host, file)
             .iter()
-            .any(|(h, f, first, last)| h == host && f == file && (*first..=*last).contains(&offset))
+            .any(|(first, last)| (*first..=*last).contains(&offset))
     }
 
     /// Notes a batch's range as part of the generation being written.
     pub fn add_pending(&mut self, host: &str, file: FileIdentity, first: u64, last: u64) {
-        self.pending.push((host.to_owned(), file, first, last));
+        add_range(&mut self.pending, host, file, (first, last));
+    }
+
+    /// Every (host, file, first, last) of `ranges`.
+    fn each(ranges: &Ranges) -> impl Iterator<Item = (&String, &FileIdentity, u64, u64)> {
+        ranges.iter().flat_map(|(host, files)| {
+            files.iter().flat_map(move |(file, list)| {
+                list.iter()
+                    .map(move |(first, last)| (host, file, *first, *last))
+            })
+        })
     }
 
     /// Records generation `generation` as committed: its ranges, then the
@@ -124,13 +150,15 @@ impl Dedup {
     /// index it touched has committed.
     pub fn commit(&mut self, generation: u64) -> std::io::Result<()> {
         let mut text = String::new();
-        for (host, file, first, last) in &self.pending {
+        let mut count = 0;
+        for (host, file, first, last) in Self::each(&self.pending) {
+            count += 1;
             let line = Line::Range {
                 g: generation,
                 h: host.clone(),
                 f: *file,
-                a: *first,
-                b: *last,
+                a: first,
+                b: last,
             };
             text.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
             text.push('\n');
@@ -142,11 +170,20 @@ impl Dedup {
         text.push('\n');
         self.journal.write_all(text.as_bytes())?;
         self.journal.sync_data()?;
-        self.lines += self.pending.len() as u64 + 1;
-        for (host, file, first, last) in self.pending.drain(..) {
-            let list = self.ranges.entry((host, file)).or_default();
-            list.push((first, last));
-            normalise(list);
+        self.lines += count + 1;
+        for (host, files) in std::mem::take(&mut self.pending) {
+            for (file, list) in files {
+                for range in list {
+                    add_range(&mut self.ranges, &host, file, range);
+                }
+                if let Some(merged) = self
+                    .ranges
+                    .get_mut(&host)
+                    .and_then(|files| files.get_mut(&file))
+                {
+                    normalise(merged);
+                }
+            }
         }
         self.committed = generation;
         if self.lines > 4 * (self.range_count() as u64 + 1000) {
@@ -155,13 +192,8 @@ impl Dedup {
         Ok(())
     }
 
-    /// Forgets the generation being written (after a failed commit).
-    pub fn abandon(&mut self) {
-        self.pending.clear();
-    }
-
     fn range_count(&self) -> usize {
-        self.ranges.values().map(Vec::len).sum()
+        Self::each(&self.ranges).count()
     }
 
     /// Rewrites the journal as the current ranges under one done marker,
@@ -170,18 +202,16 @@ impl Dedup {
         let temporary = self.path.with_extension("journal.tmp");
         {
             let mut out = std::io::BufWriter::new(File::create(&temporary)?);
-            for ((host, file), list) in &self.ranges {
-                for (first, last) in list {
-                    let line = Line::Range {
-                        g: self.committed,
-                        h: host.clone(),
-                        f: *file,
-                        a: *first,
-                        b: *last,
-                    };
-                    serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
-                    out.write_all(b"\n")?;
-                }
+            for (host, file, first, last) in Self::each(&self.ranges) {
+                let line = Line::Range {
+                    g: self.committed,
+                    h: host.clone(),
+                    f: *file,
+                    a: first,
+                    b: last,
+                };
+                serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
+                out.write_all(b"\n")?;
             }
             serde_json::to_writer(
                 &mut out,

@@ -293,12 +293,8 @@ impl ShardStore {
             range.0 = range.0.min(event.offset);
             range.1 = range.1.max(event.offset);
         }
-        let ranges: Vec<(String, loghaul_model::FileIdentity, u64, u64)> = ranges
-            .into_iter()
-            .map(|((host, file), (first, last))| (host.to_owned(), file, first, last))
-            .collect();
-        for (host, file, first, last) in ranges {
-            self.dedup.add_pending(&host, file, first, last);
+        for ((host, file), (first, last)) in ranges {
+            self.dedup.add_pending(host, file, first, last);
         }
         Ok(added)
     }
