@@ -432,12 +432,14 @@ async fn histogram(
     if from >= to {
         return Err(ApiError::bad("from must be before to"));
     }
-    let interval = match &params.interval {
+    let interval = match params.interval.as_deref() {
         // A bare number is nanoseconds (what a fanning-out node sends).
-        Some(text) if text.parse::<i64>().is_ok() => text.parse::<i64>().unwrap_or(0),
-        Some(text) => parse_duration(text)
-            .map_err(|message| ApiError::bad(format!("interval: {message}")))?
-            .as_nanos() as i64,
+        Some(text) => match text.parse::<i64>() {
+            Ok(nanos) => nanos,
+            Err(_) => parse_duration(text)
+                .map_err(|message| ApiError::bad(format!("interval: {message}")))?
+                .as_nanos() as i64,
+        },
         None => ((to - from) / 60).max(1_000_000_000),
     };
     if interval <= 0 {

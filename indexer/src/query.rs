@@ -17,8 +17,8 @@
 //! `attributes` (`attributes.` may be written or left out).
 //!
 //! Limits: [`MAX_QUERY_BYTES`] bytes, [`MAX_DEPTH`] levels of nesting,
-//! [`MAX_CLAUSES`] clauses, [`MAX_WILDCARD_EXPANSION`]-style regexes are
-//! built only from literal text.
+//! [`MAX_CLAUSES`] clauses, [`MAX_WILDCARD_BYTES`] bytes per wildcard
+//! pattern. Wildcard regexes are built only from escaped literal text.
 
 use std::fmt;
 use std::ops::Bound;
@@ -634,16 +634,13 @@ fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     out
 }
 
-fn text_query(field: Field, words: Vec<String>, make: impl Fn(&str) -> Term) -> Box<dyn Query> {
+fn text_query(words: Vec<String>, make: impl Fn(&str) -> Term) -> Box<dyn Query> {
     match words.len() {
         0 => Box::new(EmptyQuery),
         1 => Box::new(TermQuery::new(make(&words[0]), IndexRecordOption::Basic)),
-        _ => {
-            let _ = field;
-            Box::new(PhraseQuery::new(
-                words.iter().map(|word| make(word)).collect(),
-            ))
-        }
+        _ => Box::new(PhraseQuery::new(
+            words.iter().map(|word| make(word)).collect(),
+        )),
     }
 }
 
@@ -656,16 +653,14 @@ fn compile_clause(
     let name = clause.field.as_deref().unwrap_or("body");
     match (target(fields, clause.field.as_deref()), &clause.value) {
         (Target::Text(field), ClauseValue::Word(word)) if is_wildcard(word) => {
-            wildcard(field, word, true, position)
+            wildcard(field, "", word, true, position)
         }
         (Target::Text(field), ClauseValue::Word(text) | ClauseValue::Phrase(text)) => {
             let words = tokens(analyzer, text);
-            Ok(text_query(field, words, |word| {
-                Term::from_field_text(field, word)
-            }))
+            Ok(text_query(words, |word| Term::from_field_text(field, word)))
         }
         (Target::Raw(field), ClauseValue::Word(word)) if is_wildcard(word) => {
-            wildcard(field, word, false, position)
+            wildcard(field, "", word, false, position)
         }
         (Target::Raw(field), ClauseValue::Word(text) | ClauseValue::Phrase(text)) => Ok(Box::new(
             TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic),
@@ -716,8 +711,11 @@ fn map_bound(
     })
 }
 
+/// A wildcard over `field`'s terms that start with the regex `prefix`
+/// (empty for plain fields).
 fn wildcard(
     field: Field,
+    prefix: &str,
     pattern: &str,
     lowercase: bool,
     position: usize,
@@ -728,10 +726,11 @@ fn wildcard(
             format!("wildcard patterns are limited to {MAX_WILDCARD_BYTES} bytes"),
         ));
     }
-    if pattern.chars().all(|c| c == '*' || c == '?') && pattern.contains('*') {
+    if prefix.is_empty() && pattern.chars().all(|c| c == '*' || c == '?') && pattern.contains('*') {
         return Ok(Box::new(AllQuery));
     }
-    RegexQuery::from_pattern(&wildcard_regex(pattern, lowercase), field)
+    let regex = format!("{prefix}{}", wildcard_regex(pattern, lowercase));
+    RegexQuery::from_pattern(&regex, field)
         .map(|query| Box::new(query) as Box<dyn Query>)
         .map_err(|error| QueryError::at(position, format!("bad wildcard: {error}")))
 }
@@ -749,12 +748,6 @@ fn attribute_query(
 ) -> Result<Box<dyn Query>, QueryError> {
     match value {
         ClauseValue::Word(word) if is_wildcard(word) => {
-            if word.len() > MAX_WILDCARD_BYTES {
-                return Err(QueryError::at(
-                    position,
-                    format!("wildcard patterns are limited to {MAX_WILDCARD_BYTES} bytes"),
-                ));
-            }
             // The attributes' term dictionary holds `path \0 s value` for text:
             // match that prefix exactly, then the pattern (text is lower-cased
             // when indexed, so the pattern is too).
@@ -768,10 +761,7 @@ fn attribute_query(
                     regex.push_str(&format!("\\x{byte:02x}"));
                 }
             }
-            regex.push_str(&wildcard_regex(word, true));
-            RegexQuery::from_pattern(&regex, fields.attributes)
-                .map(|query| Box::new(query) as Box<dyn Query>)
-                .map_err(|error| QueryError::at(position, format!("bad wildcard: {error}")))
+            wildcard(fields.attributes, &regex, word, true, position)
         }
         ClauseValue::Word(text) | ClauseValue::Phrase(text) => {
             let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
@@ -780,7 +770,7 @@ fn attribute_query(
             }
             let words = tokens(analyzer, text);
             if !words.is_empty() {
-                alternatives.push(text_query(fields.attributes, words, |word| {
+                alternatives.push(text_query(words, |word| {
                     let mut term = json_term(fields, path);
                     term.append_type_and_str(word);
                     term
