@@ -43,30 +43,30 @@ pub(crate) struct IndexArgs {
 pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
     let config = loghaul_config::load_file(&args.config)?;
     crate::exit::require_shared_queue(&config, &args.config, "indexer")?;
-    let token = config
-        .indexer
-        .token
-        .as_ref()
-        .map(|token| token.expose().to_owned());
-    api::check_listen(config.indexer.listen, token.as_deref()).map_err(BadInput)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
         let broker = loghaul_queue::broker_from_config(&config.queue);
-        serve_shard(&config, broker, token, shutdown, None).await
+        serve_shard(&config, broker, shutdown, None).await
     })
 }
 
 /// The indexer and its API until `shutdown`: shared by `index` and `run`.
+/// An open listen address without a token is refused here, as bad input.
 pub(crate) async fn serve_shard(
     config: &loghaul_config::Config,
     broker: Arc<dyn loghaul_queue::Broker>,
-    token: Option<String>,
     shutdown: CancellationToken,
     listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> anyhow::Result<()> {
+    let token = config
+        .indexer
+        .token
+        .as_ref()
+        .map(|token| token.expose().to_owned());
+    api::check_listen(config.indexer.listen, token.as_deref()).map_err(BadInput)?;
     let shard = config.indexer.shard;
     let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
     let store = ShardStore::open(&config.data_dir, shard, heap)

@@ -115,13 +115,6 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
     };
     let store = loghaul_archive::store_from_config(&config).await?;
 
-    let token = config
-        .indexer
-        .token
-        .as_ref()
-        .map(|token| token.expose().to_owned());
-    loghaul_indexer::api::check_listen(config.indexer.listen, token.as_deref())
-        .map_err(BadInput)?;
     let indexer_stop = CancellationToken::new();
     let (listening_tx, listening_rx) = tokio::sync::oneshot::channel();
     let indexer_task = {
@@ -129,7 +122,7 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
         let broker = broker.clone();
         let stop = indexer_stop.clone();
         tokio::spawn(async move {
-            crate::index::serve_shard(&config, broker, token, stop, Some(listening_tx)).await
+            crate::index::serve_shard(&config, broker, stop, Some(listening_tx)).await
         })
     };
     let search = match listening_rx.await {
