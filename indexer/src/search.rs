@@ -139,16 +139,26 @@ impl Searcher {
     }
 
     /// Day names with an index between `from` and `to`, newest first.
+    ///
+    /// Cached readers of days that are gone (removed by retention) are
+    /// dropped here, so their files' space is freed.
     pub fn days(&self, from: Option<i64>, to: Option<i64>) -> Vec<String> {
         let first = from.map(day_name);
         let last = to.map(|to| day_name(to.saturating_sub(1)));
-        let mut days: Vec<String> = std::fs::read_dir(&self.root)
+        let present: Vec<String> = std::fs::read_dir(&self.root)
             .into_iter()
             .flatten()
             .flatten()
             .filter(|entry| entry.path().join("meta.json").exists())
             .filter_map(|entry| entry.file_name().into_string().ok())
             .filter(|name| name.len() == 10)
+            .collect();
+        self.readers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|day, _| present.contains(day));
+        let mut days: Vec<String> = present
+            .into_iter()
             .filter(|name| first.as_ref().is_none_or(|first| name >= first))
             .filter(|name| last.as_ref().is_none_or(|last| name <= last))
             .collect();
@@ -194,15 +204,6 @@ impl Searcher {
             .filter_map(|payload| payload["generation"].as_u64())
             .max()
             .unwrap_or(0)
-    }
-
-    /// Forgets cached readers of days no longer on disk (after retention).
-    pub fn forget_missing_days(&self) {
-        let mut readers = self
-            .readers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        readers.retain(|day, _| self.root.join(day).join("meta.json").exists());
     }
 
     /// The query of a request: the text, the time range, and the cursor.
