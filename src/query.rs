@@ -109,16 +109,10 @@ pub(crate) struct QueryArgs {
     color: ColorChoice,
 }
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
-}
-
 /// RFC 3339, Unix time, or a duration ago.
 fn time_arg(flag: &str, text: &str) -> Result<i64, BadInput> {
     if let Ok(duration) = parse_duration(text) {
-        return Ok(now_nanos() - duration.as_nanos() as i64);
+        return Ok(loghaul_model::time::now_unix_nano() - duration.as_nanos() as i64);
     }
     parse_time(text).map_err(|message| BadInput(format!("--{flag}: {message}")))
 }
@@ -287,7 +281,7 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
     let text = full_query(&args)?;
     let from = match (&args.since, &args.from) {
         (Some(since), _) => Some(
-            now_nanos()
+            loghaul_model::time::now_unix_nano()
                 - parse_duration(since)
                     .map_err(|message| BadInput(format!("--since: {message}")))?
                     .as_nanos() as i64,

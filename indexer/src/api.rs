@@ -205,12 +205,6 @@ pub struct Params {
     local: Option<u8>,
 }
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
-}
-
 /// RFC 3339, or a Unix time in s, ms or ns (by magnitude).
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
@@ -254,7 +248,7 @@ impl Params {
         if let Some(since) = &self.since {
             let duration = parse_duration(since)
                 .map_err(|message| ApiError::bad(format!("since: {message}")))?;
-            from = Some(now_nanos() - duration.as_nanos() as i64);
+            from = Some(loghaul_model::time::now_unix_nano() - duration.as_nanos() as i64);
         }
         if let (Some(from), Some(to)) = (from, to)
             && from >= to
@@ -427,7 +421,7 @@ async fn histogram(
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
     let (from, to) = params.range()?;
-    let to = to.unwrap_or_else(now_nanos);
+    let to = to.unwrap_or_else(loghaul_model::time::now_unix_nano);
     let from = from.unwrap_or(to - 3_600 * 1_000_000_000);
     if from >= to {
         return Err(ApiError::bad("from must be before to"));
@@ -684,7 +678,7 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     );
     let lag = match load(&stats.last_observed_nanos) {
         0 => 0.0,
-        observed => ((now_nanos() - observed as i64).max(0)) as f64 / 1e9,
+        observed => ((loghaul_model::time::now_unix_nano() - observed as i64).max(0)) as f64 / 1e9,
     };
     metric(
         "loghaul_indexer_lag_seconds",

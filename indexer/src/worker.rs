@@ -118,7 +118,10 @@ pub async fn run(
             && Instant::now() >= next_retention
         {
             next_retention = Instant::now() + Duration::from_secs(60);
-            let removed = store.lock().await.apply_retention(now_nanos(), retention)?;
+            let removed = store
+                .lock()
+                .await
+                .apply_retention(loghaul_model::time::now_unix_nano(), retention)?;
             if !removed.is_empty() {
                 info!(days = ?removed, "retention removed whole days");
             }
@@ -144,12 +147,6 @@ pub async fn run(
     ready.store(false, Ordering::Relaxed);
     info!(shard, "indexer stopped");
     Ok(())
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -52,6 +52,13 @@ impl UtcDateTime {
     }
 }
 
+/// Now, in nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_unix_nano() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
 /// (year, month, day) to days since 1970-01-01, the inverse of
 /// `civil_from_days`.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {

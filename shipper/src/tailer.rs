@@ -1332,10 +1332,7 @@ fn take_batch(key: DiskKey, watched: &mut Watched, spec: &SourceSpec, host: &str
     let bytes = std::mem::take(&mut watched.record_bytes) as u64;
     watched.batch_since = None;
     watched.sent_until = watched.batch_end;
-    let read_time_unix_nano = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos() as i64)
-        .unwrap_or(0);
+    let read_time_unix_nano = loghaul_model::time::now_unix_nano();
     let source = watched.path.display().to_string();
     let encoded = watched.encoder.finish(
         host,
