@@ -3,7 +3,8 @@
 //! events of recent commits (for live tail).
 //!
 //! A time range opens only the days it overlaps. Readers are cached per day
-//! and reloaded on each request, which costs a `meta.json` check.
+//! and reloaded on each request, which costs a `meta.json` check; a day that
+//! retention removed drops its reader at the next listing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
