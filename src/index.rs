@@ -82,8 +82,15 @@ pub(crate) async fn serve_shard(
                 .map_err(|error| BadInput(format!("indexer.shard_urls: {error}")))?,
         );
     }
-    let state =
-        Arc::new(ApiState::new(searcher, stats.clone(), token, ready.clone()).with_peers(peers));
+    let state = Arc::new(
+        ApiState::new(searcher, stats.clone(), token, ready.clone())
+            .with_peers(peers)
+            .with_limits(api::QueryLimits {
+                concurrent: config.indexer.max_concurrent_queries,
+                timeout: config.indexer.query_timeout.0,
+                memory: usize::try_from(config.indexer.query_memory.bytes()).unwrap_or(usize::MAX),
+            }),
+    );
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let api_stop = CancellationToken::new();
     let server = tokio::spawn(api::serve(

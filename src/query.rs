@@ -5,8 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use loghaul_indexer::api::{parse_duration, parse_time};
+use loghaul_indexer::api::{ErrorBody, parse_duration, parse_time, time_ago};
 use loghaul_indexer::client::{Client, encode};
+use loghaul_indexer::page::{CountAnswer, SearchPage};
 use loghaul_indexer::search::{SearchRequest, Searcher};
 use loghaul_model::Event;
 use loghaul_model::time::UtcDateTime;
@@ -26,8 +27,11 @@ QUERY is Lucene-style:
 Times: --since takes a duration (90s, 15m, 2h, 7d); --from and --to take RFC
 3339 (2026-11-22T08:00:00Z), Unix seconds, or a duration meaning that long ago.
 
-Output: events oldest first, so the newest is last; --json prints one JSON
-event per line. Colour only on a terminal and never with NO_COLOR set. Control
+Output: up to 1,000 events (one page) print oldest first, so the newest is
+last. More (-n 5000, or -n 0 / --all for every match) are fetched page by page
+through the server's cursor and printed newest first as each page arrives, so
+memory stays bounded however many match. Equal timestamps keep file order.
+--json prints one JSON event per line. Colour only on a terminal and never with NO_COLOR set. Control
 characters and escape sequences in log text are shown escaped (\\x1b), never
 sent to the terminal.
 
@@ -40,6 +44,7 @@ Examples:
   loghaul query 'level:ERROR' --since 1h
   loghaul query 'payment AND NOT status:200' --host web-1 --json | jq .body
   loghaul query --count 'timeout' --since 1d
+  loghaul query --all --json 'level:ERROR' --since 7d > errors.ndjson
   loghaul query -f 'level:ERROR'
   loghaul query --data-dir ./loghaul-data 'panic'";
 
@@ -73,9 +78,12 @@ pub(crate) struct QueryArgs {
     /// Only this source path (repeatable; * wildcards allowed).
     #[arg(long, value_name = "PATH")]
     source: Vec<String>,
-    /// At most this many events.
+    /// At most this many events; 0 for every match (paged through).
     #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
     limit: usize,
+    /// Every matching event, however many (the same as -n 0).
+    #[arg(long, conflicts_with = "limit")]
+    all: bool,
     /// One JSON event per line.
     #[arg(long)]
     json: bool,
@@ -112,7 +120,8 @@ pub(crate) struct QueryArgs {
 /// RFC 3339, Unix time, or a duration ago.
 fn time_arg(flag: &str, text: &str) -> Result<i64, BadInput> {
     if let Ok(duration) = parse_duration(text) {
-        return Ok(loghaul_model::time::now_unix_nano() - duration.as_nanos() as i64);
+        return time_ago(duration, loghaul_model::time::now_unix_nano())
+            .map_err(|message| BadInput(format!("--{flag}: {message}")));
     }
     parse_time(text).map_err(|message| BadInput(format!("--{flag}: {message}")))
 }
@@ -248,16 +257,16 @@ impl Backend {
 
 /// A server's error answer, as exit code 2 (bad input) or 1.
 fn server_error(status: u16, body: &str, query: &str) -> anyhow::Error {
-    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let message = value["error"].as_str().unwrap_or(body).to_owned();
+    let parsed: Option<ErrorBody> = serde_json::from_str(body).ok();
+    let message = parsed
+        .as_ref()
+        .map_or_else(|| body.to_owned(), |parsed| parsed.error.clone());
     match status {
         400 => {
-            let text = match value["position"].as_u64() {
-                Some(position) => loghaul_indexer::query::QueryError {
-                    message,
-                    position: position as usize,
+            let text = match parsed.and_then(|parsed| parsed.position) {
+                Some(position) => {
+                    loghaul_indexer::query::QueryError { message, position }.render(query)
                 }
-                .render(query),
                 None => message,
             };
             BadInput(format!("bad request: {text}")).into()
@@ -270,21 +279,97 @@ fn server_error(status: u16, body: &str, query: &str) -> anyhow::Error {
     }
 }
 
-pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
-    if args.limit == 0 || args.limit > loghaul_indexer::search::MAX_LIMIT {
-        return Err(BadInput(format!(
-            "--limit must be between 1 and {}",
-            loghaul_indexer::search::MAX_LIMIT
-        ))
-        .into());
+impl Backend {
+    /// One page of at most `limit` events after `cursor`.
+    fn page(
+        &self,
+        text: &str,
+        range: &str,
+        (from, to): (Option<i64>, Option<i64>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<SearchPage> {
+        match self {
+            Backend::Server(client) => {
+                let mut path = format!("/api/search?q={}&limit={limit}{range}", encode(text));
+                if let Some(cursor) = cursor {
+                    path.push_str(&format!("&cursor={}", encode(cursor)));
+                }
+                let answer = client.get(&path)?;
+                if answer.status != 200 {
+                    return Err(server_error(answer.status, &answer.body, text));
+                }
+                Ok(serde_json::from_str(&answer.body)?)
+            }
+            Backend::Local(searchers) => {
+                let mut pages = Vec::new();
+                for searcher in searchers {
+                    pages.push(
+                        searcher
+                            .search(&SearchRequest {
+                                query: text.to_owned(),
+                                from,
+                                to,
+                                limit,
+                                cursor: cursor.map(str::to_owned),
+                            })
+                            .map_err(local_error)?,
+                    );
+                }
+                Ok(SearchPage::merge(pages, limit))
+            }
+        }
     }
+}
+
+/// Prints up to `limit` matches (0: all), following the cursor page by
+/// page. One page prints oldest first; more print newest first as pages
+/// arrive, holding one page at a time.
+fn print_matches(
+    backend: &Backend,
+    printer: &Printer,
+    out: &mut impl Write,
+    text: &str,
+    range: &str,
+    bounds: (Option<i64>, Option<i64>),
+    limit: usize,
+) -> anyhow::Result<()> {
+    const PAGE: usize = loghaul_indexer::search::MAX_LIMIT;
+    let single_page = limit != 0 && limit <= PAGE;
+    let mut cursor: Option<String> = None;
+    let mut printed = 0usize;
+    loop {
+        let want = if limit == 0 {
+            PAGE
+        } else {
+            (limit - printed).min(PAGE)
+        };
+        let mut page = backend.page(text, range, bounds, want, cursor.as_deref())?;
+        if single_page {
+            page.events.reverse();
+        }
+        for event in &page.events {
+            printer.print(out, event)?;
+        }
+        out.flush()?;
+        printed += page.events.len();
+        match page.next_cursor {
+            Some(next) if limit == 0 || printed < limit => cursor = Some(next),
+            _ => return Ok(()),
+        }
+    }
+}
+
+pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
+    let limit = if args.all { 0 } else { args.limit };
     let text = full_query(&args)?;
     let from = match (&args.since, &args.from) {
         (Some(since), _) => Some(
-            loghaul_model::time::now_unix_nano()
-                - parse_duration(since)
-                    .map_err(|message| BadInput(format!("--since: {message}")))?
-                    .as_nanos() as i64,
+            time_ago(
+                parse_duration(since).map_err(|message| BadInput(format!("--since: {message}")))?,
+                loghaul_model::time::now_unix_nano(),
+            )
+            .map_err(|message| BadInput(format!("--since: {message}")))?,
         ),
         (None, Some(from)) => Some(time_arg("from", from)?),
         (None, None) => None,
@@ -329,8 +414,7 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
                 if answer.status != 200 {
                     return Err(server_error(answer.status, &answer.body, &text));
                 }
-                let value: serde_json::Value = serde_json::from_str(&answer.body)?;
-                value["count"].as_u64().unwrap_or(0)
+                serde_json::from_str::<CountAnswer>(&answer.body)?.count
             }
             Backend::Local(searchers) => {
                 let mut total = 0;
@@ -345,47 +429,24 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let mut events = match &backend {
-        Backend::Server(client) => {
-            let answer = client.get(&format!(
-                "/api/search?q={}&limit={}{range}",
-                encode(&text),
-                args.limit
-            ))?;
-            if answer.status != 200 {
-                return Err(server_error(answer.status, &answer.body, &text));
-            }
-            let value: serde_json::Value = serde_json::from_str(&answer.body)?;
-            serde_json::from_value::<Vec<Event>>(value["events"].clone())?
+    if let Err(error) = print_matches(
+        &backend,
+        &printer,
+        &mut out,
+        &text,
+        &range,
+        (from, to),
+        limit,
+    ) {
+        // A closed pipe (| head) ends the listing quietly.
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return Ok(());
         }
-        Backend::Local(searchers) => {
-            let mut events = Vec::new();
-            for searcher in searchers {
-                let page = searcher
-                    .search(&SearchRequest {
-                        query: text.clone(),
-                        from,
-                        to,
-                        limit: args.limit,
-                        cursor: None,
-                    })
-                    .map_err(local_error)?;
-                events.extend(page.events);
-            }
-            events.sort_by(|a, b| {
-                b.timestamp_unix_nano
-                    .cmp(&a.timestamp_unix_nano)
-                    .then(b.id.cmp(&a.id))
-            });
-            events.truncate(args.limit);
-            events
-        }
-    };
-    events.reverse();
-    for event in &events {
-        printer.print(&mut out, event)?;
+        return Err(error);
     }
-    out.flush()?;
     if !args.follow {
         return Ok(());
     }

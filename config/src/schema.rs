@@ -369,6 +369,15 @@ pub struct IndexerConfig {
     pub writer_heap: ByteSize,
     /// Other shards' API URLs, for a search node that fans out.
     pub shard_urls: Vec<String>,
+    /// Queries the API runs at once; more wait for a slot within their
+    /// time limit.
+    pub max_concurrent_queries: usize,
+    /// Longest a query may run; then it is stopped and answered 503. A
+    /// query may also wait this long for a slot.
+    pub query_timeout: HumanDuration,
+    /// Memory one query may hold (loaded events, facet values, wildcard
+    /// bitsets); past it the query stops with a 422 that says so.
+    pub query_memory: ByteSize,
 }
 
 impl Default for IndexerConfig {
@@ -382,6 +391,9 @@ impl Default for IndexerConfig {
             retention: HumanDuration::secs(30 * 86_400),
             writer_heap: ByteSize::mib(128),
             shard_urls: Vec::new(),
+            max_concurrent_queries: 4,
+            query_timeout: HumanDuration::secs(10),
+            query_memory: ByteSize::mib(256),
         }
     }
 }

@@ -256,6 +256,24 @@ fn validate_indexer(config: &Config, issues: &mut Vec<Issue>) {
             "commit_docs must be at least 1",
         ));
     }
+    if !(1..=256).contains(&indexer.max_concurrent_queries) {
+        issues.push(issue(
+            "indexer.max_concurrent_queries",
+            "max_concurrent_queries must be from 1 to 256",
+        ));
+    }
+    if indexer.query_timeout.0.is_zero() {
+        issues.push(issue(
+            "indexer.query_timeout",
+            "query_timeout must be longer than 0s",
+        ));
+    }
+    if indexer.query_memory.bytes() < 1 << 20 {
+        issues.push(issue(
+            "indexer.query_memory",
+            "query_memory must be at least 1MiB",
+        ));
+    }
 }
 
 fn validate_archive(config: &Config, issues: &mut Vec<Issue>) {

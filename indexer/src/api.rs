@@ -11,20 +11,27 @@
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz`, `GET /readyz` | liveness; readiness (the index is open and consuming) |
 //!
-//! With `indexer.shard_urls`, search, count, histogram, facets and context
-//! also ask those shards (marking the request `local=1` so they do not ask
-//! further) and merge: events by (timestamp, id), sums of counts, buckets and
-//! facet values. A shard that fails fails the request, rather than answer
-//! with silent gaps. The live tail also forwards the peers' tails.
+//! Answers are the types of [`crate::page`]. With `indexer.shard_urls`,
+//! search, count, histogram, facets and context also ask those shards, all
+//! at once (marking the request `local=1` so they do not ask further), and
+//! merge with the same code: pages by position (see [`crate::page`]), sums
+//! of counts, buckets and facet values. A shard that fails fails the
+//! request, rather than answer with silent gaps. The live tail also forwards
+//! the peers' tails.
 //!
 //! `from` and `to` take RFC 3339 or Unix seconds, milliseconds or
-//! nanoseconds; `since` a duration back from now (`15m`). Every error is
-//! `{"error": "...", "position": n}` (position only for query errors) with
-//! status 400, 401, 404 or 503. A bearer token, when configured, guards all
-//! but `/healthz`.
+//! nanoseconds; `since` a duration back from now (`15m`); a time outside
+//! what the index can hold (1677 to 2262) is refused, naming the parameter.
+//! Every error is `{"error": "...", "position": n}` (position only for query
+//! errors) with status 400, 401, 404, 422 (over the memory budget) or 503.
+//! A bearer token, when configured, guards all but `/healthz`.
 //!
-//! Queries run on blocking threads, at most [`MAX_CONCURRENT_QUERIES`] at a
-//! time, each within [`QUERY_TIMEOUT`]; past either, the answer is 503.
+//! Queries run on blocking threads, at most [`QueryLimits::concurrent`] at a
+//! time (default [`MAX_CONCURRENT_QUERIES`]); a query waits for a slot
+//! within its time limit (default [`QUERY_TIMEOUT`]). A query past its time
+//! limit, or whose client disconnects, is stopped inside tantivy's scorers
+//! and collectors (see [`crate::control`]) and keeps its slot until its work
+//! has ended, so stopped queries never pile up.
 
 use std::convert::Infallible;
 use std::fmt::Write;
@@ -33,31 +40,70 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, encode};
-use crate::search::{SearchError, SearchRequest, Searcher};
+use crate::control::{Control, Stop};
+use crate::page::{
+    Bucket, ContextAnswer, CountAnswer, FacetValue, FacetsAnswer, HistogramAnswer, SearchPage,
+};
+use crate::search::{Scope, SearchError, SearchRequest, Searcher};
 use crate::worker::IndexStats;
 
-/// Queries running at once; more wait up to a second, then get 503.
+/// Queries running at once by default; more wait their turn, in arrival
+/// order, up to the time limit, then get 503.
 pub const MAX_CONCURRENT_QUERIES: usize = 4;
-/// Longest a query may run before the answer is 503.
+/// Longest a query may run by default before it is stopped and the answer
+/// is 503.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default memory budget of one query.
+pub const QUERY_MEMORY: usize = 256 << 20;
 
 /// Query latency histogram bounds, in seconds.
 const LATENCY_BOUNDS: [f64; 10] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 10.0,
 ];
+
+/// How queries are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Queries running at once.
+    pub concurrent: usize,
+    /// Time limit of one query, waiting for a slot included.
+    pub timeout: Duration,
+    /// Memory budget of one query, in bytes.
+    pub memory: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            concurrent: MAX_CONCURRENT_QUERIES,
+            timeout: QUERY_TIMEOUT,
+            memory: QUERY_MEMORY,
+        }
+    }
+}
+
+/// Counters of queries that ended early.
+#[derive(Debug, Default)]
+struct Stops {
+    cancelled: AtomicU64,
+    timed_out: AtomicU64,
+    over_budget: AtomicU64,
+    busy: AtomicU64,
+}
 
 /// What the API serves from.
 #[derive(Debug)]
@@ -66,15 +112,18 @@ pub struct ApiState {
     stats: Arc<IndexStats>,
     token: Option<String>,
     ready: Arc<AtomicBool>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     queries: AtomicU64,
     query_errors: AtomicU64,
+    /// Query threads still working (a stopped query counts until its work
+    /// has really ended).
+    running: Arc<AtomicU64>,
+    stops: Stops,
     latency_buckets: [AtomicU64; 10],
     latency_micros: AtomicU64,
     /// The other shards' APIs, for fan-out.
     peers: Vec<Client>,
-    /// How long one query may run.
-    timeout: Duration,
+    limits: QueryLimits,
 }
 
 impl ApiState {
@@ -90,19 +139,28 @@ impl ApiState {
             stats,
             token: token.filter(|token| !token.is_empty()),
             ready,
-            permits: Semaphore::new(MAX_CONCURRENT_QUERIES),
+            permits: Arc::new(Semaphore::new(MAX_CONCURRENT_QUERIES)),
             queries: AtomicU64::new(0),
             query_errors: AtomicU64::new(0),
+            running: Arc::new(AtomicU64::new(0)),
+            stops: Stops::default(),
             latency_buckets: Default::default(),
             latency_micros: AtomicU64::new(0),
             peers: Vec::new(),
-            timeout: QUERY_TIMEOUT,
+            limits: QueryLimits::default(),
         }
+    }
+
+    /// Other limits than the defaults.
+    pub fn with_limits(mut self, limits: QueryLimits) -> Self {
+        self.permits = Arc::new(Semaphore::new(limits.concurrent));
+        self.limits = limits;
+        self
     }
 
     /// A shorter (or longer) time limit per query than [`QUERY_TIMEOUT`].
     pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.limits.timeout = timeout;
         self
     }
 
@@ -125,6 +183,15 @@ impl ApiState {
                 bucket.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    fn count_stop(&self, stop: &Stop) {
+        let counter = match stop {
+            Stop::Cancelled => &self.stops.cancelled,
+            Stop::TimedOut(_) => &self.stops.timed_out,
+            Stop::OverBudget { .. } => &self.stops.over_budget,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -168,6 +235,16 @@ impl From<SearchError> for ApiError {
                 message: format!("no event with id {id}"),
                 position: None,
             },
+            SearchError::Stopped(stop) => ApiError {
+                status: match stop {
+                    // Nobody reads it: the client has gone.
+                    Stop::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+                    Stop::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    Stop::OverBudget { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                },
+                message: stop.to_string(),
+                position: None,
+            },
             other => ApiError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: other.to_string(),
@@ -177,18 +254,35 @@ impl From<SearchError> for ApiError {
     }
 }
 
+/// The body of every API error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// For a query error: the byte offset in the query text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.message });
-        if let Some(position) = self.position {
-            body["position"] = json!(position);
-        }
-        (self.status, Json(body)).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                error: self.message,
+                position: self.position,
+            }),
+        )
+            .into_response()
     }
 }
 
-/// Common parameters.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The parameters every endpoint may take, read from the query string.
+///
+/// Read by hand rather than by serde, so that every mistake is a JSON error
+/// that names the parameter: a number that is not one, a value that is not
+/// UTF-8, a parameter given twice.
+#[derive(Debug, Default, Clone)]
 pub struct Params {
     q: Option<String>,
     from: Option<String>,
@@ -205,26 +299,137 @@ pub struct Params {
     local: Option<u8>,
 }
 
-/// RFC 3339, or a Unix time in s, ms or ns (by magnitude).
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(name: &str, text: &str) -> Result<String, ApiError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let byte = bytes
+                    .get(at + 1..at + 3)
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad(format!(
+                            "{name}: bad percent-escape at byte {at} of the parameter"
+                        ))
+                    })?;
+                out.push(byte);
+                at += 2;
+            }
+            other => out.push(other),
+        }
+        at += 1;
+    }
+    String::from_utf8(out).map_err(|error| {
+        ApiError::bad(format!(
+            "{name} is not valid UTF-8 (at byte {} of its decoded value)",
+            error.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn whole(name: &str, text: &str, most: usize) -> Result<usize, ApiError> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|value| *value <= most)
+        .ok_or_else(|| {
+            ApiError::bad(format!(
+                "{name} must be a whole number from 0 to {most}, not {text:?}"
+            ))
+        })
+}
+
+impl Params {
+    /// Reads a query string.
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let mut params = Params::default();
+        let mut seen: Vec<String> = Vec::new();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = form_decode("a parameter name", name)?;
+            let value = form_decode(&name, value)?;
+            if seen.contains(&name) {
+                return Err(ApiError::bad(format!("{name} is given more than once")));
+            }
+            seen.push(name.clone());
+            let text = Some(value.clone());
+            match name.as_str() {
+                "q" => params.q = text,
+                "from" => params.from = text,
+                "to" => params.to = text,
+                "since" => params.since = text,
+                "cursor" => params.cursor = text,
+                "interval" => params.interval = text,
+                "field" => params.field = text,
+                "id" => params.id = text,
+                "limit" => params.limit = Some(whole("limit", &value, usize::MAX >> 1)?),
+                "before" => params.before = Some(whole("before", &value, usize::MAX >> 1)?),
+                "after" => params.after = Some(whole("after", &value, usize::MAX >> 1)?),
+                "local" => params.local = Some(whole("local", &value, 1)? as u8),
+                // Unknown parameters are ignored, as most HTTP APIs do
+                // (cache-busting `_=` among them).
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        Params::parse(parts.uri.query().unwrap_or(""))
+    }
+}
+
+/// The first and last instants an index can hold: nanoseconds in an i64.
+fn representable(nanos: i128) -> Option<i64> {
+    i64::try_from(nanos).ok()
+}
+
+const RANGE_HELP: &str = "the index holds times from 1677-09-22 to 2262-04-11";
+
+/// RFC 3339, or a Unix time in s, ms or ns (by magnitude). Times the index
+/// cannot hold are refused rather than wrapped or clamped.
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if let Ok(number) = text.parse::<i64>() {
-        return Ok(match number.unsigned_abs() {
-            0..100_000_000_000 => number.saturating_mul(1_000_000_000),
-            100_000_000_000..100_000_000_000_000 => number.saturating_mul(1_000_000),
-            _ => number,
-        });
+        let nanos = match number.unsigned_abs() {
+            0..100_000_000_000 => i128::from(number) * 1_000_000_000,
+            100_000_000_000..100_000_000_000_000 => i128::from(number) * 1_000_000,
+            _ => i128::from(number),
+        };
+        return representable(nanos).ok_or_else(|| format!("{text} is out of range: {RANGE_HELP}"));
     }
-    text.parse::<jiff::Timestamp>()
-        .map(|timestamp| timestamp.as_nanosecond() as i64)
-        .map_err(|_| {
-            format!("{text:?} is not a time: use RFC 3339 (2026-11-22T08:00:00Z) or Unix seconds")
-        })
+    let timestamp = text.parse::<jiff::Timestamp>().map_err(|_| {
+        format!("{text:?} is not a time: use RFC 3339 (2026-11-22T08:00:00Z) or Unix seconds")
+    })?;
+    representable(timestamp.as_nanosecond())
+        .ok_or_else(|| format!("{text} is out of range: {RANGE_HELP}"))
 }
 
 /// A duration like `90s`, `15m`, `2h`, `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     loghaul_config::HumanDuration::parse(text.trim()).map(|duration| duration.0)
+}
+
+/// `now` minus `duration`, refused when it falls before what the index can
+/// hold.
+pub fn time_ago(duration: Duration, now: i64) -> Result<i64, String> {
+    representable(i128::from(now) - duration.as_nanos() as i128).ok_or_else(|| {
+        format!(
+            "{} s back from now is out of range: {RANGE_HELP}",
+            duration.as_secs()
+        )
+    })
 }
 
 impl Params {
@@ -246,9 +451,15 @@ impl Params {
             .transpose()
             .map_err(|message| ApiError::bad(format!("to: {message}")))?;
         if let Some(since) = &self.since {
+            if self.from.is_some() {
+                return Err(ApiError::bad("give since or from, not both"));
+            }
             let duration = parse_duration(since)
                 .map_err(|message| ApiError::bad(format!("since: {message}")))?;
-            from = Some(loghaul_model::time::now_unix_nano() - duration.as_nanos() as i64);
+            from = Some(
+                time_ago(duration, loghaul_model::time::now_unix_nano())
+                    .map_err(|message| ApiError::bad(format!("since: {message}")))?,
+            );
         }
         if let (Some(from), Some(to)) = (from, to)
             && from >= to
@@ -259,32 +470,80 @@ impl Params {
     }
 }
 
-/// Runs `work` on a blocking thread within the concurrency and time limits.
+/// Cancels a query's work when dropped: when the request's future is
+/// dropped because its client went away, or when the answer is sent.
+struct CancelOnDrop(Arc<Control>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Counts a query thread from start to its real end.
+struct Running(Arc<AtomicU64>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` on a blocking thread within the concurrency, time and memory
+/// limits. The slot is held until the work has really stopped, so a query
+/// that timed out or whose client left cannot pile up behind the limit.
 async fn run_query<T: Send + 'static>(
     state: &Arc<ApiState>,
-    work: impl FnOnce(&Searcher) -> Result<T, SearchError> + Send + 'static,
+    work: impl FnOnce(Scope<'_>) -> Result<T, SearchError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = tokio::time::timeout(Duration::from_secs(1), state.permits.acquire())
-        .await
-        .map_err(|_| ApiError::unavailable("too many queries at once; try again"))?
-        .map_err(|_| ApiError::unavailable("shutting down"))?;
     let started = Instant::now();
-    let searcher = state.searcher.clone();
-    let task = tokio::task::spawn_blocking(move || work(&searcher));
-    let result = match tokio::time::timeout(state.timeout, task).await {
-        Err(_) => Err(ApiError::unavailable(format!(
-            "the query ran longer than {:.1} s; narrow the time range or the query",
-            state.timeout.as_secs_f64()
-        ))),
-        Ok(Err(join)) => Err(ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: format!("the query failed: {join}"),
-            position: None,
-        }),
-        Ok(Ok(result)) => result.map_err(ApiError::from),
+    let timeout = state.limits.timeout;
+    // A query waits for a slot up to its time limit, in arrival order,
+    // then has its time limit to run.
+    let permit = match tokio::time::timeout(timeout, state.permits.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_)) => return Err(ApiError::unavailable("shutting down")),
+        Err(_) => {
+            state.stops.busy.fetch_add(1, Ordering::Relaxed);
+            state.observe(started.elapsed().as_secs_f64(), true);
+            return Err(ApiError::unavailable(format!(
+                "{} queries were running for all of {:.1} s; try again",
+                state.limits.concurrent,
+                timeout.as_secs_f64()
+            )));
+        }
     };
+    let control = Control::new(Some(timeout), state.limits.memory);
+    // Dropped when the answer is sent, or when the request's future is
+    // dropped because its client went away: either way the work stops.
+    let _cancel = CancelOnDrop(control.clone());
+    let searcher = state.searcher.clone();
+    state.running.fetch_add(1, Ordering::Relaxed);
+    let running = Running(state.running.clone());
+    let task_control = control.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let _running = running;
+        work(searcher.under(task_control))
+    });
+    let result = match tokio::time::timeout(timeout, task).await {
+        // The work checks the same deadline and stops by itself; it keeps
+        // its slot until it has.
+        Err(_) => Err(SearchError::Stopped(Stop::TimedOut(timeout))),
+        Ok(Err(join)) => {
+            return Err(ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: format!("the query failed: {join}"),
+                position: None,
+            });
+        }
+        Ok(Ok(result)) => result,
+    };
+    if let Err(SearchError::Stopped(stop)) = &result {
+        state.count_stop(stop);
+    }
     state.observe(started.elapsed().as_secs_f64(), result.is_err());
-    result
+    result.map_err(ApiError::from)
 }
 
 /// The peers to ask for this request: none when it came from a peer.
@@ -296,42 +555,66 @@ fn peers_for(state: &ApiState, params: &Params) -> Vec<Client> {
     }
 }
 
-/// Asks every peer `path_and_query` (with `local=1`) and returns their JSON
-/// answers. A peer that fails makes the whole answer fail: partial results
-/// would look complete.
-async fn ask_peers(
-    peers: Vec<Client>,
+/// Asks one peer `path_and_query` (with `local=1`) for a typed answer.
+async fn ask_peer<T: DeserializeOwned + Send + 'static>(
+    peer: Client,
     path_and_query: String,
-) -> Result<Vec<serde_json::Value>, ApiError> {
-    if peers.is_empty() {
-        return Ok(Vec::new());
-    }
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(move || {
         let separator = if path_and_query.contains('?') {
             '&'
         } else {
             '?'
         };
-        let mut answers = Vec::new();
-        for peer in &peers {
-            let answer = peer
-                .get(&format!("{path_and_query}{separator}local=1"))
-                .map_err(|error| ApiError::unavailable(format!("shard {}: {error}", peer.url())))?;
-            let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
-            if answer.status != 200 {
-                let message = value["error"].as_str().unwrap_or(&answer.body).to_owned();
-                return Err(ApiError {
-                    status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
-                    message: format!("shard {}: {message}", peer.url()),
-                    position: value["position"].as_u64().map(|position| position as usize),
-                });
-            }
-            answers.push(value);
+        let answer = peer
+            .get(&format!("{path_and_query}{separator}local=1"))
+            .map_err(|error| ApiError::unavailable(format!("shard {}: {error}", peer.url())))?;
+        if answer.status != 200 {
+            let body: Option<ErrorBody> = serde_json::from_str(&answer.body).ok();
+            return Err(ApiError {
+                status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                message: format!(
+                    "shard {}: {}",
+                    peer.url(),
+                    body.as_ref()
+                        .map_or(answer.body.as_str(), |body| &body.error)
+                ),
+                position: body.and_then(|body| body.position),
+            });
         }
-        Ok(answers)
+        serde_json::from_str(&answer.body).map_err(|error| {
+            ApiError::unavailable(format!("shard {} answered badly: {error}", peer.url()))
+        })
     })
     .await
     .map_err(|error| ApiError::unavailable(format!("fan-out failed: {error}")))?
+}
+
+/// Asks every peer at once. A peer that fails makes the whole answer fail:
+/// partial results would look complete.
+async fn ask_peers<T: DeserializeOwned + Send + 'static>(
+    peers: Vec<Client>,
+    path_and_query: String,
+) -> Result<Vec<T>, ApiError> {
+    futures_util::future::join_all(
+        peers
+            .into_iter()
+            .map(|peer| ask_peer(peer, path_and_query.clone())),
+    )
+    .await
+    .into_iter()
+    .collect()
+}
+
+/// The local answer and the peers' answers, asked at the same time.
+async fn local_and_peers<L: Send + 'static, P: DeserializeOwned + Send + 'static>(
+    state: &Arc<ApiState>,
+    peers: Vec<Client>,
+    peer_path: String,
+    work: impl FnOnce(Scope<'_>) -> Result<L, SearchError> + Send + 'static,
+) -> Result<(L, Vec<P>), ApiError> {
+    let (local, theirs) = tokio::join!(run_query(state, work), ask_peers(peers, peer_path));
+    Ok((local?, theirs?))
 }
 
 /// The request's common parameters, re-encoded for a peer.
@@ -355,9 +638,16 @@ fn forward(params: &Params) -> String {
 
 async fn search(
     State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+    params: Params,
+) -> Result<Json<SearchPage>, ApiError> {
     let (from, to) = params.range()?;
+    // A relative range is resolved once, so every shard searches the same.
+    let resolved = Params {
+        from: from.map(|from| from.to_string()),
+        to: to.map(|to| to.to_string()),
+        since: None,
+        ..params.clone()
+    };
     let request = SearchRequest {
         query: params.query(),
         from,
@@ -368,61 +658,51 @@ async fn search(
     let limit = request.limit;
     let started = Instant::now();
     let peers = peers_for(&state, &params);
-    let page = run_query(&state, move |searcher| searcher.search(&request)).await?;
-    let answers = ask_peers(peers, format!("/api/search?{}", forward(&params))).await?;
-    let mut events = page.events;
-    let mut more = page.next_cursor.is_some();
-    for answer in answers {
-        more |= !answer["next_cursor"].is_null();
-        let theirs: Vec<loghaul_model::Event> = serde_json::from_value(answer["events"].clone())
-            .map_err(|error| ApiError::unavailable(format!("a shard answered badly: {error}")))?;
-        events.extend(theirs);
-    }
-    // Every shard applied the same (timestamp, id) cursor, so the merged
-    // order continues exactly where the last page ended.
-    events.sort_by(|a, b| {
-        b.timestamp_unix_nano
-            .cmp(&a.timestamp_unix_nano)
-            .then(b.id.cmp(&a.id))
-    });
-    more |= events.len() > limit;
-    events.truncate(limit);
-    let next_cursor = more
-        .then(|| {
-            events
-                .last()
-                .map(|event| format!("{}:{}", event.timestamp_unix_nano, event.id))
-        })
-        .flatten();
-    Ok(Json(json!({
-        "events": events,
-        "next_cursor": next_cursor,
-        "took_ms": started.elapsed().as_secs_f64() * 1e3,
-    }))
-    .into_response())
+    let (page, theirs) = local_and_peers::<_, SearchPage>(
+        &state,
+        peers,
+        format!("/api/search?{}", forward(&resolved)),
+        move |scope| scope.search(&request),
+    )
+    .await?;
+    // Every shard applied the same cursor, so the merged order continues
+    // exactly where the last page ended.
+    let mut page = SearchPage::merge(std::iter::once(page).chain(theirs), limit);
+    page.took_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(Json(page))
 }
 
 async fn count(
     State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+    params: Params,
+) -> Result<Json<CountAnswer>, ApiError> {
     let (from, to) = params.range()?;
+    let resolved = Params {
+        from: from.map(|from| from.to_string()),
+        to: to.map(|to| to.to_string()),
+        since: None,
+        ..params.clone()
+    };
     let query = params.query();
-    let peers = peers_for(&state, &params);
-    let mut count = run_query(&state, move |searcher| searcher.count(&query, from, to)).await?;
-    for answer in ask_peers(peers, format!("/api/count?{}", forward(&params))).await? {
-        count += answer["count"].as_u64().unwrap_or(0);
-    }
-    Ok(Json(json!({ "count": count })).into_response())
+    let (count, theirs) = local_and_peers::<_, CountAnswer>(
+        &state,
+        peers_for(&state, &params),
+        format!("/api/count?{}", forward(&resolved)),
+        move |scope| scope.count(&query, from, to),
+    )
+    .await?;
+    Ok(Json(CountAnswer::merge(
+        std::iter::once(CountAnswer { count }).chain(theirs),
+    )))
 }
 
 async fn histogram(
     State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+    params: Params,
+) -> Result<Json<HistogramAnswer>, ApiError> {
     let (from, to) = params.range()?;
     let to = to.unwrap_or_else(loghaul_model::time::now_unix_nano);
-    let from = from.unwrap_or(to - 3_600 * 1_000_000_000);
+    let from = from.unwrap_or(to.saturating_sub(3_600 * 1_000_000_000));
     if from >= to {
         return Err(ApiError::bad("from must be before to"));
     }
@@ -430,9 +710,12 @@ async fn histogram(
         // A bare number is nanoseconds (what a fanning-out node sends).
         Some(text) => match text.parse::<i64>() {
             Ok(nanos) => nanos,
-            Err(_) => parse_duration(text)
-                .map_err(|message| ApiError::bad(format!("interval: {message}")))?
-                .as_nanos() as i64,
+            Err(_) => i64::try_from(
+                parse_duration(text)
+                    .map_err(|message| ApiError::bad(format!("interval: {message}")))?
+                    .as_nanos(),
+            )
+            .map_err(|_| ApiError::bad(format!("interval: {text} is too long")))?,
         },
         None => ((to - from) / 60).max(1_000_000_000),
     };
@@ -440,80 +723,83 @@ async fn histogram(
         return Err(ApiError::bad("interval must be positive"));
     }
     let query = params.query();
-    let peers = peers_for(&state, &params);
-    let mut buckets = run_query(&state, move |searcher| {
-        searcher.histogram(&query, from, to, interval)
-    })
-    .await?;
     // Peers get the resolved range and interval, so their buckets line up.
     let peer_query = format!(
-        "/api/histogram?q={}&from={from}&to={to}&interval={}",
+        "/api/histogram?q={}&from={from}&to={to}&interval={interval}",
         encode(&params.query()),
-        interval
     );
-    for answer in ask_peers(peers, peer_query).await? {
-        let theirs = answer["buckets"].as_array().cloned().unwrap_or_default();
-        for (bucket, their) in buckets.iter_mut().zip(theirs) {
-            bucket.1 += their["count"].as_u64().unwrap_or(0);
-        }
-    }
-    let buckets: Vec<serde_json::Value> = buckets
-        .into_iter()
-        .map(|(start, count)| json!({ "start": start, "count": count }))
-        .collect();
-    Ok(
-        Json(json!({ "from": from, "to": to, "interval_ns": interval, "buckets": buckets }))
-            .into_response(),
+    let (buckets, theirs) = local_and_peers::<_, HistogramAnswer>(
+        &state,
+        peers_for(&state, &params),
+        peer_query,
+        move |scope| scope.histogram(&query, from, to, interval),
     )
+    .await?;
+    let mut answer = HistogramAnswer {
+        from,
+        to,
+        interval_ns: interval,
+        buckets: buckets
+            .into_iter()
+            .map(|(start, count)| Bucket { start, count })
+            .collect(),
+    };
+    for their in &theirs {
+        answer.add(their).map_err(ApiError::unavailable)?;
+    }
+    Ok(Json(answer))
 }
 
 async fn facets(
     State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+    params: Params,
+) -> Result<Json<FacetsAnswer>, ApiError> {
     let (from, to) = params.range()?;
     let field = params
         .field
         .clone()
         .ok_or_else(|| ApiError::bad("field is required: host, source, service, level or file"))?;
     let limit = params.limit.unwrap_or(10);
+    if limit == 0 || limit > crate::search::MAX_FACETS {
+        return Err(ApiError::bad(format!(
+            "limit must be between 1 and {}",
+            crate::search::MAX_FACETS
+        )));
+    }
     let query = params.query();
-    let response_field = field.clone();
-    let peers = peers_for(&state, &params);
+    let local_field = field.clone();
     // Each shard's top list is longer than asked, so the merged top is
     // exact unless a value is rare on every shard at once.
     let wide = (limit * 4).clamp(1, crate::search::MAX_FACETS);
-    let mut totals: std::collections::HashMap<String, u64> = run_query(&state, move |searcher| {
-        searcher.facets(&query, from, to, &field, wide)
-    })
-    .await?
-    .into_iter()
-    .collect();
     let peer_params = forward(&Params {
         limit: Some(wide),
+        from: from.map(|from| from.to_string()),
+        to: to.map(|to| to.to_string()),
+        since: None,
         ..params.clone()
     });
-    for answer in ask_peers(peers, format!("/api/facets?{peer_params}")).await? {
-        for value in answer["values"].as_array().into_iter().flatten() {
-            if let Some(name) = value["value"].as_str() {
-                *totals.entry(name.to_owned()).or_default() += value["count"].as_u64().unwrap_or(0);
-            }
-        }
-    }
-    let mut values: Vec<(String, u64)> = totals.into_iter().collect();
-    values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    values.truncate(limit);
-    let values: Vec<serde_json::Value> = values
+    let (mine, theirs) = local_and_peers::<_, FacetsAnswer>(
+        &state,
+        peers_for(&state, &params),
+        format!("/api/facets?{peer_params}"),
+        move |scope| scope.facets(&query, from, to, &local_field, wide),
+    )
+    .await?;
+    let mine = mine
         .into_iter()
-        .map(|(value, count)| json!({ "value": value, "count": count }))
+        .map(|(value, count)| FacetValue { value, count })
         .collect();
-    Ok(Json(json!({ "field": response_field, "values": values })).into_response())
+    Ok(Json(FacetsAnswer::merge(
+        field,
+        std::iter::once(mine).chain(theirs.into_iter().map(|answer| answer.values)),
+        limit,
+    )))
 }
 
 async fn context(
     State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+    params: Params,
+) -> Result<Json<ContextAnswer>, ApiError> {
     let id = params
         .id
         .clone()
@@ -521,37 +807,33 @@ async fn context(
     let (before, after) = (params.before.unwrap_or(10), params.after.unwrap_or(10));
     let peers = peers_for(&state, &params);
     let local_id = id.clone();
-    match run_query(&state, move |searcher| {
-        searcher.context(&local_id, before, after)
-    })
-    .await
-    {
-        Ok((earlier, event, later)) => {
-            Ok(Json(json!({ "before": earlier, "event": event, "after": later })).into_response())
-        }
+    match run_query(&state, move |scope| scope.context(&local_id, before, after)).await {
+        Ok((before, event, after)) => Ok(Json(ContextAnswer {
+            before,
+            event,
+            after,
+        })),
         Err(error) if error.status == StatusCode::NOT_FOUND && !peers.is_empty() => {
             // A file's records all live on one shard: ask the others.
             let path = format!(
                 "/api/context?id={}&before={before}&after={after}",
                 encode(&id)
             );
-            for peer in peers {
-                if let Ok(answers) = ask_peers(vec![peer], path.clone()).await
-                    && let Some(answer) = answers.into_iter().next()
-                {
-                    return Ok(Json(answer).into_response());
-                }
-            }
-            Err(error)
+            let answers: Vec<Result<ContextAnswer, ApiError>> = futures_util::future::join_all(
+                peers.into_iter().map(|peer| ask_peer(peer, path.clone())),
+            )
+            .await;
+            answers
+                .into_iter()
+                .find_map(Result::ok)
+                .map(Json)
+                .ok_or(error)
         }
         Err(error) => Err(error),
     }
 }
 
-async fn tail(
-    State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-) -> Result<Response, ApiError> {
+async fn tail(State(state): State<Arc<ApiState>>, params: Params) -> Result<Response, ApiError> {
     let query = params.query();
     state.searcher.validate(&query).map_err(ApiError::from)?;
     let start = state.stats.generation.load(Ordering::Relaxed);
@@ -607,8 +889,8 @@ async fn tail(
                 }
                 let text = query.clone();
                 let after = seen;
-                let events = run_query(&state, move |searcher| {
-                    searcher.since_generation(&text, after, crate::search::MAX_LIMIT)
+                let events = run_query(&state, move |scope| {
+                    scope.since_generation(&text, after, crate::search::MAX_LIMIT)
                 })
                 .await;
                 seen = current;
@@ -665,6 +947,12 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         format!("{:.6}", load(&stats.commit_micros) as f64 / 1e6),
     );
     metric(
+        "loghaul_indexer_expired_on_arrival_total",
+        "counter",
+        "Events already past retention when they arrived; kept for the retention period from arrival.",
+        load(&stats.expired_on_arrival).to_string(),
+    );
+    metric(
         "loghaul_indexer_dead_lettered_total",
         "counter",
         "Messages dead-lettered.",
@@ -697,6 +985,36 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         "counter",
         "API queries that failed.",
         load(&state.query_errors).to_string(),
+    );
+    metric(
+        "loghaul_indexer_queries_running",
+        "gauge",
+        "Query threads working now, stopped ones included until their work ends.",
+        load(&state.running).to_string(),
+    );
+    metric(
+        "loghaul_indexer_queries_cancelled_total",
+        "counter",
+        "Queries stopped because their client went away.",
+        load(&state.stops.cancelled).to_string(),
+    );
+    metric(
+        "loghaul_indexer_queries_timed_out_total",
+        "counter",
+        "Queries stopped at their time limit.",
+        load(&state.stops.timed_out).to_string(),
+    );
+    metric(
+        "loghaul_indexer_queries_over_budget_total",
+        "counter",
+        "Queries stopped at their memory budget.",
+        load(&state.stops.over_budget).to_string(),
+    );
+    metric(
+        "loghaul_indexer_queries_busy_total",
+        "counter",
+        "Queries refused because every slot stayed busy for their whole time limit.",
+        load(&state.stops.busy).to_string(),
     );
     let _ = writeln!(
         out,

@@ -12,13 +12,19 @@
 //!   bounds.
 //! - [`search`]: pages with cursors, counts, histograms, facets, context and
 //!   the events of new generations, over the day indexes a range touches.
+//! - [`page`]: the API's answers as types, the one page order and cursor,
+//!   and the merges the shard fan-out and the CLI share.
+//! - [`control`]: a query's deadline, cancellation and memory budget,
+//!   checked inside the scorers and collectors.
 //! - [`api`]: the HTTP API (axum), with token, limits, metrics and shard
 //!   fan-out; [`client`]: the small HTTP client that fan-out and
 //!   `loghaul query --server` use.
 
 pub mod api;
 pub mod client;
+pub mod control;
 pub mod dedup;
+pub mod page;
 pub mod query;
 pub mod schema;
 pub mod search;

@@ -18,7 +18,9 @@
 //!
 //! Limits: [`MAX_QUERY_BYTES`] bytes, [`MAX_DEPTH`] levels of nesting,
 //! [`MAX_CLAUSES`] clauses, [`MAX_WILDCARD_BYTES`] bytes per wildcard
-//! pattern. Wildcard regexes are built only from escaped literal text.
+//! pattern, and a wildcard's automaton at most [`MAX_WILDCARD_STATES`] states
+//! (each `?` after a `*` can double them: `*a??????????` is refused with its
+//! position). Wildcard regexes are built only from escaped literal text.
 
 use std::fmt;
 use std::ops::Bound;
@@ -41,6 +43,9 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_CLAUSES: usize = 256;
 /// Longest wildcard pattern, in bytes.
 pub const MAX_WILDCARD_BYTES: usize = 128;
+/// Most automaton states a wildcard may need (the term dictionary's regex
+/// engine stops there).
+pub const MAX_WILDCARD_STATES: usize = 1000;
 
 /// A query that cannot run, and where in its text the problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,17 +413,13 @@ impl Parser {
             .map_or(self.end, |(position, _)| *position)
     }
 
+    /// `depth` counts levels of nesting: each parenthesis and each NOT or
+    /// `+`/`-` prefix is one; at most [`MAX_DEPTH`].
     fn or(&mut self, depth: usize) -> Result<Ast, QueryError> {
-        if depth > MAX_DEPTH {
-            return Err(QueryError::at(
-                self.position(),
-                format!("nested too deeply: at most {MAX_DEPTH} levels"),
-            ));
-        }
-        let mut parts = vec![self.and(depth + 1)?];
+        let mut parts = vec![self.and(depth)?];
         while self.peek() == Some(&Token::Or) {
             self.at += 1;
-            parts.push(self.and(depth + 1)?);
+            parts.push(self.and(depth)?);
         }
         Ok(if parts.len() == 1 {
             parts.remove(0)
@@ -428,15 +429,15 @@ impl Parser {
     }
 
     fn and(&mut self, depth: usize) -> Result<Ast, QueryError> {
-        let mut parts = vec![self.unary(depth + 1)?];
+        let mut parts = vec![self.unary(depth)?];
         loop {
             match self.peek() {
                 Some(Token::And) => {
                     self.at += 1;
-                    parts.push(self.unary(depth + 1)?);
+                    parts.push(self.unary(depth)?);
                 }
                 Some(Token::Close | Token::Or) | None => break,
-                Some(_) => parts.push(self.unary(depth + 1)?),
+                Some(_) => parts.push(self.unary(depth)?),
             }
         }
         Ok(if parts.len() == 1 {
@@ -447,14 +448,15 @@ impl Parser {
     }
 
     fn unary(&mut self, depth: usize) -> Result<Ast, QueryError> {
-        if depth > MAX_DEPTH {
+        let position = self.position();
+        let token = self.tokens.get(self.at).map(|(_, token)| token.clone());
+        if matches!(token, Some(Token::Not | Token::Must | Token::Open)) && depth >= MAX_DEPTH {
             return Err(QueryError::at(
-                self.position(),
+                position,
                 format!("nested too deeply: at most {MAX_DEPTH} levels"),
             ));
         }
-        let position = self.position();
-        match self.tokens.get(self.at).map(|(_, token)| token.clone()) {
+        match token {
             Some(Token::Not) => {
                 self.at += 1;
                 Ok(Ast::Not(Box::new(self.unary(depth + 1)?)))
@@ -587,6 +589,21 @@ fn regex_escape(c: char) -> String {
 
 fn is_wildcard(word: &str) -> bool {
     word.contains(['*', '?'])
+}
+
+/// How many clauses of `ast` expand to many terms (wildcards and ranges):
+/// each builds a bitset per segment while it runs.
+pub fn multi_term_clauses(ast: &Ast) -> usize {
+    match ast {
+        Ast::All => 0,
+        Ast::And(parts) | Ast::Or(parts) => parts.iter().map(multi_term_clauses).sum(),
+        Ast::Not(inner) => multi_term_clauses(inner),
+        Ast::Clause(clause) => match &clause.value {
+            ClauseValue::Word(word) => usize::from(is_wildcard(word)),
+            ClauseValue::Phrase(_) => 0,
+            ClauseValue::Range(..) => 1,
+        },
+    }
 }
 
 /// Turns a parsed query into a tantivy query over the schema's fields.
@@ -732,7 +749,19 @@ fn wildcard(
     let regex = format!("{prefix}{}", wildcard_regex(pattern, lowercase));
     RegexQuery::from_pattern(&regex, field)
         .map(|query| Box::new(query) as Box<dyn Query>)
-        .map_err(|error| QueryError::at(position, format!("bad wildcard: {error}")))
+        .map_err(|error| {
+            let text = error.to_string();
+            if text.contains("exceeds size limit") {
+                QueryError::at(
+                    position,
+                    format!(
+                        "this wildcard is too complex: it needs more than {MAX_WILDCARD_STATES} automaton states; use fewer ? after a *, or more literal text"
+                    ),
+                )
+            } else {
+                QueryError::at(position, format!("bad wildcard: {text}"))
+            }
+        })
 }
 
 fn json_term(fields: &Fields, path: &str) -> Term {
@@ -908,6 +937,17 @@ mod tests {
         let deep = format!("{}x{}", "(".repeat(100), ")".repeat(100));
         let nested = error(&deep);
         assert!(nested.message.contains("nested too deeply"), "{nested:?}");
+        // Exactly MAX_DEPTH levels pass, one more is refused at its place.
+        let levels = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&levels(MAX_DEPTH)).is_ok());
+        assert_eq!(error(&levels(MAX_DEPTH + 1)).position, MAX_DEPTH);
+        let nots = format!("{}x", "NOT ".repeat(MAX_DEPTH));
+        assert!(parse(&nots).is_ok());
+        assert!(
+            error(&format!("-{nots}"))
+                .message
+                .contains("nested too deeply")
+        );
         let long = "a ".repeat(3000);
         assert!(error(&long).message.contains("bytes long"));
         let many = "a ".repeat(300);

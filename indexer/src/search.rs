@@ -5,17 +5,26 @@
 //! A time range opens only the days it overlaps. Readers are cached per day
 //! and reloaded on each request, which costs a `meta.json` check; a day that
 //! retention removed drops its reader at the next listing.
+//!
+//! Pages follow the order of [`crate::page`]: a collector of our own keeps
+//! the first `limit` documents by their whole position (time, then source,
+//! host, file, offset and id, read from fast columns), after the cursor's
+//! position. Nothing looks up a date term, whose precision is seconds.
+//!
+//! Every query runs under a [`Control`] ([`Searcher::under`]): stopped when
+//! cancelled or past its deadline, refused past its memory budget. The plain
+//! methods of [`Searcher`] run without limits (the CLI on a data directory).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use loghaul_model::Event;
 use loghaul_model::time::UtcDateTime;
+use loghaul_model::{Event, EventId};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Column, StrColumn, TermOrdHit};
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -23,6 +32,9 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
+use crate::control::{Control, Guarded, Stop};
+pub use crate::page::SearchPage;
+use crate::page::{self, Position};
 use crate::query::{self, QueryError};
 use crate::schema::Fields;
 
@@ -47,6 +59,11 @@ pub enum SearchError {
     /// No event has this id.
     #[error("no event with id {0}")]
     NotFound(String),
+    /// The query was stopped: its client went away, it ran past its time
+    /// limit, or it needed more memory than its budget. No partial answer
+    /// is returned.
+    #[error("{0}")]
+    Stopped(Stop),
     /// The index failed.
     #[error("index {path}: {source}")]
     Index {
@@ -68,36 +85,8 @@ pub struct SearchRequest {
     pub to: Option<i64>,
     /// Events per page, 1 to [`MAX_LIMIT`].
     pub limit: usize,
-    /// Where the previous page ended.
+    /// Where the previous page ended: its `next_cursor`.
     pub cursor: Option<String>,
-}
-
-/// One page of results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SearchPage {
-    /// Events, newest first (ties by id, descending).
-    pub events: Vec<Event>,
-    /// Pass back for the next page; absent on the last.
-    pub next_cursor: Option<String>,
-}
-
-/// `"<timestamp ns>:<id>"` of the last event of a page.
-fn cursor_of(event: &Event) -> String {
-    format!("{}:{}", event.timestamp_unix_nano, event.id)
-}
-
-fn parse_cursor(text: &str) -> Result<(i64, String), SearchError> {
-    let invalid = || {
-        SearchError::Invalid(format!(
-            "invalid cursor {text:?}: pass back next_cursor as given"
-        ))
-    };
-    let (timestamp, id) = text.split_once(':').ok_or_else(invalid)?;
-    let timestamp = timestamp.parse().map_err(|_| invalid())?;
-    if id.len() != 32 || !id.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(invalid());
-    }
-    Ok((timestamp, id.to_owned()))
 }
 
 /// Search over `<data_dir>/index/<shard>`.
@@ -121,6 +110,8 @@ fn day_name(unix_nano: i64) -> String {
 }
 
 fn date_term(fields: &Fields, unix_nano: i64) -> Term {
+    // Full precision: a range on the timestamp is answered from its fast
+    // column, which keeps nanoseconds (its terms keep only seconds).
     Term::from_field_date(fields.timestamp, DateTime::from_timestamp_nanos(unix_nano))
 }
 
@@ -207,211 +198,26 @@ impl Searcher {
             .unwrap_or(0)
     }
 
-    /// The query of a request: the text, the time range, and the cursor.
-    fn build(
-        &self,
-        text: &str,
-        from: Option<i64>,
-        to: Option<i64>,
-        extra: Vec<Box<dyn Query>>,
-    ) -> Result<Box<dyn Query>, SearchError> {
-        let ast = query::parse(text)?;
-        let mut analyzer = analyzer()?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            query::compile(&ast, &self.fields, &mut analyzer)?,
-        )];
-        if from.is_some() || to.is_some() {
-            clauses.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    from.map_or(Bound::Unbounded, |from| {
-                        Bound::Included(date_term(&self.fields, from))
-                    }),
-                    to.map_or(Bound::Unbounded, |to| {
-                        Bound::Excluded(date_term(&self.fields, to))
-                    }),
-                )),
-            ));
-        }
-        for query in extra {
-            clauses.push((Occur::Must, query));
-        }
-        Ok(Box::new(BooleanQuery::new(clauses)))
-    }
-
     /// Checks a query without running it, so a bad query fails the same
     /// whether or not there is data to search.
     pub fn validate(&self, text: &str) -> Result<(), SearchError> {
-        self.build(text, None, None, Vec::new()).map(|_| ())
+        let ast = query::parse(text)?;
+        query::compile(&ast, &self.fields, &mut analyzer()?)?;
+        Ok(())
     }
 
-    fn events_at(
-        &self,
-        searcher: &tantivy::Searcher,
-        addresses: impl IntoIterator<Item = DocAddress>,
-        path: &Path,
-    ) -> Result<Vec<Event>, SearchError> {
-        let mut events = Vec::new();
-        for address in addresses {
-            let document: TantivyDocument =
-                searcher.doc(address).map_err(|source| SearchError::Index {
-                    path: path.to_owned(),
-                    source,
-                })?;
-            if let Some(event) = self.fields.event(&document) {
-                events.push(event);
-            }
+    /// This searcher with every query under `control`: stopped when it is
+    /// cancelled or past its deadline, refused past its memory budget.
+    pub fn under(&self, control: Arc<Control>) -> Scope<'_> {
+        Scope {
+            searcher: self,
+            control,
         }
-        Ok(events)
     }
 
-    /// The events a top-docs collector picks in `day`.
-    fn top_events<T, C>(
-        &self,
-        day: &str,
-        query: &dyn Query,
-        collector: &C,
-    ) -> Result<Vec<Event>, SearchError>
-    where
-        C: Collector<Fruit = Vec<(T, DocAddress)>>,
-    {
-        let searcher = self.searcher(day)?;
-        let path = self.root.join(day);
-        let hits = searcher
-            .search(query, collector)
-            .map_err(|source| SearchError::Index {
-                path: path.clone(),
-                source,
-            })?;
-        self.events_at(
-            &searcher,
-            hits.into_iter().map(|(_, address)| address),
-            &path,
-        )
-    }
-
-    /// One page of events, newest first.
+    /// One page of events (see [`crate::page`] for the order and cursor).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
-        let limit = request.limit;
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(SearchError::Invalid(format!(
-                "limit must be between 1 and {MAX_LIMIT}, not {limit}"
-            )));
-        }
-        self.validate(&request.query)?;
-        let cursor = request.cursor.as_deref().map(parse_cursor).transpose()?;
-        // The cursor narrows the time range to what is not yet returned.
-        let to = match &cursor {
-            Some((timestamp, _)) => {
-                Some(request.to.map_or(timestamp + 1, |to| to.min(timestamp + 1)))
-            }
-            None => request.to,
-        };
-        let mut events: Vec<Event> = Vec::new();
-        for day in self.days(request.from, to) {
-            let searcher = self.searcher(&day)?;
-            let path = self.root.join(&day);
-            let mut extra: Vec<Box<dyn Query>> = Vec::new();
-            if let Some((timestamp, id)) = &cursor {
-                extra.push(self.after_cursor(*timestamp, id));
-            }
-            let query = self.build(&request.query, request.from, to, extra)?;
-            // One more than asked, to know whether a next page exists and
-            // whether a run of equal timestamps crosses the page's edge.
-            let wanted = limit + 1 - events.len().min(limit);
-            let hits = searcher
-                .search(
-                    &query,
-                    &TopDocs::with_limit(wanted)
-                        .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
-                )
-                .map_err(|source| SearchError::Index {
-                    path: path.clone(),
-                    source,
-                })?;
-            events.extend(self.events_at(
-                &searcher,
-                hits.into_iter().map(|(_, address)| address),
-                &path,
-            )?);
-            if events.len() > limit {
-                // Equal timestamps at the edge: take that whole run, in id
-                // order, so the cursor (timestamp, id) is exact.
-                let edge = events[limit - 1].timestamp_unix_nano;
-                if events[limit].timestamp_unix_nano == edge {
-                    events.retain(|event| event.timestamp_unix_nano != edge);
-                    let mut extra: Vec<Box<dyn Query>> = vec![Box::new(TermQuery::new(
-                        date_term(&self.fields, edge),
-                        IndexRecordOption::Basic,
-                    ))];
-                    if let Some((timestamp, id)) = &cursor {
-                        extra.push(self.after_cursor(*timestamp, id));
-                    }
-                    let exact = self.build(&request.query, request.from, to, extra)?;
-                    let count =
-                        searcher
-                            .search(&exact, &Count)
-                            .map_err(|source| SearchError::Index {
-                                path: path.clone(),
-                                source,
-                            })?;
-                    let hits = searcher
-                        .search(&exact, &TopDocs::with_limit(count.max(1)).order_by_score())
-                        .map_err(|source| SearchError::Index {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    let mut run = self.events_at(
-                        &searcher,
-                        hits.into_iter().map(|(_, address)| address),
-                        &path,
-                    )?;
-                    run.sort_by_key(|event| std::cmp::Reverse(event.id));
-                    events.extend(run);
-                }
-                break;
-            }
-        }
-        events.sort_by(|a, b| {
-            b.timestamp_unix_nano
-                .cmp(&a.timestamp_unix_nano)
-                .then(b.id.cmp(&a.id))
-        });
-        let more = events.len() > limit;
-        events.truncate(limit);
-        Ok(SearchPage {
-            next_cursor: more.then(|| events.last().map(cursor_of)).flatten(),
-            events,
-        })
-    }
-
-    /// Events strictly after the cursor in (timestamp desc, id desc) order.
-    fn after_cursor(&self, timestamp: i64, id: &str) -> Box<dyn Query> {
-        let older = RangeQuery::new(
-            Bound::Unbounded,
-            Bound::Excluded(date_term(&self.fields, timestamp)),
-        );
-        let same_time_lower_id = BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    date_term(&self.fields, timestamp),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Unbounded,
-                    Bound::Excluded(Term::from_field_text(self.fields.id, id)),
-                )),
-            ),
-        ]);
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Should, Box::new(older)),
-            (Occur::Should, Box::new(same_time_lower_id)),
-        ]))
+        self.under(Control::unlimited()).search(request)
     }
 
     /// How many events match.
@@ -421,17 +227,251 @@ impl Searcher {
         from: Option<i64>,
         to: Option<i64>,
     ) -> Result<u64, SearchError> {
-        self.validate(text)?;
+        self.under(Control::unlimited()).count(text, from, to)
+    }
+
+    /// Counts per `interval` from `from` to `to`: (bucket start, count).
+    pub fn histogram(
+        &self,
+        text: &str,
+        from: i64,
+        to: i64,
+        interval: i64,
+    ) -> Result<Vec<(i64, u64)>, SearchError> {
+        self.under(Control::unlimited())
+            .histogram(text, from, to, interval)
+    }
+
+    /// The most frequent values of a raw field among matching events.
+    pub fn facets(
+        &self,
+        text: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        field: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, SearchError> {
+        self.under(Control::unlimited())
+            .facets(text, from, to, field, limit)
+    }
+
+    /// The event `id`, with up to `before` and `after` records of the same
+    /// file around it, in file order.
+    pub fn context(
+        &self,
+        id: &str,
+        before: usize,
+        after: usize,
+    ) -> Result<(Vec<Event>, Event, Vec<Event>), SearchError> {
+        self.under(Control::unlimited()).context(id, before, after)
+    }
+
+    /// Matching events written in generations after `generation`, oldest
+    /// first (equal times in file order), at most `limit`: what a live tail
+    /// shows next.
+    pub fn since_generation(
+        &self,
+        text: &str,
+        generation: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, SearchError> {
+        self.under(Control::unlimited())
+            .since_generation(text, generation, limit)
+    }
+}
+
+/// A [`Searcher`] whose queries obey one [`Control`].
+#[derive(Debug)]
+pub struct Scope<'a> {
+    searcher: &'a Searcher,
+    control: Arc<Control>,
+}
+
+/// Bytes an event holds beyond its stored JSON, for the memory budget.
+const EVENT_OVERHEAD: usize = 256;
+
+impl Scope<'_> {
+    fn fields(&self) -> &Fields {
+        &self.searcher.fields
+    }
+
+    /// The error for a failed tantivy call: the stop, when the control
+    /// stopped it, else the index's own error.
+    fn failed(&self, path: &Path, source: tantivy::TantivyError) -> SearchError {
+        match self.control.reason() {
+            Some(stop) => SearchError::Stopped(stop),
+            None => SearchError::Index {
+                path: path.to_owned(),
+                source,
+            },
+        }
+    }
+
+    fn stopped(&self) -> Result<(), SearchError> {
+        self.control.check().map_err(SearchError::Stopped)
+    }
+
+    /// Runs `collector` over `day`; a stopped query is an error, never a
+    /// partial answer.
+    fn collect<C: Collector>(
+        &self,
+        day: &str,
+        query: &dyn Query,
+        collector: &C,
+    ) -> Result<(tantivy::Searcher, C::Fruit), SearchError> {
+        self.stopped()?;
+        let searcher = self.searcher.searcher(day)?;
+        let fruit = searcher
+            .search(query, collector)
+            .map_err(|source| self.failed(&self.searcher.root.join(day), source))?;
+        self.stopped()?;
+        Ok((searcher, fruit))
+    }
+
+    /// The query of a request: the text and the time range, plus `extra`
+    /// clauses, guarded by the control.
+    fn build(
+        &self,
+        text: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        extra: Vec<Box<dyn Query>>,
+    ) -> Result<Box<dyn Query>, SearchError> {
+        let ast = query::parse(text)?;
+        let mut analyzer = analyzer()?;
+        let fields = self.fields();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, query::compile(&ast, fields, &mut analyzer)?)];
+        if from.is_some() || to.is_some() {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    from.map_or(Bound::Unbounded, |from| {
+                        Bound::Included(date_term(fields, from))
+                    }),
+                    to.map_or(Bound::Unbounded, |to| {
+                        Bound::Excluded(date_term(fields, to))
+                    }),
+                )),
+            ));
+        }
+        for query in extra {
+            clauses.push((Occur::Must, query));
+        }
+        Ok(Box::new(Guarded::new(
+            Box::new(BooleanQuery::new(clauses)),
+            self.control.clone(),
+            query::multi_term_clauses(&ast),
+        )))
+    }
+
+    /// The stored events at `addresses`, charged to the memory budget.
+    fn events_at(
+        &self,
+        searcher: &tantivy::Searcher,
+        addresses: impl IntoIterator<Item = DocAddress>,
+        path: &Path,
+    ) -> Result<Vec<Event>, SearchError> {
+        use tantivy::schema::Value;
+        let mut events = Vec::new();
+        for address in addresses {
+            let document: TantivyDocument = searcher
+                .doc(address)
+                .map_err(|source| self.failed(path, source))?;
+            let Some(text) = document
+                .get_first(self.fields().source_json)
+                .and_then(|value| value.as_str())
+            else {
+                continue;
+            };
+            // The text, and the event parsed from it, are held until the
+            // answer is sent.
+            self.control
+                .charge(2 * text.len() + EVENT_OVERHEAD)
+                .map_err(SearchError::Stopped)?;
+            if let Ok(event) = serde_json::from_str(text) {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// The first `limit` events in page order among those `query` matches
+    /// after `after`, over the days from `from` to `to`, with whether more
+    /// exist.
+    fn page(
+        &self,
+        query: &dyn Query,
+        from: Option<i64>,
+        to: Option<i64>,
+        after: Option<Position>,
+        limit: usize,
+    ) -> Result<(Vec<Event>, bool), SearchError> {
+        // Days newer than the cursor's hold nothing past it.
+        let to = match &after {
+            Some(after) => {
+                let edge = after.timestamp.saturating_add(1);
+                Some(to.map_or(edge, |to| to.min(edge)))
+            }
+            None => to,
+        };
+        let mut events: Vec<Event> = Vec::new();
+        for day in self.searcher.days(from, to) {
+            // One more than asked, to know whether a next page exists. Each
+            // day holds only its own timestamps, so a newer day's events all
+            // come before an older day's.
+            let collector = PageCollector {
+                limit: limit + 1 - events.len(),
+                after: after.clone(),
+                control: self.control.clone(),
+            };
+            let (searcher, hits) = self.collect(&day, query, &collector)?;
+            let path = self.searcher.root.join(&day);
+            events.extend(self.events_at(
+                &searcher,
+                hits.into_iter().map(|(_, address)| address),
+                &path,
+            )?);
+            if events.len() > limit {
+                break;
+            }
+        }
+        page::sort_events(&mut events);
+        let more = events.len() > limit;
+        events.truncate(limit);
+        Ok((events, more))
+    }
+
+    /// One page of events (see [`crate::page`] for the order and cursor).
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
+        let limit = request.limit;
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(SearchError::Invalid(format!(
+                "limit must be between 1 and {MAX_LIMIT}, not {limit}"
+            )));
+        }
+        let after = request
+            .cursor
+            .as_deref()
+            .map(Position::from_cursor)
+            .transpose()
+            .map_err(SearchError::Invalid)?;
+        let query = self.build(&request.query, request.from, request.to, Vec::new())?;
+        let (events, more) = self.page(&*query, request.from, request.to, after, limit)?;
+        Ok(SearchPage::cut(events, limit, more))
+    }
+
+    /// How many events match.
+    pub fn count(
+        &self,
+        text: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<u64, SearchError> {
+        let query = self.build(text, from, to, Vec::new())?;
         let mut total = 0;
-        for day in self.days(from, to) {
-            let searcher = self.searcher(&day)?;
-            let query = self.build(text, from, to, Vec::new())?;
-            total += searcher
-                .search(&query, &Count)
-                .map_err(|source| SearchError::Index {
-                    path: self.root.join(&day),
-                    source,
-                })? as u64;
+        for day in self.searcher.days(from, to) {
+            total += self.collect(&day, &*query, &Count)?.1 as u64;
         }
         Ok(total)
     }
@@ -455,24 +495,18 @@ impl Searcher {
                 "{buckets} buckets: at most {MAX_BUCKETS}; widen the interval"
             )));
         }
-        self.validate(text)?;
+        let query = self.build(text, Some(from), Some(to), Vec::new())?;
         let mut counts = vec![0u64; buckets];
-        for day in self.days(Some(from), Some(to)) {
-            let searcher = self.searcher(&day)?;
-            let query = self.build(text, Some(from), Some(to), Vec::new())?;
-            let fruit = searcher
-                .search(
-                    &query,
-                    &Histogram {
-                        from,
-                        interval,
-                        buckets,
-                    },
-                )
-                .map_err(|source| SearchError::Index {
-                    path: self.root.join(&day),
-                    source,
-                })?;
+        for day in self.searcher.days(Some(from), Some(to)) {
+            let (_, fruit) = self.collect(
+                &day,
+                &*query,
+                &Histogram {
+                    from,
+                    interval,
+                    buckets,
+                },
+            )?;
             for (total, add) in counts.iter_mut().zip(fruit) {
                 *total += add;
             }
@@ -503,22 +537,17 @@ impl Searcher {
                 "limit must be between 1 and {MAX_FACETS}"
             )));
         }
-        self.validate(text)?;
+        let query = self.build(text, from, to, Vec::new())?;
         let mut totals: HashMap<String, u64> = HashMap::new();
-        for day in self.days(from, to) {
-            let searcher = self.searcher(&day)?;
-            let query = self.build(text, from, to, Vec::new())?;
-            let fruit = searcher
-                .search(
-                    &query,
-                    &Terms {
-                        field: field.to_owned(),
-                    },
-                )
-                .map_err(|source| SearchError::Index {
-                    path: self.root.join(&day),
-                    source,
-                })?;
+        for day in self.searcher.days(from, to) {
+            let (_, fruit) = self.collect(
+                &day,
+                &*query,
+                &Terms {
+                    field: field.to_owned(),
+                    control: self.control.clone(),
+                },
+            )?;
             for (value, count) in fruit {
                 *totals.entry(value).or_default() += count;
             }
@@ -542,29 +571,25 @@ impl Searcher {
                 "at most {MAX_CONTEXT} records on each side"
             )));
         }
+        let fields = self.fields();
         let id_query = TermQuery::new(
-            Term::from_field_text(self.fields.id, id),
+            Term::from_field_text(fields.id, id),
             IndexRecordOption::Basic,
         );
         let mut found = None;
-        for day in self.days(None, None) {
-            let searcher = self.searcher(&day)?;
-            let hits = searcher
-                .search(&id_query, &TopDocs::with_limit(1).order_by_score())
-                .map_err(|source| SearchError::Index {
-                    path: self.root.join(&day),
-                    source,
-                })?;
+        for day in self.searcher.days(None, None) {
+            let (searcher, hits) =
+                self.collect(&day, &id_query, &TopDocs::with_limit(1).order_by_score())?;
             if let Some((_, address)) = hits.first() {
                 found = self
-                    .events_at(&searcher, [*address], &self.root.join(&day))?
+                    .events_at(&searcher, [*address], &self.searcher.root.join(&day))?
                     .pop();
                 break;
             }
         }
         let event = found.ok_or_else(|| SearchError::NotFound(id.to_owned()))?;
-        let file = Term::from_field_text(self.fields.file, &event.file.to_key());
-        let host = Term::from_field_text(self.fields.host, &event.resource.host);
+        let file = Term::from_field_text(fields.file, &event.file.to_key());
+        let host = Term::from_field_text(fields.host, &event.resource.host);
         let side = |lower: Bound<u64>, upper: Bound<u64>, order: Order, count: usize| {
             let mut events: Vec<Event> = Vec::new();
             if count == 0 {
@@ -583,16 +608,21 @@ impl Searcher {
                 (
                     Occur::Must,
                     Box::new(RangeQuery::new(
-                        map_u64(lower, self.fields.offset),
-                        map_u64(upper, self.fields.offset),
+                        map_u64(lower, fields.offset),
+                        map_u64(upper, fields.offset),
                     )),
                 ),
             ]);
-            for day in self.days(None, None) {
-                events.extend(self.top_events(
+            for day in self.searcher.days(None, None) {
+                let (searcher, hits) = self.collect(
                     &day,
                     &query,
                     &TopDocs::with_limit(count).order_by_fast_field::<u64>("offset", order),
+                )?;
+                events.extend(self.events_at(
+                    &searcher,
+                    hits.into_iter().map(|(_, address)| address),
+                    &self.searcher.root.join(&day),
                 )?);
             }
             events.sort_by_key(|event| event.offset);
@@ -617,7 +647,8 @@ impl Searcher {
     }
 
     /// Matching events written in generations after `generation`, oldest
-    /// first, at most `limit`: what a live tail shows next.
+    /// first (equal times in file order), at most `limit`: what a live tail
+    /// shows next.
     pub fn since_generation(
         &self,
         text: &str,
@@ -625,29 +656,188 @@ impl Searcher {
         limit: usize,
     ) -> Result<Vec<Event>, SearchError> {
         let newer = RangeQuery::new(
-            Bound::Excluded(Term::from_field_u64(self.fields.generation, generation)),
+            Bound::Excluded(Term::from_field_u64(self.fields().generation, generation)),
             Bound::Unbounded,
         );
-        let mut events = Vec::new();
-        for day in self.days(None, None) {
-            let query = self.build(text, None, None, vec![Box::new(newer.clone())])?;
-            events.extend(
-                self.top_events(
-                    &day,
-                    &query,
-                    &TopDocs::with_limit(limit)
-                        .order_by_fast_field::<DateTime>("timestamp", Order::Desc),
-                )?,
-            );
-        }
+        let query = self.build(text, None, None, vec![Box::new(newer)])?;
+        let (mut events, _) = self.page(&*query, None, None, None, limit)?;
+        // The newest `limit`, shown oldest first; equal times keep file order.
         events.sort_by(|a, b| {
             a.timestamp_unix_nano
                 .cmp(&b.timestamp_unix_nano)
-                .then(a.id.cmp(&b.id))
+                .then_with(|| Position::of(b).cmp(&Position::of(a)))
         });
-        let skip = events.len().saturating_sub(limit);
-        events.drain(..skip);
         Ok(events)
+    }
+}
+
+/// A string column's value as a number that sorts like the string within a
+/// segment: `2 * ord + 1` (0 when absent).
+fn ord_rank(column: Option<&StrColumn>, doc: DocId) -> u64 {
+    column
+        .and_then(|column| column.ords().first(doc))
+        .map_or(0, |ord| 2 * ord + 1)
+}
+
+/// Where `text` falls among a segment's values of a string column, on the
+/// scale of [`ord_rank`]: `2 * ord + 1` when present, else `2 * next`, the
+/// place between the values around it.
+fn text_rank(column: Option<&StrColumn>, text: &str) -> tantivy::Result<u64> {
+    let Some(column) = column else {
+        return Ok(if text.is_empty() { 0 } else { 1 });
+    };
+    Ok(
+        match column
+            .dictionary()
+            .term_ord_or_next(text)
+            .map_err(tantivy::TantivyError::from)?
+        {
+            TermOrdHit::Exact(ord) => 2 * ord + 1,
+            TermOrdHit::Next(next) => next.saturating_mul(2),
+        },
+    )
+}
+
+/// Page order within one segment: (newer first, then source, host, file,
+/// offset and id ascending), strings by their ranks.
+type Rank = (std::cmp::Reverse<i64>, u64, u64, u64, u64, u64);
+
+/// The first `limit` documents in page order after `after`: exact whatever
+/// the timestamps, because it compares the whole position, never a date
+/// term (whose precision is seconds).
+struct PageCollector {
+    limit: usize,
+    after: Option<Position>,
+    control: Arc<Control>,
+}
+
+struct PageSegment {
+    segment: u32,
+    timestamp: Column<DateTime>,
+    offset: Column<u64>,
+    /// source, host, file, id.
+    strings: [Option<StrColumn>; 4],
+    after: Option<Rank>,
+    heap: BinaryHeap<(Rank, DocId)>,
+    limit: usize,
+}
+
+impl Collector for PageCollector {
+    type Fruit = Vec<(Position, DocAddress)>;
+    type Child = PageSegment;
+
+    fn for_segment(&self, segment: u32, reader: &SegmentReader) -> tantivy::Result<PageSegment> {
+        if self.control.stopped() {
+            return Err(tantivy::TantivyError::InternalError("stopped".into()));
+        }
+        let fast = reader.fast_fields();
+        let strings = [
+            fast.str("source")?,
+            fast.str("host")?,
+            fast.str("file")?,
+            fast.str("id")?,
+        ];
+        let after = match &self.after {
+            Some(after) => Some((
+                std::cmp::Reverse(after.timestamp),
+                text_rank(strings[0].as_ref(), &after.source)?,
+                text_rank(strings[1].as_ref(), &after.host)?,
+                text_rank(strings[2].as_ref(), &after.file)?,
+                after.offset,
+                text_rank(strings[3].as_ref(), &after.id.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(PageSegment {
+            segment,
+            timestamp: fast.date("timestamp")?,
+            offset: fast.u64("offset")?,
+            strings,
+            after,
+            heap: BinaryHeap::with_capacity(self.limit.min(1024) + 1),
+            limit: self.limit,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(Position, DocAddress)>>,
+    ) -> tantivy::Result<Vec<(Position, DocAddress)>> {
+        let mut all: Vec<(Position, DocAddress)> = fruits.into_iter().flatten().collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.truncate(self.limit);
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for PageSegment {
+    type Fruit = Vec<(Position, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let Some(timestamp) = self.timestamp.first(doc) else {
+            return;
+        };
+        let timestamp = timestamp.into_timestamp_nanos();
+        if let Some(after) = &self.after
+            && timestamp > after.0.0
+        {
+            return;
+        }
+        if self.heap.len() >= self.limit
+            && let Some((worst, _)) = self.heap.peek()
+            && timestamp < worst.0.0
+        {
+            return;
+        }
+        let [source, host, file, id] = &self.strings;
+        let rank: Rank = (
+            std::cmp::Reverse(timestamp),
+            ord_rank(source.as_ref(), doc),
+            ord_rank(host.as_ref(), doc),
+            ord_rank(file.as_ref(), doc),
+            self.offset.first(doc).unwrap_or(0),
+            ord_rank(id.as_ref(), doc),
+        );
+        if self.after.as_ref().is_some_and(|after| rank <= *after) {
+            return;
+        }
+        if self.heap.len() < self.limit {
+            self.heap.push((rank, doc));
+        } else if self.heap.peek().is_some_and(|(worst, _)| rank < *worst) {
+            self.heap.pop();
+            self.heap.push((rank, doc));
+        }
+    }
+
+    fn harvest(self) -> Vec<(Position, DocAddress)> {
+        let text = |column: &Option<StrColumn>, rank: u64| {
+            let mut out = String::new();
+            if let Some(column) = column
+                && rank > 0
+            {
+                let _ = column.ord_to_str((rank - 1) / 2, &mut out);
+            }
+            out
+        };
+        let [source, host, file, id] = &self.strings;
+        self.heap
+            .into_iter()
+            .map(|(rank, doc)| {
+                let position = Position {
+                    timestamp: rank.0.0,
+                    source: text(source, rank.1),
+                    host: text(host, rank.2),
+                    file: text(file, rank.3),
+                    offset: rank.4,
+                    id: text(id, rank.5).parse().unwrap_or(EventId(0)),
+                };
+                (position, DocAddress::new(self.segment, doc))
+            })
+            .collect()
     }
 }
 
@@ -727,12 +917,17 @@ impl SegmentCollector for HistogramSegment {
 
 struct Terms {
     field: String,
+    control: Arc<Control>,
 }
 
 struct TermsSegment {
     column: Option<StrColumn>,
     counts: BTreeMap<u64, u64>,
+    control: Arc<Control>,
 }
+
+/// Bytes a facet value holds beyond its text, for the memory budget.
+const FACET_OVERHEAD: usize = 48;
 
 impl Collector for Terms {
     type Fruit = HashMap<String, u64>;
@@ -742,6 +937,7 @@ impl Collector for Terms {
         Ok(TermsSegment {
             column: segment.fast_fields().str(&self.field)?,
             counts: BTreeMap::new(),
+            control: self.control.clone(),
         })
     }
 
@@ -780,6 +976,10 @@ impl SegmentCollector for TermsSegment {
             for (ord, count) in self.counts {
                 let mut text = String::new();
                 if column.ord_to_str(ord, &mut text).unwrap_or(false) {
+                    // Over budget stops the query; the searcher reports it.
+                    if self.control.charge(text.len() + FACET_OVERHEAD).is_err() {
+                        break;
+                    }
                     values.insert(text, count);
                 }
             }

@@ -383,8 +383,21 @@ impl ShardStore {
             .flatten()
     }
 
-    /// Deletes the day indexes that end more than `retention` before
-    /// `now`, whole. Returns the days removed.
+    /// When day `day` was last written: the modification time of its
+    /// `meta.json`, which every commit (and merge) of that day rewrites.
+    /// `None` when it cannot be read.
+    pub fn last_write(&self, day: &str) -> Option<i64> {
+        let modified = std::fs::metadata(self.root.join(day).join("meta.json"))
+            .and_then(|metadata| metadata.modified())
+            .ok()?;
+        let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        i64::try_from(since_epoch.as_nanos()).ok()
+    }
+
+    /// Deletes, whole, the day indexes whose events are all more than
+    /// `retention` before `now` *and* that were last written more than
+    /// `retention` before `now`. So an import of old files stays searchable
+    /// for the retention period after it arrives. Returns the days removed.
     pub fn apply_retention(
         &mut self,
         now: i64,
@@ -396,6 +409,10 @@ impl ShardStore {
         let mut removed = Vec::new();
         for day in self.day_names() {
             if day >= keep_from {
+                continue;
+            }
+            // Written recently (or unknown): an import, kept for now.
+            if self.last_write(&day).is_none_or(|written| written > cutoff) {
                 continue;
             }
             if let Some(open) = self.days.remove(&day)
@@ -602,6 +619,26 @@ mod tests {
         );
         // 2026-11-24T12:00Z with two days kept: 2026-11-22 and later stay.
         let now = 1_795_348_800 * 1_000_000_000 + 2 * 86_400 * 1_000_000_000;
+        // Just written: an import of old events stays, whatever their days.
+        let real_now = loghaul_model::time::now_unix_nano();
+        for at in [now, real_now] {
+            let removed = store
+                .apply_retention(at, std::time::Duration::from_secs(2 * 86_400))
+                .expect("retention");
+            assert!(
+                removed.is_empty(),
+                "a fresh import was deleted: {removed:?}"
+            );
+        }
+        // Once every day was last written before the cutoff, old days go.
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        for day in store.day_names() {
+            let meta = std::fs::File::options()
+                .write(true)
+                .open(dir.path().join("index/0").join(&day).join("meta.json"))
+                .expect("meta.json");
+            meta.set_modified(long_ago).expect("set mtime");
+        }
         let removed = store
             .apply_retention(now, std::time::Duration::from_secs(2 * 86_400))
             .expect("retention");

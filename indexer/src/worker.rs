@@ -35,6 +35,59 @@ pub struct IndexStats {
     pub generation: AtomicU64,
     /// Newest read time (ns) among committed events, for lag.
     pub last_observed_nanos: AtomicU64,
+    /// Events already past retention when they arrived (an import of old
+    /// files): indexed, and kept for the retention period from arrival.
+    pub expired_on_arrival: AtomicU64,
+}
+
+/// Warns once per (host, source) about events already past retention on
+/// arrival, and counts them.
+#[derive(Debug, Default)]
+struct ArrivalCheck {
+    warned: std::collections::HashSet<(String, String)>,
+}
+
+impl ArrivalCheck {
+    /// Most sources remembered; past it the set starts again (a source may
+    /// then be warned about once more).
+    const MAX_SOURCES: usize = 10_000;
+
+    fn check(
+        &mut self,
+        batch: &loghaul_model::EventBatch,
+        retention: Duration,
+        now: i64,
+        stats: &IndexStats,
+    ) {
+        let cutoff = now.saturating_sub(i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX));
+        let mut expired = 0u64;
+        for event in &batch.events {
+            if event.timestamp_unix_nano >= cutoff {
+                continue;
+            }
+            expired += 1;
+            let key = (
+                event.resource.host.to_string(),
+                event.resource.source.to_string(),
+            );
+            if !self.warned.contains(&key) {
+                if self.warned.len() >= Self::MAX_SOURCES {
+                    self.warned.clear();
+                }
+                warn!(
+                    host = %key.0,
+                    source = %key.1,
+                    timestamp = %loghaul_model::time::UtcDateTime::from_unix_nano(event.timestamp_unix_nano).date_string(),
+                    retention_days = retention.as_secs() / 86_400,
+                    "events older than retention arrived: indexed and kept for the retention period from now (shown once per source)"
+                );
+                self.warned.insert(key);
+            }
+        }
+        stats
+            .expired_on_arrival
+            .fetch_add(expired, Ordering::Relaxed);
+    }
 }
 
 /// When to commit.
@@ -44,7 +97,8 @@ pub struct CommitPolicy {
     pub interval: Duration,
     /// After this many documents.
     pub documents: u64,
-    /// Days entirely older than this are deleted (checked every minute).
+    /// Days whose events are all older than this, and that were last
+    /// written longer ago than this, are deleted (checked every minute).
     pub retention: Option<Duration>,
 }
 
@@ -72,6 +126,7 @@ pub async fn run(
     let mut consumer = broker.consumer(Route::Events(shard)).await?;
     ready.store(true, Ordering::Relaxed);
     let mut next_retention = Instant::now();
+    let mut arrivals = ArrivalCheck::default();
     // Commit before holding as many deliveries as the consumer may.
     let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;
     let mut held: Vec<AckTag> = Vec::new();
@@ -89,6 +144,14 @@ pub async fn run(
         if let Some(delivery) = delivery {
             match codec::decode_event_batch(&delivery.payload) {
                 Ok(batch) => {
+                    if let Some(retention) = policy.retention {
+                        arrivals.check(
+                            &batch,
+                            retention,
+                            loghaul_model::time::now_unix_nano(),
+                            &stats,
+                        );
+                    }
                     if let Some(observed) = batch
                         .events
                         .iter()

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use loghaul_indexer::page::Position;
 use loghaul_indexer::search::{SearchError, SearchRequest, Searcher};
 use loghaul_indexer::store::ShardStore;
 use loghaul_model::{Event, EventBatch, EventId, FileIdentity, Resource, Severity};
@@ -208,22 +209,28 @@ fn time_ranges_and_pages_with_cursors() {
                 cursor: cursor.clone(),
             })
             .expect("page");
-        seen.extend(
-            page.events
-                .iter()
-                .map(|event| (event.timestamp_unix_nano, event.id)),
-        );
+        seen.extend(page.events.iter().map(Position::of));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     assert_eq!(seen.len(), all.len());
-    let unique: HashSet<_> = seen.iter().map(|(_, id)| *id).collect();
+    let unique: HashSet<_> = seen.iter().map(|position| position.id).collect();
     assert_eq!(unique.len(), all.len(), "no event twice");
     let mut sorted = seen.clone();
-    sorted.sort_by(|a, b| b.cmp(a));
-    assert_eq!(seen, sorted, "newest first, ties by id");
+    sorted.sort();
+    assert_eq!(seen, sorted, "newest first, equal times in file order");
+    // The 50 same-time events of file 2 come in offset order.
+    let same_time: Vec<u64> = seen
+        .iter()
+        .filter(|position| position.host == "web-2")
+        .map(|position| position.offset)
+        .collect();
+    assert_eq!(
+        same_time,
+        (0..50).map(|index| index * 10).collect::<Vec<_>>()
+    );
 
     let page = searcher
         .search(&SearchRequest {
