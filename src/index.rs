@@ -21,12 +21,18 @@ every indexer.commit_interval or indexer.commit_docs documents, and
 acknowledges messages only after the commit that holds them. An event already
 indexed (a redelivery after a crash, a shipper's repeat) is skipped by its
 record's place in its file, so a kill -9 at any moment neither loses nor
-duplicates anything. Days older than indexer.retention are deleted whole.
+duplicates anything. A day is deleted whole once its events are older than
+indexer.retention and it was last written longer ago than that, so an import
+of old files stays searchable for the retention period after it arrives.
 
 It serves the search API on indexer.listen (default 127.0.0.1:7700):
 /api/search, /api/count, /api/histogram, /api/facets, /api/context,
 /api/tail, /metrics, /healthz, /readyz. Off loopback it refuses to start
 without indexer.token, which clients send as `Authorization: Bearer TOKEN`.
+Pages follow next_cursor exactly (newest first, equal times in file order).
+A query runs at most indexer.query_timeout within indexer.query_memory, at
+most indexer.max_concurrent_queries at a time; an abandoned or timed-out
+query's work is stopped, and every error is JSON.
 
 SIGTERM or Ctrl-C commits what is pending, waits for merges and exits 0.
 

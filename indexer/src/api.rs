@@ -470,13 +470,20 @@ impl Params {
     }
 }
 
-/// Cancels a query's work when dropped: when the request's future is
-/// dropped because its client went away, or when the answer is sent.
-struct CancelOnDrop(Arc<Control>);
+/// Cancels a query's work, and counts it, when the request's future is
+/// dropped before the work ended: its client went away.
+struct CancelOnDrop {
+    control: Arc<Control>,
+    state: Arc<ApiState>,
+    armed: bool,
+}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.cancel();
+        if self.armed {
+            self.control.cancel();
+            self.state.count_stop(&Stop::Cancelled);
+        }
     }
 }
 
@@ -514,9 +521,11 @@ async fn run_query<T: Send + 'static>(
         }
     };
     let control = Control::new(Some(timeout), state.limits.memory);
-    // Dropped when the answer is sent, or when the request's future is
-    // dropped because its client went away: either way the work stops.
-    let _cancel = CancelOnDrop(control.clone());
+    let mut abandoned = CancelOnDrop {
+        control: control.clone(),
+        state: state.clone(),
+        armed: true,
+    };
     let searcher = state.searcher.clone();
     state.running.fetch_add(1, Ordering::Relaxed);
     let running = Running(state.running.clone());
@@ -531,6 +540,7 @@ async fn run_query<T: Send + 'static>(
         // its slot until it has.
         Err(_) => Err(SearchError::Stopped(Stop::TimedOut(timeout))),
         Ok(Err(join)) => {
+            abandoned.armed = false;
             return Err(ApiError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: format!("the query failed: {join}"),
@@ -539,6 +549,11 @@ async fn run_query<T: Send + 'static>(
         }
         Ok(Ok(result)) => result,
     };
+    abandoned.armed = false;
+    if matches!(result, Err(SearchError::Stopped(Stop::TimedOut(_)))) {
+        // The work may still be inside one segment: make sure it stops.
+        control.cancel();
+    }
     if let Err(SearchError::Stopped(stop)) = &result {
         state.count_stop(stop);
     }
@@ -1123,7 +1138,7 @@ pub async fn serve(
     check_listen(listen, state.token.as_deref()).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let _ = bound.send(listener.local_addr()?);
-    axum::serve(listener, router(state))
+    axum::serve(crate::listener::GuardedListener(listener), router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

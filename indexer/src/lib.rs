@@ -18,12 +18,14 @@
 //!   checked inside the scorers and collectors.
 //! - [`api`]: the HTTP API (axum), with token, limits, metrics and shard
 //!   fan-out; [`client`]: the small HTTP client that fan-out and
-//!   `loghaul query --server` use.
+//!   `loghaul query --server` use; [`listener`]: the API's listener, which
+//!   answers an over-long request head with a JSON error.
 
 pub mod api;
 pub mod client;
 pub mod control;
 pub mod dedup;
+pub mod listener;
 pub mod page;
 pub mod query;
 pub mod schema;

@@ -24,6 +24,7 @@
 
 use std::fmt;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::Term;
 use tantivy::query::{
@@ -33,6 +34,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
+use crate::control::{Control, Guarded};
 use crate::schema::Fields;
 
 /// Longest query accepted, in bytes.
@@ -612,16 +614,28 @@ pub fn compile(
     fields: &Fields,
     analyzer: &mut TextAnalyzer,
 ) -> Result<Box<dyn Query>, QueryError> {
+    compile_under(ast, fields, analyzer, None)
+}
+
+/// [`compile`], with each wildcard and range clause guarded by `control`
+/// (see [`crate::control`]): a query of many such clauses then stops
+/// between any two of them, not only between segments.
+pub fn compile_under(
+    ast: &Ast,
+    fields: &Fields,
+    analyzer: &mut TextAnalyzer,
+    control: Option<&Arc<Control>>,
+) -> Result<Box<dyn Query>, QueryError> {
+    let compile =
+        |ast: &Ast, analyzer: &mut TextAnalyzer| compile_under(ast, fields, analyzer, control);
     Ok(match ast {
         Ast::All => Box::new(AllQuery),
         Ast::And(parts) => {
             let mut clauses = Vec::new();
             for part in parts {
                 match part {
-                    Ast::Not(inner) => {
-                        clauses.push((Occur::MustNot, compile(inner, fields, analyzer)?))
-                    }
-                    other => clauses.push((Occur::Must, compile(other, fields, analyzer)?)),
+                    Ast::Not(inner) => clauses.push((Occur::MustNot, compile(inner, analyzer)?)),
+                    other => clauses.push((Occur::Must, compile(other, analyzer)?)),
                 }
             }
             if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
@@ -632,15 +646,23 @@ pub fn compile(
         Ast::Or(parts) => {
             let mut clauses = Vec::new();
             for part in parts {
-                clauses.push((Occur::Should, compile(part, fields, analyzer)?));
+                clauses.push((Occur::Should, compile(part, analyzer)?));
             }
             Box::new(BooleanQuery::new(clauses))
         }
         Ast::Not(inner) => Box::new(BooleanQuery::new(vec![
             (Occur::Must, Box::new(AllQuery)),
-            (Occur::MustNot, compile(inner, fields, analyzer)?),
+            (Occur::MustNot, compile(inner, analyzer)?),
         ])),
-        Ast::Clause(clause) => compile_clause(clause, fields, analyzer)?,
+        Ast::Clause(clause) => {
+            let query = compile_clause(clause, fields, analyzer)?;
+            match control {
+                Some(control) if multi_term_clauses(ast) > 0 => {
+                    Box::new(Guarded::new(query, control.clone(), 1))
+                }
+                _ => query,
+            }
+        }
     })
 }
 

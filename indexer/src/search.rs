@@ -33,8 +33,8 @@ use tantivy::{
 };
 
 use crate::control::{Control, Guarded, Stop};
+use crate::page::Position;
 pub use crate::page::SearchPage;
-use crate::page::{self, Position};
 use crate::query::{self, QueryError};
 use crate::schema::Fields;
 
@@ -107,6 +107,17 @@ impl std::fmt::Debug for Searcher {
 
 fn day_name(unix_nano: i64) -> String {
     UtcDateTime::from_unix_nano(unix_nano).date_string()
+}
+
+/// The first window below a cursor: one second (a run of equal timestamps
+/// fits whole).
+const WINDOW_START: i64 = 1_000_000_000;
+
+/// The first nanosecond of day `day` (`YYYY-MM-DD`, UTC).
+fn day_start(day: &str) -> Option<i64> {
+    let date: jiff::civil::Date = day.parse().ok()?;
+    let start = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    i64::try_from(start.timestamp().as_nanosecond()).ok()
 }
 
 fn date_term(fields: &Fields, unix_nano: i64) -> Term {
@@ -340,8 +351,10 @@ impl Scope<'_> {
         let ast = query::parse(text)?;
         let mut analyzer = analyzer()?;
         let fields = self.fields();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, query::compile(&ast, fields, &mut analyzer)?)];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            query::compile_under(&ast, fields, &mut analyzer, Some(&self.control))?,
+        )];
         if from.is_some() || to.is_some() {
             clauses.push((
                 Occur::Must,
@@ -358,10 +371,13 @@ impl Scope<'_> {
         for query in extra {
             clauses.push((Occur::Must, query));
         }
+        // The multi-term clauses charge their own bitsets (see
+        // `compile_under`); the whole query's guard checks between segments
+        // and documents.
         Ok(Box::new(Guarded::new(
             Box::new(BooleanQuery::new(clauses)),
             self.control.clone(),
-            query::multi_term_clauses(&ast),
+            0,
         )))
     }
 
@@ -396,50 +412,89 @@ impl Scope<'_> {
         Ok(events)
     }
 
-    /// The first `limit` events in page order among those `query` matches
-    /// after `after`, over the days from `from` to `to`, with whether more
+    /// The first `limit` events in page order among those `text` (and
+    /// `extra`) matches from `from` to `to` after `after`, with whether more
     /// exist.
+    ///
+    /// After a cursor, the page is looked for in a time window just below
+    /// it, widened eightfold until it holds a page or reaches `from` (or the
+    /// oldest day). So a page deep in a large day costs the events near it,
+    /// not every older event of the day: newest-first paging stays linear.
     fn page(
         &self,
-        query: &dyn Query,
+        text: &str,
         from: Option<i64>,
         to: Option<i64>,
         after: Option<Position>,
         limit: usize,
+        extra: &dyn Fn() -> Vec<Box<dyn Query>>,
     ) -> Result<(Vec<Event>, bool), SearchError> {
-        // Days newer than the cursor's hold nothing past it.
-        let to = match &after {
+        // Nothing newer than the cursor is past it.
+        let upper = match &after {
             Some(after) => {
                 let edge = after.timestamp.saturating_add(1);
                 Some(to.map_or(edge, |to| to.min(edge)))
             }
             None => to,
         };
-        let mut events: Vec<Event> = Vec::new();
-        for day in self.searcher.days(from, to) {
-            // One more than asked, to know whether a next page exists. Each
-            // day holds only its own timestamps, so a newer day's events all
-            // come before an older day's.
-            let collector = PageCollector {
-                limit: limit + 1 - events.len(),
-                after: after.clone(),
-                control: self.control.clone(),
+        let oldest_day_start = self
+            .searcher
+            .days(from, upper)
+            .last()
+            .and_then(|day| day_start(day));
+        let mut span: Option<i64> = upper.is_some().then_some(WINDOW_START);
+        loop {
+            let lower = match (span, upper) {
+                (Some(span), Some(upper)) => {
+                    let lower = upper.saturating_sub(span);
+                    let reaches_from = from.is_some_and(|from| from >= lower);
+                    let reaches_oldest = oldest_day_start.is_none_or(|start| lower <= start);
+                    if reaches_from || reaches_oldest {
+                        from
+                    } else {
+                        Some(lower)
+                    }
+                }
+                _ => from,
             };
-            let (searcher, hits) = self.collect(&day, query, &collector)?;
-            let path = self.searcher.root.join(&day);
-            events.extend(self.events_at(
-                &searcher,
-                hits.into_iter().map(|(_, address)| address),
-                &path,
-            )?);
-            if events.len() > limit {
-                break;
+            let last_try = lower == from;
+            let query = self.build(text, lower, upper, extra())?;
+            let mut hits: Vec<(Position, DocAddress, tantivy::Searcher, String)> = Vec::new();
+            for day in self.searcher.days(lower, upper) {
+                // One more than asked, to know whether a next page exists.
+                // Each day holds only its own timestamps, so a newer day's
+                // events all come before an older day's.
+                let collector = PageCollector {
+                    limit: limit + 1 - hits.len(),
+                    after: after.clone(),
+                    control: self.control.clone(),
+                };
+                let (searcher, found) = self.collect(&day, &*query, &collector)?;
+                hits.extend(
+                    found.into_iter().map(|(position, address)| {
+                        (position, address, searcher.clone(), day.clone())
+                    }),
+                );
+                if hits.len() > limit {
+                    break;
+                }
             }
+            if hits.len() > limit || last_try {
+                hits.sort_by(|a, b| a.0.cmp(&b.0));
+                let more = hits.len() > limit;
+                hits.truncate(limit);
+                let mut events = Vec::with_capacity(hits.len());
+                for (_, address, searcher, day) in &hits {
+                    events.extend(self.events_at(
+                        searcher,
+                        [*address],
+                        &self.searcher.root.join(day),
+                    )?);
+                }
+                return Ok((events, more));
+            }
+            span = span.map(|span| span.saturating_mul(8));
         }
-        page::sort_events(&mut events);
-        let more = events.len() > limit;
-        events.truncate(limit);
-        Ok((events, more))
     }
 
     /// One page of events (see [`crate::page`] for the order and cursor).
@@ -456,8 +511,16 @@ impl Scope<'_> {
             .map(Position::from_cursor)
             .transpose()
             .map_err(SearchError::Invalid)?;
-        let query = self.build(&request.query, request.from, request.to, Vec::new())?;
-        let (events, more) = self.page(&*query, request.from, request.to, after, limit)?;
+        // A bad query fails before any day is opened, data or not.
+        self.searcher.validate(&request.query)?;
+        let (events, more) = self.page(
+            &request.query,
+            request.from,
+            request.to,
+            after,
+            limit,
+            &Vec::new,
+        )?;
         Ok(SearchPage::cut(events, limit, more))
     }
 
@@ -659,8 +722,9 @@ impl Scope<'_> {
             Bound::Excluded(Term::from_field_u64(self.fields().generation, generation)),
             Bound::Unbounded,
         );
-        let query = self.build(text, None, None, vec![Box::new(newer)])?;
-        let (mut events, _) = self.page(&*query, None, None, None, limit)?;
+        self.searcher.validate(text)?;
+        let extra = || vec![Box::new(newer.clone()) as Box<dyn Query>];
+        let (mut events, _) = self.page(text, None, None, None, limit, &extra)?;
         // The newest `limit`, shown oldest first; equal times keep file order.
         events.sort_by(|a, b| {
             a.timestamp_unix_nano

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use loghaul_indexer::api::{self, ApiState};
+use loghaul_indexer::client::encode;
 use loghaul_indexer::search::Searcher;
 use loghaul_indexer::store::ShardStore;
 use loghaul_indexer::worker::{self, CommitPolicy, IndexStats};
@@ -323,4 +324,106 @@ async fn every_endpoint_over_http() {
     assert!(api::check_listen("0.0.0.0:7700".parse().expect("addr"), None).is_err());
     assert!(api::check_listen("0.0.0.0:7700".parse().expect("addr"), Some("t")).is_ok());
     assert!(api::check_listen("127.0.0.1:7700".parse().expect("addr"), None).is_ok());
+}
+
+/// Every bad request gets a JSON error that names what is wrong: times the
+/// index cannot hold, numbers that are not, bytes that are not UTF-8, a
+/// parameter given twice, nesting one level too deep, a wildcard too
+/// complex for the automaton, and a URL longer than hyper takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_json_and_name_their_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("store");
+    store
+        .add_batch(&events(0, 20, 1_795_334_400_000_000_000))
+        .expect("add");
+    store.commit().expect("commit");
+    store.close().expect("close");
+    let state = Arc::new(ApiState::new(
+        Arc::new(Searcher::new(dir.path(), 0)),
+        Arc::new(IndexStats::default()),
+        None,
+        Arc::new(AtomicBool::new(true)),
+    ));
+    let stop = CancellationToken::new();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(api::serve(
+        "127.0.0.1:0".parse().expect("addr"),
+        state,
+        stop.clone(),
+        bound_tx,
+    ));
+    let addr = bound_rx.await.expect("listening");
+    tokio::task::spawn_blocking(move || {
+        let refused = |path: &str, status: u16, needle: &str| {
+            let (got, body) = http_get(addr, path);
+            assert_eq!(got, status, "{path}: {body}");
+            let value: Value = serde_json::from_str(&body)
+                .unwrap_or_else(|_| panic!("{path}: not JSON: {body:?}"));
+            let error = value["error"].as_str().unwrap_or_default();
+            assert!(error.contains(needle), "{path}: {error:?} lacks {needle:?}");
+            value
+        };
+        refused("/api/count?from=9999-01-01T00:00:00Z", 400, "from:");
+        refused("/api/count?to=-9999999999999", 400, "to:");
+        refused("/api/count?since=1000000d", 400, "since:");
+        refused("/api/count?since=1h&from=0", 400, "since or from");
+        refused("/api/histogram?interval=1000000000d", 400, "interval");
+        refused("/api/search?limit=-1", 400, "limit must be a whole number");
+        refused(
+            "/api/search?limit=5000",
+            400,
+            "limit must be between 1 and 1000",
+        );
+        refused(
+            "/api/facets?field=host&limit=0",
+            400,
+            "limit must be between",
+        );
+        refused(
+            "/api/context?id=x&before=abc",
+            400,
+            "before must be a whole number",
+        );
+        refused("/api/search?q=%FF%FE", 400, "q is not valid UTF-8");
+        refused("/api/search?q=a&q=b", 400, "q is given more than once");
+        refused("/api/search?q=%4", 400, "bad percent-escape");
+        refused("/api/search?cursor=1700000000:abc", 400, "invalid cursor");
+        // Exactly 32 levels pass; 33 are refused at the 33rd.
+        let levels = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        let (status, body) = http_get(addr, &format!("/api/count?q={}", encode(&levels(32))));
+        assert_eq!(status, 200, "{body}");
+        let deep = refused(
+            &format!("/api/count?q={}", encode(&levels(33))),
+            400,
+            "nested too deeply",
+        );
+        assert_eq!(deep["position"], 32);
+        // A wildcard within 128 bytes whose automaton is too big: our own
+        // error, with the clause's position, never the regex engine's.
+        let complex = format!("level:ERROR *a{}", "?".repeat(12));
+        let error = refused(
+            &format!("/api/count?q={}", encode(&complex)),
+            400,
+            "too complex",
+        );
+        assert_eq!(error["position"], 12);
+        assert!(
+            !error["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("states of")
+        );
+        // 100,000 characters: past hyper's URI limit, still a JSON answer.
+        let long = "a".repeat(100_000);
+        refused(&format!("/api/search?q={long}"), 414, "longer than");
+        // The server is still well afterwards.
+        let (status, body) = http_get(addr, "/api/count?q=payment");
+        assert_eq!((status, body.as_str()), (200, "{\"count\":20}"));
+        let (status, _) = http_get(addr, "/no/such/endpoint");
+        assert_eq!(status, 404);
+    })
+    .await
+    .expect("checks");
+    stop.cancel();
 }
