@@ -97,28 +97,15 @@ pub(crate) async fn serve_shard(
                 memory: usize::try_from(config.indexer.query_memory.bytes()).unwrap_or(usize::MAX),
             }),
     );
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let api_stop = CancellationToken::new();
-    let server = tokio::spawn(api::serve(
-        config.indexer.listen,
-        state,
-        api_stop.clone(),
-        bound_tx,
-    ));
-    let address = match bound_rx.await {
-        Ok(address) => address,
-        Err(_) => {
-            let why = match server.await {
-                Ok(Err(error)) => error.to_string(),
-                Ok(Ok(())) => "it stopped".to_owned(),
-                Err(error) => error.to_string(),
-            };
-            anyhow::bail!(
+    let (address, server) = api::start(config.indexer.listen, state, api_stop.clone())
+        .await
+        .map_err(|why| {
+            anyhow::anyhow!(
                 "the search API could not listen on {}: {why}",
                 config.indexer.listen
-            );
-        }
-    };
+            )
+        })?;
     if let Some(listening) = listening {
         let _ = listening.send(address);
     }

@@ -379,36 +379,11 @@ fn start_run(
     std::net::SocketAddr,
     mpsc::Receiver<String>,
 ) {
-    let mut child = loghaul()
-        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .arg(log)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let address = loop {
-        let line = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a ready line");
-        if line.contains("loghaul is running") {
-            let url = line
-                .split_whitespace()
-                .find_map(|word| word.strip_prefix("search=http://"))
-                .expect("the ready line names the search URL");
-            break url.parse().expect("address");
-        }
-    };
-    (child, address, receiver)
+    loghaul_testkit::start_run(
+        std::path::Path::new(env!("CARGO_BIN_EXE_loghaul")),
+        dir,
+        log,
+    )
 }
 
 fn wait_for_count(address: std::net::SocketAddr, query: &str, count: u64) {

@@ -142,33 +142,6 @@ fn all_json_over_a_million_events_holds_one_page_at_a_time() {
     );
 }
 
-/// Starts `loghaul run` on `log`; returns the child and the API address.
-fn start_run(dir: &std::path::Path, log: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = loghaul()
-        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .arg(log)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("a ready line").expect("stderr");
-        if line.contains("loghaul is running") {
-            break line
-                .split_whitespace()
-                .find_map(|word| word.strip_prefix("search="))
-                .expect("the ready line names the search URL")
-                .to_owned();
-        }
-    };
-    // Keep draining stderr so the child never blocks on it.
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, url)
-}
-
 #[test]
 fn query_pages_through_a_server() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -177,7 +150,12 @@ fn query_pages_through_a_server() {
         .map(|index| format!("plain output line {index} without a time\n"))
         .collect();
     std::fs::write(&log, text).expect("log");
-    let (mut child, url) = start_run(dir.path(), &log);
+    let (mut child, address, _stderr) = loghaul_testkit::start_run(
+        std::path::Path::new(env!("CARGO_BIN_EXE_loghaul")),
+        dir.path(),
+        &log,
+    );
+    let url = format!("http://{address}");
     let query = |args: &[&str]| {
         let output = loghaul()
             .arg("query")

@@ -49,7 +49,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -1084,7 +1083,10 @@ async fn authorize(State(state): State<Arc<ApiState>>, request: Request, next: N
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(json!({ "error": "missing or wrong bearer token" })),
+                Json(ErrorBody {
+                    error: "missing or wrong bearer token".into(),
+                    position: None,
+                }),
             )
                 .into_response();
         }
@@ -1141,4 +1143,24 @@ pub async fn serve(
     axum::serve(crate::listener::GuardedListener(listener), router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
+}
+
+/// Serves on `listen` in a task until `shutdown`; returns the bound address
+/// once it listens, and the task. An error to bind (or to start) is
+/// returned, not left in the task.
+pub async fn start(
+    listen: SocketAddr,
+    state: Arc<ApiState>,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(serve(listen, state, shutdown, bound_tx));
+    match bound_rx.await {
+        Ok(address) => Ok((address, server)),
+        Err(_) => Err(match server.await {
+            Ok(Err(error)) => error,
+            Ok(Ok(())) => std::io::Error::other("it stopped"),
+            Err(error) => std::io::Error::other(error),
+        }),
+    }
 }

@@ -3,10 +3,12 @@
 //!
 //! The API gives each query a [`Control`]: a deadline, a cancellation flag
 //! (set when the client goes away or the deadline passes), and a memory
-//! budget. A query is wrapped in [`Guarded`], whose scorers check the control
-//! at every segment and every [`CHECK_EVERY`] documents and end the segment
-//! early once it is stopped; the searcher then turns the stop into an error
-//! instead of returning a partial answer as if it were whole.
+//! budget. A query is wrapped in [`Guarded`], which checks the control at
+//! every segment; when a collector drives it, at every block of documents
+//! (the inner query keeps its own fast iteration), and when it is a clause
+//! inside another query, every [`CHECK_EVERY`] documents of its scorer,
+//! ending the segment early once stopped. The searcher then turns the stop
+//! into an error instead of returning a partial answer as if it were whole.
 //!
 //! The budget counts what a query holds that grows with the data: the events
 //! of a page or a context (their stored JSON), facet values, and an estimate
@@ -263,6 +265,71 @@ impl Weight for GuardedWeight {
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         self.inner.explain(reader, doc)
+    }
+
+    // The collectors' paths: the inner weight iterates in its own fast way
+    // (blocks of documents), and the control is checked once per block.
+    fn for_each_no_score(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(&[DocId]),
+    ) -> tantivy::Result<()> {
+        let _held = self.enter(reader)?;
+        let control = &self.control;
+        self.inner.for_each_no_score(reader, &mut |docs| {
+            if !control.stopped() {
+                callback(docs);
+            }
+        })?;
+        control.check().map_err(|_| stopped_error(control))
+    }
+
+    fn for_each(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score),
+    ) -> tantivy::Result<()> {
+        let _held = self.enter(reader)?;
+        let control = &self.control;
+        let mut countdown = CHECK_EVERY;
+        let mut stopped = false;
+        self.inner.for_each(reader, &mut |doc, score| {
+            countdown -= 1;
+            if countdown == 0 {
+                countdown = CHECK_EVERY;
+                stopped = control.stopped();
+            }
+            if !stopped {
+                callback(doc, score);
+            }
+        })?;
+        control.check().map_err(|_| stopped_error(control))
+    }
+
+    fn for_each_pruning(
+        &self,
+        threshold: Score,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score) -> Score,
+    ) -> tantivy::Result<()> {
+        let _held = self.enter(reader)?;
+        let control = &self.control;
+        let mut countdown = CHECK_EVERY;
+        let mut stopped = false;
+        self.inner
+            .for_each_pruning(threshold, reader, &mut |doc, score| {
+                countdown -= 1;
+                if countdown == 0 {
+                    countdown = CHECK_EVERY;
+                    stopped = control.stopped();
+                }
+                if stopped {
+                    // Nothing more is wanted: raise the bar past every score.
+                    return Score::MAX;
+                }
+                callback(doc, score)
+            })?;
+        control.check().map_err(|_| stopped_error(control))
     }
 
     fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {

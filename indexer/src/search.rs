@@ -15,7 +15,7 @@
 //! cancelled or past its deadline, refused past its memory budget. The plain
 //! methods of [`Searcher`] run without limits (the CLI on a data directory).
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -442,7 +442,9 @@ impl Scope<'_> {
             .days(from, upper)
             .last()
             .and_then(|day| day_start(day));
-        let mut span: Option<i64> = upper.is_some().then_some(WINDOW_START);
+        // The first page searches its whole range at once: nothing is known
+        // yet of how dense the matches are.
+        let mut span: Option<i64> = (after.is_some() && upper.is_some()).then_some(WINDOW_START);
         loop {
             let lower = match (span, upper) {
                 (Some(span), Some(upper)) => {
@@ -459,7 +461,9 @@ impl Scope<'_> {
             };
             let last_try = lower == from;
             let query = self.build(text, lower, upper, extra())?;
-            let mut hits: Vec<(Position, DocAddress, tantivy::Searcher, String)> = Vec::new();
+            // Days come newest first and each holds only its own times, so
+            // their pages, one after another, are in page order.
+            let mut hits: Vec<(DocAddress, tantivy::Searcher, String)> = Vec::new();
             for day in self.searcher.days(lower, upper) {
                 // One more than asked, to know whether a next page exists.
                 // Each day holds only its own timestamps, so a newer day's
@@ -471,20 +475,19 @@ impl Scope<'_> {
                 };
                 let (searcher, found) = self.collect(&day, &*query, &collector)?;
                 hits.extend(
-                    found.into_iter().map(|(position, address)| {
-                        (position, address, searcher.clone(), day.clone())
-                    }),
+                    found
+                        .into_iter()
+                        .map(|address| (address, searcher.clone(), day.clone())),
                 );
                 if hits.len() > limit {
                     break;
                 }
             }
             if hits.len() > limit || last_try {
-                hits.sort_by(|a, b| a.0.cmp(&b.0));
                 let more = hits.len() > limit;
                 hits.truncate(limit);
                 let mut events = Vec::with_capacity(hits.len());
-                for (_, address, searcher, day) in &hits {
+                for (address, searcher, day) in &hits {
                     events.extend(self.events_at(
                         searcher,
                         [*address],
@@ -766,9 +769,131 @@ fn text_rank(column: Option<&StrColumn>, text: &str) -> tantivy::Result<u64> {
 /// offset and id ascending), strings by their ranks.
 type Rank = (std::cmp::Reverse<i64>, u64, u64, u64, u64, u64);
 
+/// The columns that order equal timestamps, opened only when a segment
+/// meets equal timestamps (most segments of most queries never do).
+struct TieColumns {
+    /// source, host, file, id.
+    strings: [Option<StrColumn>; 4],
+    offset: Column<u64>,
+}
+
+/// A segment's [`TieColumns`], opened at first need and shared by its
+/// candidates.
+struct LazyTies {
+    /// Two reference counts to clone, where a `SegmentReader` would copy
+    /// maps: this is made for every segment of every page.
+    fast: tantivy::fastfield::FastFieldReaders,
+    columns: std::sync::OnceLock<tantivy::Result<TieColumns>>,
+}
+
+impl LazyTies {
+    fn get(&self) -> Option<&TieColumns> {
+        self.columns
+            .get_or_init(|| {
+                let fast = &self.fast;
+                Ok(TieColumns {
+                    strings: [
+                        fast.str("source")?,
+                        fast.str("host")?,
+                        fast.str("file")?,
+                        fast.str("id")?,
+                    ],
+                    offset: fast.u64("offset")?,
+                })
+            })
+            .as_ref()
+            .ok()
+    }
+
+    /// The whole rank of `doc` at `timestamp`.
+    fn rank(&self, doc: DocId, timestamp: i64) -> Rank {
+        let Some(ties) = self.get() else {
+            return (std::cmp::Reverse(timestamp), 0, 0, 0, 0, 0);
+        };
+        let [source, host, file, id] = &ties.strings;
+        (
+            std::cmp::Reverse(timestamp),
+            ord_rank(source.as_ref(), doc),
+            ord_rank(host.as_ref(), doc),
+            ord_rank(file.as_ref(), doc),
+            ties.offset.first(doc).unwrap_or(0),
+            ord_rank(id.as_ref(), doc),
+        )
+    }
+
+    /// `position` on this segment's rank scale.
+    fn rank_of(&self, position: &Position) -> Rank {
+        let Some(ties) = self.get() else {
+            return (std::cmp::Reverse(position.timestamp), 0, 0, 0, 0, 0);
+        };
+        let [source, host, file, id] = &ties.strings;
+        let place = |column: &Option<StrColumn>, text: &str| {
+            text_rank(column.as_ref(), text).unwrap_or(u64::MAX)
+        };
+        (
+            std::cmp::Reverse(position.timestamp),
+            place(source, &position.source),
+            place(host, &position.host),
+            place(file, &position.file),
+            position.offset,
+            place(id, &position.id.to_string()),
+        )
+    }
+}
+
+/// A document a segment kept, with what places it among other segments'.
+struct Candidate {
+    rank: Rank,
+    address: DocAddress,
+    ties: Arc<LazyTies>,
+}
+
+impl Candidate {
+    /// The whole position, to order equal timestamps from different
+    /// segments (their ordinals do not compare).
+    fn position(&self) -> Position {
+        let doc = self.address.doc_id;
+        let text = |column: &Option<StrColumn>| {
+            let mut out = String::new();
+            if let Some(column) = column
+                && let Some(ord) = column.ords().first(doc)
+            {
+                let _ = column.ord_to_str(ord, &mut out);
+            }
+            out
+        };
+        let timestamp = self.rank.0.0;
+        match self.ties.get() {
+            Some(ties) => {
+                let [source, host, file, id] = &ties.strings;
+                Position {
+                    timestamp,
+                    source: text(source),
+                    host: text(host),
+                    file: text(file),
+                    offset: ties.offset.first(doc).unwrap_or(0),
+                    id: text(id).parse().unwrap_or(EventId(0)),
+                }
+            }
+            None => Position {
+                timestamp,
+                source: String::new(),
+                host: String::new(),
+                file: String::new(),
+                offset: 0,
+                id: EventId(0),
+            },
+        }
+    }
+}
+
 /// The first `limit` documents in page order after `after`: exact whatever
 /// the timestamps, because it compares the whole position, never a date
 /// term (whose precision is seconds).
+///
+/// A segment orders by timestamp alone until two timestamps tie where it
+/// matters (at the edge of what it keeps, at the cursor, or among what it
+/// kept); only then does it open the columns of the whole position.
 struct PageCollector {
     limit: usize,
     after: Option<Position>,
@@ -778,47 +903,41 @@ struct PageCollector {
 struct PageSegment {
     segment: u32,
     timestamp: Column<DateTime>,
-    offset: Column<u64>,
-    /// source, host, file, id.
-    strings: [Option<StrColumn>; 4],
-    after: Option<Rank>,
-    heap: BinaryHeap<(Rank, DocId)>,
+    ties: Arc<LazyTies>,
+    /// Whether the ranks in `heap` are whole (else timestamps only).
+    exact: bool,
+    after: Option<Position>,
+    /// `after` on this segment's scale, once exact.
+    after_rank: Option<Rank>,
+    /// What the segment keeps so far: up to twice `limit`, cut to `limit`
+    /// when full.
+    kept: Vec<(Rank, DocId)>,
+    /// The last kept at the latest cut: a newcomer must come before it.
+    threshold: Option<(Rank, DocId)>,
     limit: usize,
 }
 
 impl Collector for PageCollector {
-    type Fruit = Vec<(Position, DocAddress)>;
+    /// The first `limit` documents, in page order.
+    type Fruit = Vec<DocAddress>;
     type Child = PageSegment;
 
     fn for_segment(&self, segment: u32, reader: &SegmentReader) -> tantivy::Result<PageSegment> {
         if self.control.stopped() {
             return Err(tantivy::TantivyError::InternalError("stopped".into()));
         }
-        let fast = reader.fast_fields();
-        let strings = [
-            fast.str("source")?,
-            fast.str("host")?,
-            fast.str("file")?,
-            fast.str("id")?,
-        ];
-        let after = match &self.after {
-            Some(after) => Some((
-                std::cmp::Reverse(after.timestamp),
-                text_rank(strings[0].as_ref(), &after.source)?,
-                text_rank(strings[1].as_ref(), &after.host)?,
-                text_rank(strings[2].as_ref(), &after.file)?,
-                after.offset,
-                text_rank(strings[3].as_ref(), &after.id.to_string())?,
-            )),
-            None => None,
-        };
         Ok(PageSegment {
             segment,
-            timestamp: fast.date("timestamp")?,
-            offset: fast.u64("offset")?,
-            strings,
-            after,
-            heap: BinaryHeap::with_capacity(self.limit.min(1024) + 1),
+            timestamp: reader.fast_fields().date("timestamp")?,
+            ties: Arc::new(LazyTies {
+                fast: reader.fast_fields().clone(),
+                columns: std::sync::OnceLock::new(),
+            }),
+            exact: false,
+            after: self.after.clone(),
+            after_rank: None,
+            kept: Vec::with_capacity(2 * self.limit.min(1024)),
+            threshold: None,
             limit: self.limit,
         })
     }
@@ -827,79 +946,167 @@ impl Collector for PageCollector {
         false
     }
 
-    fn merge_fruits(
-        &self,
-        fruits: Vec<Vec<(Position, DocAddress)>>,
-    ) -> tantivy::Result<Vec<(Position, DocAddress)>> {
-        let mut all: Vec<(Position, DocAddress)> = fruits.into_iter().flatten().collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+    fn merge_fruits(&self, fruits: Vec<Vec<Candidate>>) -> tantivy::Result<Vec<DocAddress>> {
+        let mut all: Vec<Candidate> = fruits.into_iter().flatten().collect();
+        // By time first: that alone orders most documents.
+        all.sort_by_key(|candidate| candidate.rank.0);
+        if all.len() > self.limit {
+            // Keep the whole run of equal times at the edge.
+            let edge = all[self.limit - 1].rank.0;
+            let end = all.partition_point(|candidate| candidate.rank.0 <= edge);
+            all.truncate(end);
+        }
+        // Runs of equal times: by rank within one segment (a segment makes
+        // its ranks whole when it kept equal times), else by the whole
+        // position.
+        let mut start = 0;
+        while start < all.len() {
+            let time = all[start].rank.0;
+            let end = start
+                + all[start..]
+                    .iter()
+                    .take_while(|candidate| candidate.rank.0 == time)
+                    .count();
+            let run = &mut all[start..end];
+            if run.len() > 1 {
+                let segment = run[0].address.segment_ord;
+                if run
+                    .iter()
+                    .all(|candidate| candidate.address.segment_ord == segment)
+                {
+                    run.sort_by_key(|candidate| candidate.rank);
+                } else {
+                    run.sort_by_cached_key(Candidate::position);
+                }
+            }
+            start = end;
+        }
         all.truncate(self.limit);
-        Ok(all)
+        Ok(all.into_iter().map(|candidate| candidate.address).collect())
+    }
+}
+
+impl PageSegment {
+    /// Makes every rank whole from now on.
+    fn make_exact(&mut self) {
+        if self.exact {
+            return;
+        }
+        self.exact = true;
+        self.after_rank = self.after.as_ref().map(|after| self.ties.rank_of(after));
+        for entry in &mut self.kept {
+            entry.0 = self.ties.rank(entry.1, entry.0.0.0);
+        }
+        if let Some((rank, doc)) = &mut self.threshold {
+            *rank = self.ties.rank(*doc, rank.0.0);
+        }
+    }
+
+    fn rank(&self, doc: DocId, timestamp: i64) -> Rank {
+        if self.exact {
+            self.ties.rank(doc, timestamp)
+        } else {
+            (std::cmp::Reverse(timestamp), 0, 0, 0, 0, 0)
+        }
+    }
+
+    /// Cuts `kept` to the first `limit`, and remembers the last of them as
+    /// the bar a newcomer must pass. Amortised over `limit` additions, as
+    /// tantivy's own top-N does: no heap work per document.
+    fn cut(&mut self) {
+        let limit = self.limit;
+        if self.kept.len() <= limit {
+            return;
+        }
+        self.kept.select_nth_unstable(limit - 1);
+        if !self.exact {
+            let edge = self.kept[limit - 1].0.0;
+            if self.kept[limit..].iter().any(|(rank, _)| rank.0 == edge) {
+                // Equal times straddle the cut: which go depends on the
+                // whole positions.
+                self.make_exact();
+                self.kept.select_nth_unstable(limit - 1);
+            }
+        }
+        self.kept.truncate(limit);
+        self.threshold = self.kept.get(limit - 1).copied();
+    }
+
+    fn consider(&mut self, doc: DocId, timestamp: i64) {
+        if let Some(after) = &self.after {
+            if timestamp > after.timestamp {
+                return;
+            }
+            if timestamp == after.timestamp {
+                self.make_exact();
+                let rank = self.ties.rank(doc, timestamp);
+                if self.after_rank.is_some_and(|after| rank <= after) {
+                    return;
+                }
+            }
+        }
+        if let Some((bar, _)) = self.threshold {
+            if timestamp < bar.0.0 {
+                return;
+            }
+            if timestamp == bar.0.0 {
+                self.make_exact();
+            }
+        }
+        let rank = self.rank(doc, timestamp);
+        if self.threshold.is_some_and(|(bar, _)| rank >= bar) {
+            return;
+        }
+        self.kept.push((rank, doc));
+        if self.kept.len() >= 2 * self.limit {
+            self.cut();
+        }
     }
 }
 
 impl SegmentCollector for PageSegment {
-    type Fruit = Vec<(Position, DocAddress)>;
+    type Fruit = Vec<Candidate>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let Some(timestamp) = self.timestamp.first(doc) else {
-            return;
-        };
-        let timestamp = timestamp.into_timestamp_nanos();
-        if let Some(after) = &self.after
-            && timestamp > after.0.0
-        {
-            return;
-        }
-        if self.heap.len() >= self.limit
-            && let Some((worst, _)) = self.heap.peek()
-            && timestamp < worst.0.0
-        {
-            return;
-        }
-        let [source, host, file, id] = &self.strings;
-        let rank: Rank = (
-            std::cmp::Reverse(timestamp),
-            ord_rank(source.as_ref(), doc),
-            ord_rank(host.as_ref(), doc),
-            ord_rank(file.as_ref(), doc),
-            self.offset.first(doc).unwrap_or(0),
-            ord_rank(id.as_ref(), doc),
-        );
-        if self.after.as_ref().is_some_and(|after| rank <= *after) {
-            return;
-        }
-        if self.heap.len() < self.limit {
-            self.heap.push((rank, doc));
-        } else if self.heap.peek().is_some_and(|(worst, _)| rank < *worst) {
-            self.heap.pop();
-            self.heap.push((rank, doc));
+        if let Some(timestamp) = self.timestamp.first(doc) {
+            self.consider(doc, timestamp.into_timestamp_nanos());
         }
     }
 
-    fn harvest(self) -> Vec<(Position, DocAddress)> {
-        let text = |column: &Option<StrColumn>, rank: u64| {
-            let mut out = String::new();
-            if let Some(column) = column
-                && rank > 0
-            {
-                let _ = column.ord_to_str((rank - 1) / 2, &mut out);
+    fn collect_block(&mut self, docs: &[DocId]) {
+        // Timestamps a block at a time; most documents stop at the first
+        // comparison with the worst kept so far.
+        let mut buffer = [None; tantivy::COLLECT_BLOCK_BUFFER_LEN];
+        for docs in docs.chunks(tantivy::COLLECT_BLOCK_BUFFER_LEN) {
+            let timestamps = &mut buffer[..docs.len()];
+            self.timestamp.first_vals(docs, timestamps);
+            for (doc, timestamp) in docs.iter().zip(timestamps.iter()) {
+                if let Some(timestamp) = timestamp {
+                    self.consider(*doc, timestamp.into_timestamp_nanos());
+                }
             }
-            out
-        };
-        let [source, host, file, id] = &self.strings;
-        self.heap
+        }
+    }
+
+    fn harvest(mut self) -> Vec<Candidate> {
+        self.cut();
+        // Equal times among what was kept are ordered by whole ranks.
+        if !self.exact {
+            let mut times: Vec<std::cmp::Reverse<i64>> =
+                self.kept.iter().map(|(rank, _)| rank.0).collect();
+            times.sort_unstable();
+            if times.windows(2).any(|pair| pair[0] == pair[1]) {
+                self.make_exact();
+            }
+        }
+        let segment = self.segment;
+        let ties = self.ties;
+        self.kept
             .into_iter()
-            .map(|(rank, doc)| {
-                let position = Position {
-                    timestamp: rank.0.0,
-                    source: text(source, rank.1),
-                    host: text(host, rank.2),
-                    file: text(file, rank.3),
-                    offset: rank.4,
-                    id: text(id, rank.5).parse().unwrap_or(EventId(0)),
-                };
-                (position, DocAddress::new(self.segment, doc))
+            .map(|(rank, doc)| Candidate {
+                rank,
+                address: DocAddress::new(segment, doc),
+                ties: ties.clone(),
             })
             .collect()
     }
@@ -960,16 +1167,33 @@ impl Collector for Histogram {
     }
 }
 
+impl HistogramSegment {
+    fn add(&mut self, timestamp: DateTime) {
+        let offset = timestamp.into_timestamp_nanos() - self.from;
+        if offset >= 0
+            && let Some(count) = self.counts.get_mut((offset / self.interval) as usize)
+        {
+            *count += 1;
+        }
+    }
+}
+
 impl SegmentCollector for HistogramSegment {
     type Fruit = Vec<u64>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         if let Some(timestamp) = self.column.first(doc) {
-            let offset = timestamp.into_timestamp_nanos() - self.from;
-            if offset >= 0
-                && let Some(count) = self.counts.get_mut((offset / self.interval) as usize)
-            {
-                *count += 1;
+            self.add(timestamp);
+        }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let mut buffer = [None; tantivy::COLLECT_BLOCK_BUFFER_LEN];
+        for docs in docs.chunks(tantivy::COLLECT_BLOCK_BUFFER_LEN) {
+            let timestamps = &mut buffer[..docs.len()];
+            self.column.first_vals(docs, timestamps);
+            for timestamp in timestamps.iter().flatten() {
+                self.add(*timestamp);
             }
         }
     }

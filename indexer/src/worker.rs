@@ -52,13 +52,16 @@ impl ArrivalCheck {
     /// then be warned about once more).
     const MAX_SOURCES: usize = 10_000;
 
+    /// Counts `batch`'s events older than `retention` at `now`; returns
+    /// the (host, source) pairs warned about for the first time.
     fn check(
         &mut self,
         batch: &loghaul_model::EventBatch,
         retention: Duration,
         now: i64,
         stats: &IndexStats,
-    ) {
+    ) -> Vec<(String, String)> {
+        let mut warned_now = Vec::new();
         let cutoff = now.saturating_sub(i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX));
         let mut expired = 0u64;
         for event in &batch.events {
@@ -81,12 +84,14 @@ impl ArrivalCheck {
                     retention_days = retention.as_secs() / 86_400,
                     "events older than retention arrived: indexed and kept for the retention period from now (shown once per source)"
                 );
-                self.warned.insert(key);
+                self.warned.insert(key.clone());
+                warned_now.push(key);
             }
         }
         stats
             .expired_on_arrival
             .fetch_add(expired, Ordering::Relaxed);
+        warned_now
     }
 }
 
@@ -247,4 +252,65 @@ async fn commit_and_ack(
         "committed"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loghaul_model::{Event, EventBatch, EventId, FileIdentity, Resource, Severity};
+
+    fn event(host: &str, source: &str, timestamp: i64, offset: u64) -> Event {
+        let file = FileIdentity {
+            device: 1,
+            inode: 1,
+            fingerprint: 1,
+        };
+        Event {
+            id: EventId::new(host, &file, offset),
+            timestamp_unix_nano: timestamp,
+            observed_timestamp_unix_nano: timestamp,
+            severity: Severity::default(),
+            body: String::new(),
+            attributes: serde_json::Map::new(),
+            resource: Resource {
+                host: host.into(),
+                source: source.into(),
+                service: None,
+            },
+            file,
+            offset,
+            parse_error: None,
+        }
+    }
+
+    #[test]
+    fn old_events_are_counted_and_warned_about_once_per_source() {
+        const DAY: i64 = 86_400 * 1_000_000_000;
+        let now = 20_000 * DAY;
+        let retention = Duration::from_secs(30 * 86_400);
+        let stats = IndexStats::default();
+        let mut check = ArrivalCheck::default();
+        // A log from 2005 and fresh lines, from two sources.
+        let old = 12_800 * DAY;
+        let batch = EventBatch {
+            events: vec![
+                event("h", "/var/log/2005.log", old, 0),
+                event("h", "/var/log/2005.log", old, 10),
+                event("h", "/var/log/new.log", now - DAY, 0),
+                event("g", "/var/log/2005.log", old, 0),
+            ],
+        };
+        let warned = check.check(&batch, retention, now, &stats);
+        assert_eq!(
+            warned,
+            [
+                ("h".to_owned(), "/var/log/2005.log".to_owned()),
+                ("g".to_owned(), "/var/log/2005.log".to_owned())
+            ]
+        );
+        assert_eq!(stats.expired_on_arrival.load(Ordering::Relaxed), 3);
+        // The same sources again: counted, not warned about again.
+        assert!(check.check(&batch, retention, now, &stats).is_empty());
+        assert_eq!(stats.expired_on_arrival.load(Ordering::Relaxed), 6);
+    }
 }

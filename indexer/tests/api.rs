@@ -74,14 +74,9 @@ async fn every_endpoint_over_http() {
         ready.clone(),
     ));
     let stop = CancellationToken::new();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(api::serve(
-        "127.0.0.1:0".parse().expect("addr"),
-        state,
-        stop.clone(),
-        bound_tx,
-    ));
-    let addr = bound_rx.await.expect("listening");
+    let (addr, server) = api::start("127.0.0.1:0".parse().expect("addr"), state, stop.clone())
+        .await
+        .expect("listening");
     let indexer = tokio::spawn(worker::run(
         broker.clone(),
         0,
@@ -304,14 +299,10 @@ async fn every_endpoint_over_http() {
         )
         .with_query_timeout(Duration::ZERO),
     );
-    let (hasty_tx, hasty_rx) = tokio::sync::oneshot::channel();
-    let hasty_server = tokio::spawn(api::serve(
-        "127.0.0.1:0".parse().expect("addr"),
-        hasty,
-        stop.clone(),
-        hasty_tx,
-    ));
-    let hasty_addr = hasty_rx.await.expect("listening");
+    let (hasty_addr, hasty_server) =
+        api::start("127.0.0.1:0".parse().expect("addr"), hasty, stop.clone())
+            .await
+            .expect("listening");
     let (status, body) = http_get(hasty_addr, "/api/search?q=serv*");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("ran longer than"), "{body}");
@@ -346,14 +337,9 @@ async fn errors_are_json_and_name_their_cause() {
         Arc::new(AtomicBool::new(true)),
     ));
     let stop = CancellationToken::new();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(api::serve(
-        "127.0.0.1:0".parse().expect("addr"),
-        state,
-        stop.clone(),
-        bound_tx,
-    ));
-    let addr = bound_rx.await.expect("listening");
+    let (addr, _) = api::start("127.0.0.1:0".parse().expect("addr"), state, stop.clone())
+        .await
+        .expect("listening");
     tokio::task::spawn_blocking(move || {
         let refused = |path: &str, status: u16, needle: &str| {
             let (got, body) = http_get(addr, path);

@@ -233,18 +233,11 @@ async fn paging_through_the_fan_out_over_http() {
             )
             .with_peers(peers),
         );
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(api::serve(
-            "127.0.0.1:0".parse().expect("addr"),
-            state,
-            stop.clone(),
-            bound_tx,
-        ));
-        bound_rx
+        api::start("127.0.0.1:0".parse().expect("addr"), state, stop.clone())
     };
-    let shard1 = serve(1, Vec::new()).await.expect("shard 1 listening");
+    let (shard1, _) = serve(1, Vec::new()).await.expect("shard 1 listening");
     let peer = Client::new(&format!("http://{shard1}"), None).expect("client");
-    let shard0 = serve(0, vec![peer]).await.expect("shard 0 listening");
+    let (shard0, _) = serve(0, vec![peer]).await.expect("shard 0 listening");
     let client = Client::new(&format!("http://{shard0}"), None).expect("client");
     let all = expected(&events, |_| true);
     for limit in [1, 7, 100, 1000] {

@@ -133,14 +133,10 @@ async fn serve(dir: &std::path::Path, limits: QueryLimits, stop: &CancellationTo
         )
         .with_limits(limits),
     );
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(api::serve(
-        "127.0.0.1:0".parse().expect("addr"),
-        state,
-        stop.clone(),
-        bound_tx,
-    ));
-    bound_rx.await.expect("listening")
+    api::start("127.0.0.1:0".parse().expect("addr"), state, stop.clone())
+        .await
+        .expect("listening")
+        .0
 }
 
 /// Waits up to `limit` for `done`; false when it never came.

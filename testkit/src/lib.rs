@@ -212,3 +212,48 @@ pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> (u16, St
 pub fn free_local_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
+
+/// Starts `bin run` on `log` with its data in `<dir>/data` and the API on a
+/// free loopback port, and waits for its ready line. Returns the child, the
+/// API's address, and the receiver of its further stderr lines (read on a
+/// thread, so the child never blocks on a full pipe).
+pub fn start_run(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    log: &std::path::Path,
+) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin)
+        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg(log)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let address = loop {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a ready line");
+        if line.contains("loghaul is running") {
+            let url = line
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix("search=http://"))
+                .expect("the ready line names the search URL");
+            break url.parse().expect("address");
+        }
+    };
+    (child, address, receiver)
+}
