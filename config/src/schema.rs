@@ -74,7 +74,9 @@ pub struct QueueConfig {
     /// Maximum bytes per queue; publishes past it are refused, never dropped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length_bytes: Option<ByteSize>,
-    /// The memory backend's total byte budget across its queues.
+    /// The memory backend's byte budget, split evenly between its queues
+    /// (each is bounded by its share alone, so a full raw queue never
+    /// refuses the events that would drain it).
     pub memory_max_bytes: ByteSize,
     /// How long to wait for the broker to confirm a batch.
     pub confirm_timeout: HumanDuration,

@@ -1,4 +1,12 @@
 //! The in-process backend: the same contract as RabbitMQ inside one process.
+//!
+//! `memory_max_bytes` is split evenly between the queues, and each queue is
+//! bounded by its own share alone. A budget shared by all queues deadlocks a
+//! pipeline: the shipper filled it with raw batches, so the parser's
+//! publishes of events were refused; the parser cannot acknowledge a raw
+//! batch before its events are confirmed, and the indexer had nothing to
+//! consume and free. With a share each, a stage is throttled only by the
+//! stage after it, and the last stage always drains.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,22 +19,18 @@ use crate::{
     QueueError, QueueSettings, Route,
 };
 
-/// Queues held in memory, bounded by a total byte budget.
+/// Queues held in memory, each bounded by its share of a byte budget.
 pub struct MemoryBroker {
     settings: QueueSettings,
     queues: HashMap<Route, Arc<MemoryQueue>>,
-    budget: Arc<Budget>,
-}
-
-struct Budget {
-    used: Mutex<u64>,
-    max: u64,
 }
 
 struct MemoryQueue {
     name: String,
     state: Mutex<QueueState>,
     notify: Notify,
+    /// This queue's share of `memory_max_bytes`.
+    max_bytes: u64,
 }
 
 #[derive(Default)]
@@ -57,27 +61,21 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl MemoryBroker {
     /// A broker with one queue per route of `settings`.
     pub fn new(settings: QueueSettings) -> Self {
-        let queues = settings
-            .routes()
+        let routes = settings.routes();
+        let share = settings.memory_max_bytes / routes.len().max(1) as u64;
+        let queues = routes
             .into_iter()
             .map(|route| {
                 let queue = MemoryQueue {
                     name: settings.queue_name(route),
                     state: Mutex::new(QueueState::default()),
                     notify: Notify::new(),
+                    max_bytes: share,
                 };
                 (route, Arc::new(queue))
             })
             .collect();
-        let budget = Arc::new(Budget {
-            used: Mutex::new(0),
-            max: settings.memory_max_bytes,
-        });
-        MemoryBroker {
-            settings,
-            queues,
-            budget,
-        }
+        MemoryBroker { settings, queues }
     }
 
     fn queue(&self, route: Route) -> Result<Arc<MemoryQueue>, QueueError> {
@@ -98,13 +96,24 @@ impl MemoryBroker {
 
     /// Bytes held across all queues.
     pub fn bytes_used(&self) -> u64 {
-        *lock(&self.budget.used)
+        self.queues
+            .values()
+            .map(|queue| lock(&queue.state).bytes)
+            .sum()
+    }
+
+    /// Bytes each queue may hold: its share of `memory_max_bytes`.
+    pub fn queue_max_bytes(&self) -> u64 {
+        self.queues
+            .values()
+            .map(|queue| queue.max_bytes)
+            .max()
+            .unwrap_or(0)
     }
 }
 
 fn enqueue(
     settings: &QueueSettings,
-    budget: &Budget,
     queue: &MemoryQueue,
     messages: &[Message],
 ) -> Result<(), QueueError> {
@@ -115,7 +124,7 @@ fn enqueue(
     let queue_budget = settings
         .max_length_bytes
         .unwrap_or(u64::MAX)
-        .min(budget.max);
+        .min(queue.max_bytes);
     if batch_bytes > queue_budget {
         return Err(QueueError::TooLarge {
             bytes: batch_bytes as usize,
@@ -126,17 +135,12 @@ fn enqueue(
     let over_length = settings
         .max_length
         .is_some_and(|max| state.count + messages.len() as u64 > max);
-    let over_bytes = settings
-        .max_length_bytes
-        .is_some_and(|max| state.bytes + batch_bytes > max);
-    let mut used = lock(&budget.used);
-    if over_length || over_bytes || *used + batch_bytes > budget.max {
+    let over_bytes = state.bytes + batch_bytes > queue_budget;
+    if over_length || over_bytes {
         return Err(QueueError::Full {
             queue: queue.name.clone(),
         });
     }
-    *used += batch_bytes;
-    drop(used);
     for message in messages {
         let sequence = state.next_sequence;
         state.next_sequence += 1;
@@ -154,13 +158,11 @@ fn enqueue(
     Ok(())
 }
 
-fn release(budget: &Budget, queue: &MemoryQueue, stored: &Stored) {
+fn release(queue: &MemoryQueue, stored: &Stored) {
     let size = stored.payload.len() as u64;
     let mut state = lock(&queue.state);
     state.count -= 1;
     state.bytes -= size;
-    drop(state);
-    *lock(&budget.used) -= size;
 }
 
 #[async_trait::async_trait]
@@ -173,7 +175,6 @@ impl Broker for MemoryBroker {
         Ok(Box::new(MemoryPublisher {
             settings: self.settings.clone(),
             queues: self.queues.clone(),
-            budget: self.budget.clone(),
         }))
     }
 
@@ -183,7 +184,6 @@ impl Broker for MemoryBroker {
             queue: self.queue(route)?,
             dead: self.queue(Route::Dead)?,
             settings: self.settings.clone(),
-            budget: self.budget.clone(),
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
             next_tag: 1,
             unacked: BTreeMap::new(),
@@ -201,7 +201,6 @@ impl Broker for MemoryBroker {
             state.count -= state.ready.len() as u64;
             state.bytes -= freed;
             state.ready.clear();
-            *lock(&self.budget.used) -= freed;
         }
         Ok(())
     }
@@ -210,7 +209,6 @@ impl Broker for MemoryBroker {
 struct MemoryPublisher {
     settings: QueueSettings,
     queues: HashMap<Route, Arc<MemoryQueue>>,
-    budget: Arc<Budget>,
 }
 
 #[async_trait::async_trait]
@@ -219,7 +217,7 @@ impl Publisher for MemoryPublisher {
         let queue = self.queues.get(&route).ok_or_else(|| QueueError::NoRoute {
             route: route.to_string(),
         })?;
-        enqueue(&self.settings, &self.budget, queue, messages)
+        enqueue(&self.settings, queue, messages)
     }
 }
 
@@ -227,7 +225,6 @@ struct MemoryConsumer {
     queue: Arc<MemoryQueue>,
     dead: Arc<MemoryQueue>,
     settings: QueueSettings,
-    budget: Arc<Budget>,
     generation: u64,
     next_tag: u64,
     unacked: BTreeMap<u64, Stored>,
@@ -273,7 +270,7 @@ impl Consumer for MemoryConsumer {
     async fn ack(&mut self, tags: &[AckTag]) -> Result<(), QueueError> {
         for tag in tags.iter().filter(|tag| tag.generation == self.generation) {
             if let Some(stored) = self.unacked.remove(&tag.tag) {
-                release(&self.budget, &self.queue, &stored);
+                release(&self.queue, &stored);
             }
         }
         Ok(())
@@ -286,7 +283,7 @@ impl Consumer for MemoryConsumer {
             payload: delivery.payload.clone(),
             headers,
         };
-        enqueue(&self.settings, &self.budget, &self.dead, &[message])?;
+        enqueue(&self.settings, &self.dead, &[message])?;
         self.ack(&[delivery.tag]).await
     }
 }
@@ -320,42 +317,66 @@ mod tests {
 
     crate::contract_tests!(factory);
 
+    /// The stall of `loghaul run` on a large file: the shipper fills the
+    /// raw queue to its bound while the parser holds fewer raw deliveries
+    /// than its prefetch, waiting to publish their events. With a budget
+    /// shared by all queues that publish was refused forever; with a share
+    /// each, the events go through, the parser acknowledges, and raw space
+    /// comes back.
     #[tokio::test]
-    async fn the_byte_budget_is_shared_and_released_on_ack() {
-        let mut settings = QueueSettings::with_prefix("budget");
-        settings.memory_max_bytes = 100;
+    async fn a_full_raw_queue_never_blocks_the_events_it_waits_for() {
+        let mut settings = QueueSettings::with_prefix("stall");
+        settings.memory_max_bytes = 300; // raw, dead and one shard: 100 each
+        settings.prefetch = 4;
         let broker = MemoryBroker::new(settings);
-        let mut publisher = broker.publisher().await.expect("publisher");
-        let sixty = Message::new(vec![0; 60]);
-        publisher
-            .publish(Route::Raw, std::slice::from_ref(&sixty))
-            .await
-            .expect("fits");
-        let refused = publisher
-            .publish(Route::Events(0), std::slice::from_ref(&sixty))
-            .await;
-        assert!(
-            matches!(refused, Err(QueueError::Full { .. })),
-            "{refused:?}"
-        );
+        assert_eq!(broker.queue_max_bytes(), 100);
+        let mut shipper = broker.publisher().await.expect("publisher");
+        let batch = Message::new(vec![0; 25]);
+        for _ in 0..4 {
+            shipper
+                .publish(Route::Raw, std::slice::from_ref(&batch))
+                .await
+                .expect("fits");
+        }
+        // The raw queue is full: the shipper is told so.
         assert!(matches!(
-            publisher
-                .publish(Route::Raw, &[Message::new(vec![0; 101])])
+            shipper
+                .publish(Route::Raw, std::slice::from_ref(&batch))
+                .await,
+            Err(QueueError::Full { .. })
+        ));
+        // The parser holds two raw deliveries (fewer than its prefetch) and
+        // publishes their events while raw is still full.
+        let mut parser = broker.consumer(Route::Raw).await.expect("consumer");
+        let first = parser.next().await.expect("delivery");
+        let second = parser.next().await.expect("delivery");
+        let mut events = broker.publisher().await.expect("publisher");
+        events
+            .publish(Route::Events(0), &[Message::new(vec![1; 60])])
+            .await
+            .expect("events are not refused because raw is full");
+        parser
+            .ack(&[first.tag, second.tag])
+            .await
+            .expect("acknowledged");
+        // Raw space is back for the shipper.
+        shipper
+            .publish(Route::Raw, std::slice::from_ref(&batch))
+            .await
+            .expect("fits again");
+        // The indexer drains the events queue regardless of the others.
+        let mut indexer = broker.consumer(Route::Events(0)).await.expect("consumer");
+        let delivery = indexer.next().await.expect("events");
+        indexer.ack(&[delivery.tag]).await.expect("ack");
+        assert_eq!(broker.depth(Route::Events(0)), 0);
+        assert!(matches!(
+            events
+                .publish(Route::Events(0), &[Message::new(vec![0; 101])])
                 .await,
             Err(QueueError::TooLarge {
                 bytes: 101,
                 budget: 100
             })
         ));
-        assert_eq!(broker.bytes_used(), 60);
-        let mut consumer = broker.consumer(Route::Raw).await.expect("consumer");
-        let delivery = consumer.next().await.expect("delivery");
-        assert_eq!(broker.bytes_used(), 60, "held by a consumer still counts");
-        consumer.ack(&[delivery.tag]).await.expect("ack");
-        assert_eq!(broker.bytes_used(), 0);
-        publisher
-            .publish(Route::Events(0), &[sixty])
-            .await
-            .expect("fits after the ack");
     }
 }
