@@ -5,21 +5,6 @@
 #[error("{0}")]
 pub(crate) struct BadInput(pub(crate) String);
 
-/// A role in its own process needs a queue other processes can reach.
-pub(crate) fn require_shared_queue(
-    config: &loghaul_config::Config,
-    path: &std::path::Path,
-    role: &str,
-) -> Result<(), BadInput> {
-    if config.queue.kind == loghaul_config::QueueKind::Memory {
-        return Err(BadInput(format!(
-            "{}: queue.kind is memory, which lives inside one process; a separate {role} needs queue.kind = \"amqp\" (or use loghaul run)",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
 /// 2 for bad input (an invalid config, a missing path), 1 for anything else.
 pub(crate) fn code_for(error: &anyhow::Error) -> u8 {
     let bad_input = error.chain().any(|cause| {

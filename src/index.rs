@@ -47,8 +47,7 @@ pub(crate) struct IndexArgs {
 }
 
 pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
-    let config = loghaul_config::load_file(&args.config)?;
-    crate::exit::require_shared_queue(&config, &args.config, "indexer")?;
+    let config = loghaul_config::load_file_as(&args.config, loghaul_config::Role::Indexer)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

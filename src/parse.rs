@@ -42,8 +42,7 @@ pub(crate) struct ParseArgs {
 }
 
 pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
-    let config = loghaul_config::load_file(&args.config)?;
-    crate::exit::require_shared_queue(&config, &args.config, "parser")?;
+    let config = loghaul_config::load_file_as(&args.config, loghaul_config::Role::Parser)?;
     if args.workers == 0 {
         return Err(BadInput("--workers must be at least 1".into()).into());
     }

@@ -24,7 +24,7 @@ pub(crate) struct ShipArgs {
 }
 
 pub(crate) fn ship(args: ShipArgs) -> anyhow::Result<()> {
-    let config = loghaul_config::load_file(&args.config)?;
+    let config = loghaul_config::load_file_as(&args.config, loghaul_config::Role::Shipper)?;
     if config.shipper.sources.is_empty() {
         return Err(BadInput(format!(
             "{}: no [[shipper.sources]]: nothing to ship",

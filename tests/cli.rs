@@ -281,6 +281,18 @@ fn parse_refuses_a_memory_queue_and_a_bad_zone_with_exit_2() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("queue.kind is memory"), "{stderr}");
+    // So do a lone shipper and a lone indexer: the file, line and key.
+    for role in ["ship", "index"] {
+        let output = loghaul()
+            .args([role, "-c"])
+            .arg(&memory)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{role}: {stderr}");
+        assert!(stderr.contains("loghaul.toml:2:"), "{role}: {stderr}");
+        assert!(stderr.contains("`queue.kind`"), "{role}: {stderr}");
+    }
 
     let zone = write_config(
         dir.path(),
@@ -588,7 +600,12 @@ fn query_cli_against_a_server_and_a_data_directory() {
     assert!(err.contains("column 17"), "{err}");
     assert!(err.contains("                ^"), "{err}");
     assert_eq!(query(&["--since", "yesterday"]).0, Some(2));
-    assert_eq!(query(&["-n", "0"]).0, Some(2));
+    assert_eq!(query(&["-n", "many"]).0, Some(2));
+    assert_eq!(
+        query(&["--all", "-n", "5"]).0,
+        Some(2),
+        "--all or -n, not both"
+    );
     let unreachable = loghaul()
         .args(["query", "--server", "http://127.0.0.1:1", "x"])
         .output()

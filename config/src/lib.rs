@@ -45,15 +45,50 @@ pub use validate::{Issue, validate};
 
 use error::SourceText;
 
+/// Which command a configuration is loaded for: a role run apart from the
+/// others must share its queues with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `loghaul run`, `config check`: every role in one process.
+    All,
+    /// `loghaul ship` alone.
+    Shipper,
+    /// `loghaul parse` alone.
+    Parser,
+    /// `loghaul index` alone.
+    Indexer,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::All => "loghaul run",
+            Role::Shipper => "a separate shipper (loghaul ship)",
+            Role::Parser => "a separate parser (loghaul parse)",
+            Role::Indexer => "a separate indexer (loghaul index)",
+        }
+    }
+}
+
 /// Reads, interpolates from the process environment, parses and validates `path`.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    load_file_as(path, Role::All)
+}
+
+/// [`load_file`] for one role. A role run apart refuses a queue it cannot
+/// share: the memory queue lives inside one process, so a shipper would
+/// publish (and checkpoint) into a queue that nothing reads.
+pub fn load_file_as(path: &Path, role: Role) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    load_str(&text, &path.display().to_string(), &|name| {
-        std::env::var(name).ok()
-    })
+    load_str_as(
+        &text,
+        &path.display().to_string(),
+        &|name| std::env::var(name).ok(),
+        role,
+    )
 }
 
 /// The defaults, validated: what `loghaul run` uses without a file.
@@ -67,6 +102,16 @@ pub fn load_str(
     text: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    load_str_as(text, file, env, Role::All)
+}
+
+/// [`load_str`] for one role (see [`load_file_as`]).
+pub fn load_str_as(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    role: Role,
 ) -> Result<Config, ConfigError> {
     let original = SourceText { file, text };
     let (interpolated, offsets) = interpolate::interpolate(text, env)
@@ -97,7 +142,17 @@ pub fn load_str(
         original.error_at(offset, key, message)
     })?;
 
-    if let Some(issue) = validate(&config).into_iter().next() {
+    let mut issues = validate(&config);
+    if role != Role::All && config.queue.kind == QueueKind::Memory {
+        issues.push(Issue {
+            key: "queue.kind".into(),
+            message: format!(
+                "queue.kind is memory, which lives inside one process; {} needs queue.kind = \"amqp\" shared with the other roles (or use loghaul run)",
+                role.name()
+            ),
+        });
+    }
+    if let Some(issue) = issues.into_iter().next() {
         let offset =
             locate::locate(&interpolated, &issue.key).map(|offset| offsets.to_original(offset));
         return Err(original.error_at(offset, Some(issue.key), issue.message));

@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// What secrets look like when printed.
 pub const REDACTED: &str = "***";
 
-/// A secret string. `Debug`, `Display` and `Serialize` print [`REDACTED`];
+/// A secret string. `Debug` and `Serialize` print [`REDACTED`] (it has no
+/// `Display`, so it cannot be formatted into a message by accident);
 /// [`Secret::expose`] gives the value to the code that needs it.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);

@@ -312,3 +312,27 @@ fn unreadable_file_names_the_path() {
         "{error}"
     );
 }
+
+#[test]
+fn a_role_run_apart_refuses_the_memory_queue() {
+    use crate::{Role, load_str_as};
+    let env = |_: &str| None;
+    let written = "[queue]\nkind = \"memory\"\n";
+    for role in [Role::Shipper, Role::Parser, Role::Indexer] {
+        let error = load_str_as(written, "f.toml", &env, role)
+            .expect_err("refused")
+            .to_string();
+        assert!(error.starts_with("f.toml:2:"), "{error}");
+        assert!(error.contains("key `queue.kind`"), "{error}");
+        assert!(error.contains("queue.kind is memory"), "{error}");
+    }
+    // Left out, memory is the default, and still refused, by key.
+    let error = load_str_as("", "g.toml", &env, Role::Shipper)
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("key `queue.kind`"), "{error}");
+    assert!(error.contains("loghaul ship"), "{error}");
+    // Together in one process, memory is fine; apart, AMQP is.
+    assert!(load_str_as(written, "f.toml", &env, Role::All).is_ok());
+    assert!(load_str_as("[queue]\nkind = \"amqp\"\n", "f.toml", &env, Role::Shipper).is_ok());
+}

@@ -12,8 +12,10 @@ pub struct FileIdentity {
     pub device: u64,
     /// `st_ino` of the file.
     pub inode: u64,
-    /// Hash of the file's first bytes; 0 while the file is shorter than the
-    /// fingerprint window.
+    /// Hash of the file's first bytes (those present while it is shorter
+    /// than the fingerprint window), mixed with the file's epoch once it has
+    /// been truncated or rewritten (see the shipper's `file_identity`), so
+    /// new content at old offsets gets new event ids.
     pub fingerprint: u64,
 }
 

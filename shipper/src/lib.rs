@@ -11,7 +11,8 @@
 //! - [`discovery`]: which files a source's globs name;
 //! - [`tailer`]: the state machine that reads, follows rotations and
 //!   batches, moving checkpoints only on confirmation;
-//! - [`ship`]: the tailer on its own thread, publishing to a queue, with a
+//! - `driver` (private; [`ship`] and [`ship_with_metrics`] are its entry
+//!   points): the tailer on its own thread, publishing to a queue, with a
 //!   two-phase drain on shutdown.
 
 pub mod checkpoint;
