@@ -53,7 +53,7 @@ pub(crate) fn index(args: IndexArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
-        let broker = loghaul_queue::broker_from_config(&config.queue);
+        let broker = loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
         serve_shard(&config, broker, shutdown, None).await
     })
 }

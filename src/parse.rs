@@ -51,7 +51,7 @@ pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
-        let broker = loghaul_queue::broker_from_config(&config.queue);
+        let broker = loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
         let stats = Arc::new(WorkerStats::default());
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..args.workers {

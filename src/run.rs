@@ -1,10 +1,12 @@
 //! `loghaul run`: every role in one process, on embedded defaults.
 //!
-//! It wires every role: the queue (memory unless the config says amqp) with
-//! its topology, the archive store (a local directory unless the config names
-//! S3), the shipper for the given paths and sources, one parser worker, and
-//! the indexer with its search API. On SIGTERM the shipper drains, then the
-//! parser and the indexer empty the memory queue, then everything stops.
+//! It wires every role: the queue (on disk under `<data_dir>/queue` unless the
+//! config says amqp or memory) with its topology, the archive store (a local
+//! directory unless the config names S3), the shipper for the given paths and
+//! sources, one parser worker, and the indexer with its search API. On
+//! SIGTERM the shipper drains, then the parser and the indexer stop; what is
+//! still queued on disk is taken up at the next start (a memory queue is
+//! emptied first, within the drain timeout).
 
 use std::path::PathBuf;
 
@@ -17,9 +19,11 @@ use tracing::info;
 use crate::exit::BadInput;
 
 pub(crate) const HELP: &str = "\
-With no config file, everything is local: the queue lives in memory, the data
-directory is ./loghaul-data, and rotated files are archived to
-./loghaul-data/archive. PATHS are tailed, parsed and indexed under
+With no config file, everything is local: the data directory is
+./loghaul-data, the queue between the roles is on disk in ./loghaul-data/queue
+(fsynced before the shipper moves its checkpoint, so a crash or a kill -9
+loses no line: what was queued is taken up at the next start), and rotated
+files are archived to ./loghaul-data/archive. PATHS are tailed, parsed and indexed under
 ./loghaul-data/index; the search API listens on 127.0.0.1:7700
 (try: curl 'http://127.0.0.1:7700/api/search?q=error&since=1h').
 Stop it with Ctrl-C or SIGTERM; it drains and exits 0.
@@ -109,9 +113,15 @@ async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()
     // The memory broker is kept by its type as well, to drain it at the end.
     let memory = (config.queue.kind == QueueKind::Memory)
         .then(|| std::sync::Arc::new(MemoryBroker::new(QueueSettings::from_config(&config.queue))));
+    if memory.is_some() {
+        tracing::warn!(
+            "queue.kind = \"memory\": a crash of this process loses what the queue holds (the shipper has already moved its checkpoints past it); the default, \"disk\", does not"
+        );
+    }
     let broker: std::sync::Arc<dyn Broker> = match &memory {
         Some(memory) => memory.clone(),
-        None => loghaul_queue::broker_from_config(&config.queue),
+        None => loghaul_queue::broker_from_config(&config.queue, &config.data_dir)
+            .with_context(|| format!("opening the queue under {}", config.data_dir.display()))?,
     };
     let store = loghaul_archive::store_from_config(&config).await?;
 

@@ -37,7 +37,7 @@ pub(crate) fn ship(args: ShipArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let shutdown = crate::signals::shutdown_on_signal();
-        let broker = loghaul_queue::broker_from_config(&config.queue);
+        let broker = loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
         loghaul_shipper::ship(&config, broker, shutdown).await?;
         Ok(())
     })

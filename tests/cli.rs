@@ -159,7 +159,11 @@ fn run_starts_on_defaults_and_stops_cleanly_on_sigterm() {
         .iter()
         .find(|line| line.contains("loghaul is running"))
         .expect("ready line");
-    assert!(ready.contains("queue=Memory"), "{ready}");
+    assert!(ready.contains("queue=Disk"), "{ready}");
+    assert!(
+        data.join("queue").join("loghaul.raw").is_dir(),
+        "the durable queue lives in the data directory"
+    );
     assert!(
         ready.contains(&format!(
             "archive=file://{}",

@@ -76,8 +76,8 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// [`load_file`] for one role. A role run apart refuses a queue it cannot
-/// share: the memory queue lives inside one process, so a shipper would
-/// publish (and checkpoint) into a queue that nothing reads.
+/// share: the disk and memory queues live inside one process, so a shipper
+/// would publish (and checkpoint) into a queue that nothing reads.
 pub fn load_file_as(path: &Path, role: Role) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -143,11 +143,16 @@ pub fn load_str_as(
     })?;
 
     let mut issues = validate(&config);
-    if role != Role::All && config.queue.kind == QueueKind::Memory {
+    if role != Role::All && config.queue.kind != QueueKind::Amqp {
+        let kind = if config.queue.kind == QueueKind::Memory {
+            "memory"
+        } else {
+            "disk"
+        };
         issues.push(Issue {
             key: "queue.kind".into(),
             message: format!(
-                "queue.kind is memory, which lives inside one process; {} needs queue.kind = \"amqp\" shared with the other roles (or use loghaul run)",
+                "queue.kind is {kind}, which lives inside one process; {} needs queue.kind = \"amqp\" shared with the other roles (or use loghaul run)",
                 role.name()
             ),
         });

@@ -48,7 +48,12 @@ impl Default for Config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueKind {
-    /// In-process: every role runs inside one `loghaul run`.
+    /// On local disk under `<data_dir>/queue`, fsynced before a publish is
+    /// confirmed: every role inside one `loghaul run`, and a crash of it
+    /// loses nothing. The default.
+    Disk,
+    /// In memory, for tests: every role inside one `loghaul run`, and a
+    /// crash loses what the queue holds.
     Memory,
     /// RabbitMQ over AMQP 0-9-1.
     Amqp,
@@ -58,7 +63,7 @@ pub enum QueueKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
-    /// `memory` or `amqp`.
+    /// `disk` (the default), `memory` or `amqp`.
     pub kind: QueueKind,
     /// The broker URL, `amqp://` or `amqps://`; its password is redacted in output.
     pub url: SecretUrl,
@@ -74,6 +79,9 @@ pub struct QueueConfig {
     /// Maximum bytes per queue; publishes past it are refused, never dropped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length_bytes: Option<ByteSize>,
+    /// The disk backend's byte bound on disk, split evenly between its
+    /// queues (each bounded by its share alone).
+    pub disk_max_bytes: ByteSize,
     /// The memory backend's byte budget, split evenly between its queues
     /// (each is bounded by its share alone, so a full raw queue never
     /// refuses the events that would drain it).
@@ -89,7 +97,7 @@ pub struct QueueConfig {
 impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
-            kind: QueueKind::Memory,
+            kind: QueueKind::Disk,
             url: SecretUrl::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
             prefix: "loghaul".into(),
             shards: 1,
@@ -97,6 +105,7 @@ impl Default for QueueConfig {
             prefetch: 32,
             max_length: None,
             max_length_bytes: None,
+            disk_max_bytes: ByteSize::gib(4),
             memory_max_bytes: ByteSize::mib(64),
             confirm_timeout: HumanDuration::secs(30),
             reconnect_min: HumanDuration::millis(200),

@@ -23,7 +23,7 @@ fn position(located: &Located) -> (Option<usize>, Option<usize>, Option<&str>) {
 #[test]
 fn empty_file_gives_the_run_defaults() {
     let config = load_str("", "x", &env).expect("defaults are valid");
-    assert_eq!(config.queue.kind, QueueKind::Memory);
+    assert_eq!(config.queue.kind, QueueKind::Disk);
     assert_eq!(config.indexer.listen.to_string(), "127.0.0.1:7700");
     assert_eq!(
         config.archive_target(),
@@ -150,7 +150,7 @@ fn unknown_key_names_file_line_column_and_key() {
     assert_eq!(
         located.to_string().lines().next(),
         Some(
-            "test.toml:3:1: key `queue.shardz`: unknown field `shardz`, expected one of `kind`, `url`, `prefix`, `shards`, `prefetch`, `max_length`, `max_length_bytes`, `memory_max_bytes`, `confirm_timeout`, `reconnect_min`, `reconnect_max`"
+            "test.toml:3:1: key `queue.shardz`: unknown field `shardz`, expected one of `kind`, `url`, `prefix`, `shards`, `prefetch`, `max_length`, `max_length_bytes`, `disk_max_bytes`, `memory_max_bytes`, `confirm_timeout`, `reconnect_min`, `reconnect_max`"
         )
     );
 }
@@ -326,11 +326,12 @@ fn a_role_run_apart_refuses_the_memory_queue() {
         assert!(error.contains("key `queue.kind`"), "{error}");
         assert!(error.contains("queue.kind is memory"), "{error}");
     }
-    // Left out, memory is the default, and still refused, by key.
+    // Left out, disk is the default, and refused as well, by key.
     let error = load_str_as("", "g.toml", &env, Role::Shipper)
         .expect_err("refused")
         .to_string();
     assert!(error.contains("key `queue.kind`"), "{error}");
+    assert!(error.contains("queue.kind is disk"), "{error}");
     assert!(error.contains("loghaul ship"), "{error}");
     // Together in one process, memory is fine; apart, AMQP is.
     assert!(load_str_as(written, "f.toml", &env, Role::All).is_ok());

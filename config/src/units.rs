@@ -16,6 +16,11 @@ impl ByteSize {
         ByteSize(n * 1024 * 1024)
     }
 
+    /// `n` gibibytes.
+    pub const fn gib(n: u64) -> Self {
+        ByteSize(n * 1024 * 1024 * 1024)
+    }
+
     /// The byte count.
     pub fn bytes(self) -> u64 {
         self.0

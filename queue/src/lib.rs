@@ -37,6 +37,7 @@
 
 mod amqp;
 pub mod contract;
+mod disk;
 mod error;
 mod memory;
 mod topology;
@@ -46,6 +47,7 @@ use std::sync::Arc;
 
 pub use amqp::AmqpBroker;
 pub use bytes::Bytes;
+pub use disk::{DiskBroker, SEGMENT_BYTES};
 pub use error::QueueError;
 use loghaul_config::{QueueConfig, QueueKind};
 pub use memory::MemoryBroker;
@@ -133,11 +135,20 @@ pub trait Consumer: Send {
     async fn dead_letter(&mut self, delivery: Delivery, reason: &str) -> Result<(), QueueError>;
 }
 
-/// The broker the `[queue]` section asks for.
-pub fn broker_from_config(config: &QueueConfig) -> Arc<dyn Broker> {
+/// The broker the `[queue]` section asks for; the disk queue lives under
+/// `<data_dir>/queue`.
+pub fn broker_from_config(
+    config: &QueueConfig,
+    data_dir: &std::path::Path,
+) -> Result<Arc<dyn Broker>, QueueError> {
     let settings = QueueSettings::from_config(config);
-    match config.kind {
+    Ok(match config.kind {
+        QueueKind::Disk => Arc::new(DiskBroker::open(
+            &data_dir.join("queue"),
+            settings,
+            config.disk_max_bytes.bytes(),
+        )?),
         QueueKind::Memory => Arc::new(MemoryBroker::new(settings)),
         QueueKind::Amqp => Arc::new(AmqpBroker::new(config.url.expose(), settings)),
-    }
+    })
 }

@@ -108,16 +108,20 @@ fn worker(queue: &str, file: &Path, amqp_url: Option<&str>) -> anyhow::Result<()
     });
     config.queue.prefix = format!("lhbench.{}", std::process::id());
     apply_profile(&mut config);
-    if queue == "amqp" {
-        config.queue.kind = QueueKind::Amqp;
-        config.queue.url = loghaul_config::SecretUrl::new(amqp_url.unwrap_or_default());
+    match queue {
+        "amqp" => {
+            config.queue.kind = QueueKind::Amqp;
+            config.queue.url = loghaul_config::SecretUrl::new(amqp_url.unwrap_or_default());
+        }
+        "disk" => config.queue.kind = QueueKind::Disk,
+        _ => config.queue.kind = QueueKind::Memory,
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let broker = loghaul_queue::broker_from_config(&config.queue);
+        let broker = loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
         let mut consumer = broker.consumer(Route::Raw).await?;
         let shutdown = CancellationToken::new();
         let drain = tokio::spawn({
@@ -194,6 +198,14 @@ pub(crate) fn bench_ship(args: BenchShipArgs) -> anyhow::Result<()> {
     figures.push(worker_figure(
         "ship -> memory queue",
         "memory",
+        &file,
+        lines,
+        None,
+    )?);
+    eprintln!("shipping to the durable disk queue (run's default)");
+    figures.push(worker_figure(
+        "ship -> disk queue",
+        "disk",
         &file,
         lines,
         None,

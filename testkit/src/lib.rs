@@ -222,11 +222,21 @@ pub fn start_run(
     dir: &std::path::Path,
     log: &std::path::Path,
 ) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
+    start_run_with(bin, dir, &[log.display().to_string()])
+}
+
+/// [`start_run`] with other arguments after `run` than one log file (a
+/// config, several paths).
+pub fn start_run_with(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[String],
+) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
     let mut child = Command::new(bin)
         .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
-        .arg(log)
+        .args(args)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
