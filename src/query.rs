@@ -135,6 +135,11 @@ fn quote(value: &str) -> String {
 fn full_query(args: &QueryArgs) -> Result<String, BadInput> {
     loghaul_indexer::query::parse(&args.query)
         .map_err(|error| BadInput(format!("bad query: {}", error.render(&args.query))))?;
+    let filtered = !(args.host.is_empty() && args.level.is_empty() && args.source.is_empty());
+    if !filtered {
+        // Sent as typed: its nesting is what the user wrote.
+        return Ok(args.query.clone());
+    }
     let mut parts = Vec::new();
     if !args.query.trim().is_empty() {
         parts.push(format!("({})", args.query));
@@ -316,7 +321,7 @@ impl Backend {
                             .map_err(local_error)?,
                     );
                 }
-                Ok(SearchPage::merge(pages, limit))
+                Ok(SearchPage::merge(pages, limit, text))
             }
         }
     }

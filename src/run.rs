@@ -70,7 +70,11 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
             if !path.exists() {
                 return Err(BadInput(format!("{}: no such file", path.display())).into());
             }
-            paths.push(path.display().to_string());
+            // The shipper's globs are absolute: a relative path would match
+            // nothing, silently.
+            let absolute = std::path::absolute(path)
+                .map_err(|error| BadInput(format!("{}: {error}", path.display())))?;
+            paths.push(absolute.display().to_string());
         }
         config.shipper.sources.push(SourceConfig {
             name: "cli".into(),

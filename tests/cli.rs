@@ -655,3 +655,22 @@ fn query_cli_against_a_server_and_a_data_directory() {
     assert!(help.contains("Exit codes"), "{help}");
     assert!(help.contains("NO_COLOR"), "{help}");
 }
+
+/// PATHS may be relative to where `run` starts: they are indexed, not
+/// silently matched against nothing.
+#[test]
+fn run_indexes_a_relative_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("rel.log"),
+        "relative line one\nrelative line two\n",
+    )
+    .expect("log");
+    let (mut child, address, _stderr) = loghaul_testkit::start_run_with(
+        std::path::Path::new(env!("CARGO_BIN_EXE_loghaul")),
+        dir.path(),
+        &["rel.log".to_owned()],
+    );
+    wait_for_count(address, "relative", 2);
+    terminate(&mut child);
+}

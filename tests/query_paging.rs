@@ -194,6 +194,9 @@ fn query_pages_through_a_server() {
     assert_eq!(page.last(), all.first());
     let human = query(&["-n", "0", "plain"]);
     assert_eq!(human.lines().count(), 2500);
+    // The query goes as typed: 32 levels of nesting, the documented most.
+    let deep = format!("{}plain{}", "(".repeat(32), ")".repeat(32));
+    assert_eq!(query(&["--count", &deep]).trim(), "2500");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

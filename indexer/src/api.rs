@@ -331,16 +331,15 @@ fn form_decode(name: &str, text: &str) -> Result<String, ApiError> {
     })
 }
 
-fn whole(name: &str, text: &str, most: usize) -> Result<usize, ApiError> {
+fn whole(name: &str, text: &str) -> Result<usize, ApiError> {
     text.parse::<usize>()
-        .ok()
-        .filter(|value| *value <= most)
-        .ok_or_else(|| {
-            ApiError::bad(format!(
-                "{name} must be a whole number from 0 to {most}, not {text:?}"
-            ))
-        })
+        .map_err(|_| ApiError::bad(format!("{name} must be a whole number, not {text:?}")))
 }
+
+/// The parameters the API knows; any other is refused, so a typo
+/// (`limt=5`) is not silently ignored. `_` (a cache-buster) is allowed.
+const KNOWN_PARAMETERS: &str =
+    "q, from, to, since, limit, cursor, interval, field, id, before, after";
 
 impl Params {
     /// Reads a query string.
@@ -365,13 +364,16 @@ impl Params {
                 "interval" => params.interval = text,
                 "field" => params.field = text,
                 "id" => params.id = text,
-                "limit" => params.limit = Some(whole("limit", &value, usize::MAX >> 1)?),
-                "before" => params.before = Some(whole("before", &value, usize::MAX >> 1)?),
-                "after" => params.after = Some(whole("after", &value, usize::MAX >> 1)?),
-                "local" => params.local = Some(whole("local", &value, 1)? as u8),
-                // Unknown parameters are ignored, as most HTTP APIs do
-                // (cache-busting `_=` among them).
-                _ => {}
+                "limit" => params.limit = Some(whole("limit", &value)?),
+                "before" => params.before = Some(whole("before", &value)?),
+                "after" => params.after = Some(whole("after", &value)?),
+                "local" => params.local = Some(u8::from(whole("local", &value)? > 0)),
+                "_" => {}
+                unknown => {
+                    return Err(ApiError::bad(format!(
+                        "unknown parameter {unknown:?}; the API takes {KNOWN_PARAMETERS}"
+                    )));
+                }
             }
         }
         Ok(params)
@@ -681,7 +683,7 @@ async fn search(
     .await?;
     // Every shard applied the same cursor, so the merged order continues
     // exactly where the last page ended.
-    let mut page = SearchPage::merge(std::iter::once(page).chain(theirs), limit);
+    let mut page = SearchPage::merge(std::iter::once(page).chain(theirs), limit, &params.query());
     page.took_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(Json(page))
 }
@@ -848,6 +850,12 @@ async fn context(
 }
 
 async fn tail(State(state): State<Arc<ApiState>>, params: Params) -> Result<Response, ApiError> {
+    // A tail starts now: a range makes no sense, and a bad one is an error.
+    if params.from.is_some() || params.to.is_some() || params.since.is_some() {
+        return Err(ApiError::bad(
+            "the live tail starts now and takes no from, to or since; use /api/search for the past",
+        ));
+    }
     let query = params.query();
     state.searcher.validate(&query).map_err(ApiError::from)?;
     let start = state.stats.generation.load(Ordering::Relaxed);
@@ -858,7 +866,11 @@ async fn tail(State(state): State<Arc<ApiState>>, params: Params) -> Result<Resp
         let sender = forward_tx.clone();
         let path = format!("/api/tail?q={}&local=1", encode(&query));
         tokio::task::spawn_blocking(move || {
-            let _ = peer.stream(&path, |data| sender.blocking_send(data.to_owned()).is_ok());
+            let _ = peer.stream_while(
+                &path,
+                || !sender.is_closed(),
+                |data| sender.blocking_send(data.to_owned()).is_ok(),
+            );
         });
     }
     drop(forward_tx);
@@ -1113,6 +1125,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
             ApiError {
                 status: StatusCode::NOT_FOUND,
                 message: "no such endpoint; see /api/search, /api/histogram, /api/facets, /api/context, /api/tail".into(),
+                position: None,
+            }
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: "the API is read-only: use GET".into(),
                 position: None,
             }
         })

@@ -162,6 +162,18 @@ impl Client {
     pub fn stream(
         &self,
         path_and_query: &str,
+        each: impl FnMut(&str) -> bool,
+    ) -> Result<Answer, ClientError> {
+        self.stream_while(path_and_query, || true, each)
+    }
+
+    /// [`Client::stream`], also ending within a second once `wanted` says
+    /// false, even while the server sends nothing (a forwarded tail whose
+    /// reader has gone, at shutdown).
+    pub fn stream_while(
+        &self,
+        path_and_query: &str,
+        wanted: impl Fn() -> bool,
         mut each: impl FnMut(&str) -> bool,
     ) -> Result<Answer, ClientError> {
         let stream = self.send(path_and_query)?;
@@ -174,16 +186,42 @@ impl Client {
             .read_line(&mut status_line)
             .map_err(|error| self.io(error))?;
         let status = self.status(&status_line)?;
+        reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .map_err(|error| self.io(error))?;
         let mut headers_done = false;
         let mut body = String::new();
-        for line in reader.lines() {
-            let line = line.map_err(|error| self.io(error))?;
+        let mut line = String::new();
+        loop {
+            // A timeout keeps what was read of the line, and checks `wanted`.
+            match reader.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if wanted() {
+                        continue;
+                    }
+                    break;
+                }
+                Err(error) => return Err(self.io(error)),
+            }
+            if !line.ends_with('\n') {
+                continue;
+            }
+            let text = std::mem::take(&mut line);
+            let line = text.trim_end_matches(['\r', '\n']);
             if !headers_done {
                 headers_done = line.is_empty();
                 continue;
             }
             if status != 200 {
-                body.push_str(&line);
+                body.push_str(line);
                 continue;
             }
             if let Some(data) = line.strip_prefix("data: ")

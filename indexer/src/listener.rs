@@ -21,14 +21,25 @@ use tokio::net::{TcpListener, TcpStream};
 /// Longest line of a request head, in bytes (hyper's own limit is 65,534).
 pub const MAX_HEAD_LINE: usize = 60_000;
 
-/// The answer to an over-long head.
-fn too_long() -> Vec<u8> {
-    let body = format!(
-        "{{\"error\":\"the request line or a header is longer than {MAX_HEAD_LINE} bytes; queries are limited to {} bytes\"}}",
-        crate::query::MAX_QUERY_BYTES
-    );
+/// The answer to an over-long head: 414 for the request line, 431 for a
+/// header.
+fn too_long(request_line: bool) -> Vec<u8> {
+    let (status, body) = if request_line {
+        (
+            "414 URI Too Long",
+            format!(
+                "{{\"error\":\"the request line is longer than {MAX_HEAD_LINE} bytes; queries are limited to {} bytes\"}}",
+                crate::query::MAX_QUERY_BYTES
+            ),
+        )
+    } else {
+        (
+            "431 Request Header Fields Too Large",
+            format!("{{\"error\":\"a request header is longer than {MAX_HEAD_LINE} bytes\"}}"),
+        )
+    };
     format!(
-        "HTTP/1.1 414 URI Too Long\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -192,7 +203,7 @@ impl AsyncRead for HeadGuard {
                     }
                     buf.set_filled(before);
                     this.state = State::Refusing;
-                    this.refusal = too_long();
+                    this.refusal = too_long(this.request_line);
                 }
             }
         }

@@ -8,9 +8,11 @@
 //! ids are unique.
 //!
 //! **Cursor.** A page's `next_cursor` is the [`Position`] of its last event,
-//! written out whole. The next page holds exactly the events after it. It
-//! does not depend on the precision of tantivy's date terms (seconds), so a
-//! run of a million equal timestamps pages like any other.
+//! written out whole, with a hash of the query text it belongs to. The next
+//! page holds exactly the events after it; a cursor passed with another
+//! query is refused rather than mixing two result lists. It does not depend
+//! on the precision of tantivy's date terms (seconds), so a run of a million
+//! equal timestamps pages like any other.
 //!
 //! **Merging.** One shard's page, a day's page and a peer's page merge the
 //! same way ([`SearchPage::merge`]): every part applied the same cursor, so
@@ -62,6 +64,13 @@ impl PartialOrd for Position {
 
 const CURSOR_VERSION: &str = "p1";
 
+/// FNV-1a of the query text: which query a cursor belongs to.
+fn query_hash(query: &str) -> u64 {
+    query.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn hex(text: &str) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(text.len() * 2);
@@ -95,10 +104,12 @@ impl Position {
         }
     }
 
-    /// The cursor text of this position: URL-safe, opaque to clients.
-    pub fn cursor(&self) -> String {
+    /// The cursor text of this position in the results of `query`:
+    /// URL-safe, opaque to clients.
+    pub fn cursor(&self, query: &str) -> String {
         format!(
-            "{CURSOR_VERSION}.{}.{}.{}.{}.{}.{}",
+            "{CURSOR_VERSION}.{:016x}.{}.{}.{}.{}.{}.{}",
+            query_hash(query),
             self.timestamp,
             self.offset,
             self.id,
@@ -108,14 +119,19 @@ impl Position {
         )
     }
 
-    /// Reads a cursor made by [`Position::cursor`].
-    pub fn from_cursor(text: &str) -> Result<Self, String> {
+    /// Reads a cursor made by [`Position::cursor`] for the same `query`.
+    pub fn from_cursor(text: &str, query: &str) -> Result<Self, String> {
         let invalid = || format!("invalid cursor {text:?}: pass back next_cursor as given");
         let mut parts = text.split('.');
         if parts.next() != Some(CURSOR_VERSION) {
             return Err(invalid());
         }
         let mut next = || parts.next().ok_or_else(invalid);
+        if u64::from_str_radix(next()?, 16).map_err(|_| invalid())? != query_hash(query) {
+            return Err(format!(
+                "this cursor belongs to another query: pass next_cursor back with the same q as the page that gave it (q {query:?})"
+            ));
+        }
         let timestamp = next()?.parse().map_err(|_| invalid())?;
         let offset = next()?.parse().map_err(|_| invalid())?;
         let id = next()?.parse().map_err(|_| invalid())?;
@@ -154,23 +170,23 @@ pub struct SearchPage {
 }
 
 impl SearchPage {
-    /// A page of the first `limit` of `events` (already in page order) when
-    /// `more` says whether anything lies past them.
-    pub fn cut(mut events: Vec<Event>, limit: usize, more: bool) -> Self {
+    /// A page of `query` of the first `limit` of `events` (already in page
+    /// order) when `more` says whether anything lies past them.
+    pub fn cut(mut events: Vec<Event>, limit: usize, more: bool, query: &str) -> Self {
         let more = more || events.len() > limit;
         events.truncate(limit);
         SearchPage {
             next_cursor: more
-                .then(|| events.last().map(|event| Position::of(event).cursor()))
+                .then(|| events.last().map(|event| Position::of(event).cursor(query)))
                 .flatten(),
             events,
             took_ms: 0.0,
         }
     }
 
-    /// Merges pages that applied the same cursor and limit (from days,
-    /// shards or peers) into the page of the whole.
-    pub fn merge(pages: impl IntoIterator<Item = SearchPage>, limit: usize) -> Self {
+    /// Merges pages of `query` that applied the same cursor and limit (from
+    /// days, shards or peers) into the page of the whole.
+    pub fn merge(pages: impl IntoIterator<Item = SearchPage>, limit: usize, query: &str) -> Self {
         let mut more = false;
         let mut events = Vec::new();
         for page in pages {
@@ -178,7 +194,7 @@ impl SearchPage {
             events.extend(page.events);
         }
         sort_events(&mut events);
-        Self::cut(events, limit, more)
+        Self::cut(events, limit, more, query)
     }
 }
 
@@ -310,13 +326,17 @@ mod tests {
             offset: u64::MAX,
             id: EventId(7),
         };
+        let query = "level:ERROR";
         assert_eq!(
-            Position::from_cursor(&position.cursor()).expect("parses"),
+            Position::from_cursor(&position.cursor(query), query).expect("parses"),
             position
         );
-        assert!(Position::from_cursor("1700000000:abc").is_err());
-        assert!(Position::from_cursor(&format!("{}.00", position.cursor())).is_err());
-        assert!(Position::from_cursor("p1.1.2.3.zz.00.00").is_err());
+        assert!(Position::from_cursor("1700000000:abc", query).is_err());
+        assert!(Position::from_cursor(&format!("{}.00", position.cursor(query)), query).is_err());
+        assert!(Position::from_cursor("p1.0.1.2.3.zz.00.00", query).is_err());
+        let other = Position::from_cursor(&position.cursor(query), "timeout")
+            .expect_err("another query's cursor");
+        assert!(other.contains("another query"), "{other}");
     }
 
     #[test]

@@ -511,7 +511,7 @@ impl Scope<'_> {
         let after = request
             .cursor
             .as_deref()
-            .map(Position::from_cursor)
+            .map(|cursor| Position::from_cursor(cursor, &request.query))
             .transpose()
             .map_err(SearchError::Invalid)?;
         // A bad query fails before any day is opened, data or not.
@@ -524,7 +524,7 @@ impl Scope<'_> {
             limit,
             &Vec::new,
         )?;
-        Ok(SearchPage::cut(events, limit, more))
+        Ok(SearchPage::cut(events, limit, more, &request.query))
     }
 
     /// How many events match.

@@ -375,6 +375,22 @@ async fn errors_are_json_and_name_their_cause() {
         refused("/api/search?q=a&q=b", 400, "q is given more than once");
         refused("/api/search?q=%4", 400, "bad percent-escape");
         refused("/api/search?cursor=1700000000:abc", 400, "invalid cursor");
+        refused("/api/search?limt=5", 400, "unknown parameter \"limt\"");
+        refused("/api/tail?since=abc", 400, "takes no from, to or since");
+        // A cursor is tied to the query it came from.
+        let (_, page) = http_get(addr, "/api/search?q=payment&limit=3");
+        let page: Value = serde_json::from_str(&page).expect("page");
+        let cursor = page["next_cursor"].as_str().expect("a cursor").to_owned();
+        refused(
+            &format!("/api/search?q=order&limit=3&cursor={cursor}"),
+            400,
+            "belongs to another query",
+        );
+        let (status, _) = http_get(
+            addr,
+            &format!("/api/search?q=payment&limit=3&cursor={cursor}"),
+        );
+        assert_eq!(status, 200);
         // Exactly 32 levels pass; 33 are refused at the 33rd.
         let levels = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
         let (status, body) = http_get(addr, &format!("/api/count?q={}", encode(&levels(32))));
@@ -408,6 +424,43 @@ async fn errors_are_json_and_name_their_cause() {
         assert_eq!((status, body.as_str()), (200, "{\"count\":20}"));
         let (status, _) = http_get(addr, "/no/such/endpoint");
         assert_eq!(status, 404);
+        // Another method than GET: a JSON 405.
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        std::io::Write::write_all(
+            &mut stream,
+            format!("POST /api/search HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("send");
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).expect("answer");
+        assert!(
+            answer.starts_with("HTTP/1.0 405") || answer.starts_with("HTTP/1.1 405"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("{\"error\":\"the API is read-only"),
+            "{answer}"
+        );
+        // A header over the limit: a JSON 431, not a 414.
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        std::io::Write::write_all(
+            &mut stream,
+            format!(
+                "GET /api/count HTTP/1.0\r\nHost: {addr}\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(70_000)
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).expect("answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 431"),
+            "{}",
+            &answer[..answer.len().min(200)]
+        );
+        assert!(answer.contains("request header is longer"), "{answer}");
     })
     .await
     .expect("checks");

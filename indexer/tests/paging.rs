@@ -133,7 +133,7 @@ fn page_through(searchers: &[Searcher], query: &str, limit: usize) -> Vec<EventI
                     .expect("search")
             })
             .collect();
-        let page = SearchPage::merge(pages, limit);
+        let page = SearchPage::merge(pages, limit, query);
         assert!(page.events.len() <= limit);
         seen.extend(page.events.iter().map(|event| event.id));
         match page.next_cursor {

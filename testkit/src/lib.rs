@@ -233,7 +233,9 @@ pub fn start_run_with(
     args: &[String],
 ) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
+    // Run from `dir`, so relative paths in `args` are taken from there.
     let mut child = Command::new(bin)
+        .current_dir(dir)
         .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
         .args(args)
