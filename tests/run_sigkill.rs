@@ -198,10 +198,10 @@ fn a_sigkill_during_a_100_mib_import_loses_nothing() {
     {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&log).expect("create"));
         for n in 0..LINES {
-            // 105 bytes a line: 100 MiB in all.
+            // About 106 bytes a line: just over 100 MiB in all.
             writeln!(
                 file,
-                "{n:07} marker GET /api/v1/orders/{n} 200 0.0{:02}s the quick brown fox jumps over the lazy dog",
+                "{n:07} marker GET /api/v1/orders/{n} 200 0.0{:02}s request served; the quick brown fox jumps over the lazy dog",
                 n % 100
             )
             .expect("write");
