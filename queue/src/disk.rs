@@ -357,16 +357,25 @@ impl DiskQueue {
             .max_length_bytes
             .unwrap_or(u64::MAX)
             .min(self.max_bytes);
-        if batch_bytes > budget {
+        // Checked on arrival, as the memory backend does: an empty queue
+        // takes any batch whose records each fit.
+        if let Some(largest) = lengths
+            .iter()
+            .map(|length| u64::from(*length))
+            .max()
+            .filter(|largest| *largest > budget)
+        {
             return Err(QueueError::TooLarge {
-                bytes: batch_bytes as usize,
+                bytes: largest as usize,
                 budget: budget as usize,
             });
         }
         let over_length = settings
             .max_length
             .is_some_and(|max| state.count + messages.len() as u64 > max);
-        if over_length || state.bytes + batch_bytes > budget {
+        // Bytes of live segments include acknowledged records of the
+        // segment being written: an empty queue is told by its count.
+        if over_length || (state.count > 0 && state.bytes + batch_bytes > budget) {
             return Err(QueueError::Full {
                 queue: self.name.clone(),
             });

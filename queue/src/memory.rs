@@ -125,9 +125,18 @@ fn enqueue(
         .max_length_bytes
         .unwrap_or(u64::MAX)
         .min(queue.max_bytes);
-    if batch_bytes > queue_budget {
+    // Like RabbitMQ's reject-publish, the bound is checked on arrival: a
+    // queue that holds nothing takes any batch whose messages each fit, so
+    // a batch bigger than a small share still goes through once the queue
+    // drains; only a single message over the bound can never fit.
+    if let Some(largest) = messages
+        .iter()
+        .map(|message| message.payload.len() as u64)
+        .max()
+        .filter(|largest| *largest > queue_budget)
+    {
         return Err(QueueError::TooLarge {
-            bytes: batch_bytes as usize,
+            bytes: largest as usize,
             budget: queue_budget as usize,
         });
     }
@@ -135,7 +144,7 @@ fn enqueue(
     let over_length = settings
         .max_length
         .is_some_and(|max| state.count + messages.len() as u64 > max);
-    let over_bytes = state.bytes + batch_bytes > queue_budget;
+    let over_bytes = state.bytes > 0 && state.bytes + batch_bytes > queue_budget;
     if over_length || over_bytes {
         return Err(QueueError::Full {
             queue: queue.name.clone(),

@@ -84,12 +84,12 @@ fn worker_figure(
 
 /// The small-footprint profile every shipper measurement uses; the report
 /// prints it, since memory use follows from these budgets.
-const PROFILE: &str = "shipper.buffer_bytes=8MiB shipper.batch.max_bytes=512KiB queue.memory_max_bytes=16MiB queue.prefetch=16";
+const PROFILE: &str = "shipper.buffer_bytes=8MiB shipper.batch.max_bytes=512KiB queue.memory_max_bytes=48MiB (16MiB a queue) queue.prefetch=16";
 
 fn apply_profile(config: &mut loghaul_config::Config) {
     config.shipper.buffer_bytes = ByteSize::mib(8);
     config.shipper.batch.max_bytes = ByteSize(512 * 1024);
-    config.queue.memory_max_bytes = ByteSize::mib(16);
+    config.queue.memory_max_bytes = ByteSize::mib(48);
     config.queue.prefetch = 16;
 }
 
@@ -155,7 +155,12 @@ fn worker(queue: &str, file: &Path, amqp_url: Option<&str>) -> anyhow::Result<()
             async move { loghaul_shipper::ship_with_metrics(&config, broker, shutdown, metrics).await }
         });
         while metrics.confirmed_records() < lines {
-            anyhow::ensure!(!shipping.is_finished(), "the shipper stopped early");
+            if shipping.is_finished() {
+                return match shipping.await? {
+                    Err(error) => Err(anyhow::anyhow!("the shipper stopped early: {error}")),
+                    Ok(_) => Err(anyhow::anyhow!("the shipper stopped early")),
+                };
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let seconds = started.elapsed().as_secs_f64();
