@@ -90,6 +90,9 @@ enum BenchCommand {
     /// Indexing throughput, freshness and query latency beside rg.
     #[command(after_help = bench::INDEX_HELP)]
     Index(bench::BenchIndexArgs),
+    /// One file to searchable through `loghaul run`, disk queue and RabbitMQ.
+    #[command(after_help = bench::RUN_HELP)]
+    Run(bench::BenchRunArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),
         Command::Bench(BenchCommand::Index(args)) => bench::bench_index(args),
+        Command::Bench(BenchCommand::Run(args)) => bench::bench_run(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

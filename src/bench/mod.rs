@@ -4,6 +4,7 @@
 mod archive;
 mod index;
 mod parse;
+mod run;
 mod ship;
 
 use std::io::{BufWriter, Write};
@@ -18,6 +19,7 @@ use serde_json::json;
 pub(crate) use archive::{ARCHIVE_HELP, BenchArchiveArgs, bench_archive};
 pub(crate) use index::{BenchIndexArgs, INDEX_HELP, bench_index};
 pub(crate) use parse::{BenchParseArgs, PARSE_HELP, bench_parse};
+pub(crate) use run::{BenchRunArgs, RUN_HELP, bench_run};
 pub(crate) use ship::{BenchShipArgs, HELP, bench_ship};
 
 pub(super) fn parse_size(text: &str) -> Result<ByteSize, String> {
