@@ -151,11 +151,6 @@ impl Control {
     pub fn release(&self, bytes: usize) {
         self.memory.fetch_sub(bytes, Ordering::AcqRel);
     }
-
-    /// Bytes held now.
-    pub fn held(&self) -> usize {
-        self.memory.load(Ordering::Acquire)
-    }
 }
 
 fn stopped_error(control: &Control) -> tantivy::TantivyError {
@@ -171,9 +166,9 @@ fn stopped_error(control: &Control) -> tantivy::TantivyError {
 pub struct Guarded {
     inner: Box<dyn Query>,
     control: Arc<Control>,
-    /// Bytes held per document of a segment while it is searched (the
-    /// bitsets of multi-term clauses), as an estimate.
-    bytes_per_doc_x8: usize,
+    /// Bitsets of one bit per document this query holds while a segment
+    /// is searched (one per multi-term clause), as an estimate.
+    bitsets: usize,
 }
 
 impl Clone for Guarded {
@@ -181,7 +176,7 @@ impl Clone for Guarded {
         Guarded {
             inner: self.inner.box_clone(),
             control: self.control.clone(),
-            bytes_per_doc_x8: self.bytes_per_doc_x8,
+            bitsets: self.bitsets,
         }
     }
 }
@@ -193,7 +188,7 @@ impl Guarded {
         Guarded {
             inner,
             control,
-            bytes_per_doc_x8: multi_term_clauses,
+            bitsets: multi_term_clauses,
         }
     }
 }
@@ -206,7 +201,7 @@ impl Query for Guarded {
         Ok(Box::new(GuardedWeight {
             inner: self.inner.weight(enable_scoring)?,
             control: self.control.clone(),
-            bytes_per_doc_x8: self.bytes_per_doc_x8,
+            bitsets: self.bitsets,
         }))
     }
 
@@ -218,7 +213,7 @@ impl Query for Guarded {
 struct GuardedWeight {
     inner: Box<dyn Weight>,
     control: Arc<Control>,
-    bytes_per_doc_x8: usize,
+    bitsets: usize,
 }
 
 /// Budget held while one segment is searched; given back on drop.
@@ -235,7 +230,7 @@ impl Drop for Held {
 
 impl GuardedWeight {
     fn enter(&self, reader: &SegmentReader) -> tantivy::Result<Held> {
-        let bytes = (reader.max_doc() as usize).div_ceil(8) * self.bytes_per_doc_x8;
+        let bytes = (reader.max_doc() as usize).div_ceil(8) * self.bitsets;
         let held = Held {
             control: self.control.clone(),
             bytes,

@@ -522,7 +522,6 @@ impl DiskQueue {
 /// Queues on local disk (see the module documentation).
 pub struct DiskBroker {
     settings: QueueSettings,
-    root: PathBuf,
     queues: HashMap<Route, Arc<DiskQueue>>,
 }
 
@@ -542,11 +541,7 @@ impl DiskBroker {
             let queue = DiskQueue::open(name.clone(), root.join(&name), share)?;
             queues.insert(route, Arc::new(queue));
         }
-        Ok(DiskBroker {
-            settings,
-            root: root.to_owned(),
-            queues,
-        })
+        Ok(DiskBroker { settings, queues })
     }
 
     fn queue(&self, route: Route) -> Result<Arc<DiskQueue>, QueueError> {
@@ -563,11 +558,6 @@ impl DiskBroker {
         self.queues
             .get(&route)
             .map_or(0, |queue| lock(&queue.state).count)
-    }
-
-    /// Where the queues live.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 

@@ -45,7 +45,12 @@ pub(super) fn cpu_seconds() -> (f64, f64) {
 }
 
 pub(super) fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    peak_rss_of("self")
+}
+
+/// Peak RSS of process `pid` (`self` for this one), 0 when unreadable.
+pub(super) fn peak_rss_of(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))

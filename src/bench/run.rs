@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use loghaul_config::ByteSize;
 
-use super::{Figure, baseline, bench_input, parse_size, report};
+use super::{Figure, baseline, bench_input, parse_size, peak_rss_of, report};
 
 pub(crate) const RUN_HELP: &str = "\
 Generates --size of application log lines (or takes --file) and measures, for
@@ -47,22 +47,6 @@ fn stat_field(pid: u32, index: usize) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(index)?.parse().ok()
-}
-
-fn peak_rss_of(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kib| kib * 1024)
 }
 
 fn count(address: &str) -> Option<u64> {
@@ -118,7 +102,7 @@ fn measure(
     std::thread::spawn(move || for _ in lines_of_stderr.map_while(Result::ok) {});
     let mut peak = 0;
     let outcome = loop {
-        peak = peak.max(peak_rss_of(pid).unwrap_or(0));
+        peak = peak.max(peak_rss_of(&pid.to_string()));
         if count(&address) == Some(lines) {
             break Ok(());
         }
