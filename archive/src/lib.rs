@@ -32,7 +32,6 @@
 //! ```
 
 mod archiver;
-mod atomic;
 pub mod contract;
 mod digest;
 mod error;
@@ -47,7 +46,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use archiver::{Archived, Archiver, DrainReport, manifest_metadata};
-pub use atomic::write_atomically;
 pub use digest::{FileDigest, digest_file};
 pub use error::ArchiveError;
 pub use key::validate_key;

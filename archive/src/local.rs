@@ -62,22 +62,19 @@ fn create_parent(path: &Path) -> Result<(), ArchiveError> {
     }
 }
 
-/// Writes `bytes` to `path` through a fsynced temporary file and a rename.
+/// Writes `bytes` to `path` through a fsynced temporary file in `tmp_dir`
+/// (kept out of the listed tree) and a rename.
 fn write_atomically(path: &Path, bytes: &[u8], tmp_dir: &Path) -> Result<(), ArchiveError> {
+    use std::io::Write as _;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     create_parent(path)?;
-    let tmp = tempfile::NamedTempFile::new_in(tmp_dir)
-        .map_err(|error| ArchiveError::io("create temporary file", tmp_dir, error))?;
-    std::fs::write(tmp.path(), bytes)
-        .map_err(|error| ArchiveError::io("write", tmp.path(), error))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|error| ArchiveError::io("fsync", tmp.path(), error))?;
-    tmp.persist(path)
-        .map_err(|error| ArchiveError::io("rename", path, error.error))?;
-    if let Some(parent) = path.parent() {
-        fsync_dir(parent)?;
-    }
-    Ok(())
+    let temporary = tmp_dir.join(format!(
+        "{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    loghaul_durable::replace_via(path, &temporary, |out| out.write_all(bytes))
+        .map_err(|error| ArchiveError::io("write", path, error))
 }
 
 #[async_trait::async_trait]

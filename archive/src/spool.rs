@@ -66,9 +66,10 @@ fn read_json_dir<T: serde::de::DeserializeOwned>(
     Ok(found)
 }
 
-/// [`crate::write_atomically`], as an archive error.
+/// [`loghaul_durable::write_atomically`], as an archive error.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
-    crate::write_atomically(path, bytes).map_err(|error| ArchiveError::io("write", path, error))
+    loghaul_durable::write_atomically(path, bytes)
+        .map_err(|error| ArchiveError::io("write", path, error))
 }
 
 impl Spool {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use loghaul_model::FileIdentity;
 use serde::{Deserialize, Serialize};
+use tracing::warn;
 
 /// One journal line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -83,14 +84,29 @@ impl Dedup {
         let mut lines = 0;
         if path.exists() {
             let mut by_generation: Vec<(u64, String, FileIdentity, u64, u64)> = Vec::new();
-            for line in BufReader::new(File::open(&path)?).lines() {
-                let Ok(line) = line else { break };
-                lines += 1;
-                match serde_json::from_str::<Line>(&line) {
+            let mut reader = BufReader::new(File::open(&path)?);
+            let mut whole = 0u64;
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let read = reader.read_until(b'\n', &mut line)?;
+                let Some(text) = line.strip_suffix(b"\n") else {
+                    break;
+                };
+                match serde_json::from_slice::<Line>(text) {
                     Ok(Line::Range { g, h, f, a, b }) => by_generation.push((g, h, f, a, b)),
                     Ok(Line::Done { done }) => committed = committed.max(done),
                     Err(_) => break,
                 }
+                lines += 1;
+                whole += read as u64;
+            }
+            // A torn tail (a crash or a full disk in the middle of a write)
+            // goes: the next commit's lines must not follow it.
+            let length = std::fs::metadata(&path)?.len();
+            if whole < length {
+                warn!(path = %path.display(), torn_bytes = length - whole, "cutting a torn tail off the dedup journal");
+                OpenOptions::new().write(true).open(&path)?.set_len(whole)?;
             }
             for (generation, host, file, first, last) in by_generation {
                 if generation <= committed {
@@ -168,8 +184,18 @@ impl Dedup {
                 .map_err(std::io::Error::other)?,
         );
         text.push('\n');
-        self.journal.write_all(text.as_bytes())?;
-        self.journal.sync_data()?;
+        let before = self.journal.metadata()?.len();
+        if let Err(error) = self
+            .journal
+            .write_all(text.as_bytes())
+            .and_then(|()| self.journal.sync_data())
+        {
+            // Cut what part was written: a torn line followed by the next
+            // commit's lines would hide them (and their done marker) from
+            // the next start.
+            let _ = self.journal.set_len(before);
+            return Err(error);
+        }
         self.lines += count + 1;
         for (host, files) in std::mem::take(&mut self.pending) {
             for (file, list) in files {
@@ -186,8 +212,11 @@ impl Dedup {
             }
         }
         self.committed = generation;
-        if self.lines > 4 * (self.range_count() as u64 + 1000) {
-            self.compact()?;
+        if self.lines > 4 * (self.range_count() as u64 + 1000)
+            && let Err(error) = self.compact()
+        {
+            // The commit holds; the journal is only longer than it needs.
+            warn!(%error, "cannot compact the dedup journal; will try again after a later commit");
         }
         Ok(())
     }
@@ -199,9 +228,7 @@ impl Dedup {
     /// Rewrites the journal as the current ranges under one done marker,
     /// atomically.
     pub fn compact(&mut self) -> std::io::Result<()> {
-        let temporary = self.path.with_extension("journal.tmp");
-        {
-            let mut out = std::io::BufWriter::new(File::create(&temporary)?);
+        loghaul_durable::replace(&self.path, |out| {
             for (host, file, first, last) in Self::each(&self.ranges) {
                 let line = Line::Range {
                     g: self.committed,
@@ -210,25 +237,18 @@ impl Dedup {
                     a: first,
                     b: last,
                 };
-                serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
+                serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::other)?;
                 out.write_all(b"\n")?;
             }
             serde_json::to_writer(
-                &mut out,
+                &mut *out,
                 &Line::Done {
                     done: self.committed,
                 },
             )
             .map_err(std::io::Error::other)?;
-            out.write_all(b"\n")?;
-            out.into_inner()
-                .map_err(|error| error.into_error())?
-                .sync_all()?;
-        }
-        std::fs::rename(&temporary, &self.path)?;
-        if let Some(parent) = self.path.parent() {
-            File::open(parent)?.sync_all()?;
-        }
+            out.write_all(b"\n")
+        })?;
         self.journal = OpenOptions::new().append(true).open(&self.path)?;
         self.lines = self.range_count() as u64 + 1;
         Ok(())
@@ -296,11 +316,19 @@ mod tests {
         let mut text = std::fs::read_to_string(&path).expect("journal");
         text.push_str("{\"g\":51,\"h\":\"h\",\"f\":{\"dev");
         std::fs::write(&path, text).expect("tear");
-        let dedup = Dedup::open(dir.path()).expect("reopen");
+        let mut dedup = Dedup::open(dir.path()).expect("reopen");
         assert_eq!(dedup.committed(), 50);
         for generation in 1..=50 {
             assert!(dedup.contains("h", &FILE, generation * 100 + 25));
             assert!(!dedup.contains("h", &FILE, generation * 100 + 75));
         }
+        // The torn tail was cut: a commit after it is read at the next start
+        // (appended behind the torn line, it was lost with it).
+        dedup.add_pending("h", FILE, 9000, 9050);
+        dedup.commit(51).expect("commit");
+        drop(dedup);
+        let dedup = Dedup::open(dir.path()).expect("reopen");
+        assert_eq!(dedup.committed(), 51);
+        assert!(dedup.contains("h", &FILE, 9025));
     }
 }

@@ -44,6 +44,38 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the disk (or quota) is full: the write can succeed once space
+    /// returns, after [`ShardStore::reopen`].
+    pub fn is_disk_full(&self) -> bool {
+        loghaul_durable::is_full(self)
+    }
+
+    /// [`StoreError::is_disk_full`], or a tantivy writer that died of an
+    /// error it did not keep (its threads write segments) while the file
+    /// system under `root` is short of space.
+    pub fn is_disk_full_at(&self, root: &Path) -> bool {
+        self.is_disk_full()
+            || (matches!(
+                self,
+                StoreError::Index {
+                    source: tantivy::TantivyError::ErrorInThread(_),
+                    ..
+                }
+            ) && loghaul_durable::short_of_space(root))
+    }
+
+    /// Which local store failed: the dedup journal or the day indexes.
+    pub fn store(&self) -> loghaul_durable::Store {
+        match self {
+            StoreError::Io { path, .. } if path.ends_with("dedup.journal") => {
+                loghaul_durable::Store::Dedup
+            }
+            _ => loghaul_durable::Store::Index,
+        }
+    }
+}
+
 /// The commit payload of a day index.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Payload {
@@ -125,7 +157,27 @@ impl ShardStore {
         writer_heap: usize,
         threads: usize,
     ) -> Result<Self, StoreError> {
-        let root = data_dir.join("index").join(shard.to_string());
+        Self::open_at(
+            data_dir.join("index").join(shard.to_string()),
+            writer_heap,
+            threads,
+        )
+    }
+
+    /// Drops everything not committed and opens the store again from disk,
+    /// rolling back a generation that committed in some day indexes but not
+    /// in the dedup journal. After a failed write (a full disk) this is the
+    /// way back to a consistent store; the queue redelivers what was not
+    /// acknowledged. On failure it can be called again.
+    pub fn reopen(&mut self) -> Result<(), StoreError> {
+        // Each writer holds its index's lock: they go first.
+        self.days.clear();
+        self.pending_documents = 0;
+        *self = Self::open_at(self.root.clone(), self.writer_heap, self.threads)?;
+        Ok(())
+    }
+
+    fn open_at(root: PathBuf, writer_heap: usize, threads: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(&root).map_err(|source| StoreError::Io {
             path: root.clone(),
             source,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use loghaul_durable::{Backoff, DiskFull, Store};
 use loghaul_model::codec;
 use loghaul_queue::{AckTag, Broker, QueueError, Route};
 use tokio::sync::Mutex;
@@ -118,7 +119,42 @@ pub enum IndexError {
     Store(#[from] StoreError),
 }
 
+/// How one spell of consuming ended.
+enum Ended {
+    /// Shut down; what was pending is committed and acknowledged (or, on a
+    /// full disk, left in the queue for the next start).
+    Shutdown,
+    /// A write failed for lack of space. The consumer is gone, so the queue
+    /// redelivers what it held; the store must be reopened.
+    DiskFull(StoreError),
+}
+
+/// The pauses of the two stores the indexer writes.
+struct Pauses {
+    index: DiskFull,
+    dedup: DiskFull,
+}
+
+impl Pauses {
+    fn hit(&mut self, error: &StoreError) {
+        match error.store() {
+            Store::Dedup => self.dedup.hit(error),
+            _ => self.index.hit(error),
+        }
+    }
+
+    fn cleared(&mut self) {
+        self.index.cleared();
+        self.dedup.cleared();
+    }
+}
+
 /// Runs until `shutdown`, then commits what is pending and acknowledges it.
+///
+/// A full disk never stops it: the deliveries not committed go back to the
+/// queue, the store rolls back to its last commit, and it waits (WARN,
+/// `loghaul_disk_full_retries_total{store="index"|"dedup"}`) until the
+/// store opens again, then consumes again.
 pub async fn run(
     broker: Arc<dyn Broker>,
     shard: u32,
@@ -128,93 +164,191 @@ pub async fn run(
     ready: Arc<std::sync::atomic::AtomicBool>,
     shutdown: CancellationToken,
 ) -> Result<(), IndexError> {
-    let mut consumer = broker.consumer(Route::Events(shard)).await?;
-    ready.store(true, Ordering::Relaxed);
-    let mut next_retention = Instant::now();
-    let mut arrivals = ArrivalCheck::default();
-    // Commit before holding as many deliveries as the consumer may.
-    let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;
-    let mut held: Vec<AckTag> = Vec::new();
-    let mut first_pending: Option<Instant> = None;
-    let mut pending_observed = 0i64;
+    let root = store.lock().await.root().to_owned();
+    let mut indexer = Indexer {
+        root,
+        broker,
+        shard,
+        store: store.clone(),
+        policy,
+        stats,
+        ready: ready.clone(),
+        shutdown: shutdown.clone(),
+        arrivals: ArrivalCheck::default(),
+        pauses: Pauses {
+            index: DiskFull::new(Store::Index),
+            dedup: DiskFull::new(Store::Dedup),
+        },
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     info!(shard, "indexer consuming");
     loop {
-        let deadline = first_pending.map(|since| since + policy.interval);
-        let delivery = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            () = sleep_until(deadline) => None,
-            delivery = consumer.next() => Some(delivery?),
+        let Ended::DiskFull(error) = indexer.consume().await? else {
+            break;
         };
-        if let Some(delivery) = delivery {
-            match codec::decode_event_batch(&delivery.payload) {
-                Ok(batch) => {
-                    if let Some(retention) = policy.retention {
-                        arrivals.check(
-                            &batch,
-                            retention,
-                            loghaul_model::time::now_unix_nano(),
-                            &stats,
-                        );
-                    }
-                    if let Some(observed) = batch
-                        .events
-                        .iter()
-                        .map(|event| event.observed_timestamp_unix_nano)
-                        .max()
-                    {
-                        pending_observed = pending_observed.max(observed);
-                    }
-                    let mut guard = store.lock().await;
-                    let before = guard.skipped();
-                    let added = tokio::task::block_in_place(|| guard.add_batch(&batch))?;
-                    let skipped = guard.skipped() - before;
-                    drop(guard);
-                    stats.duplicates.fetch_add(skipped, Ordering::Relaxed);
-                    debug!(added, skipped, "batch added");
-                    held.push(delivery.tag);
-                    first_pending.get_or_insert_with(Instant::now);
+        indexer.pauses.hit(&error);
+        // Roll back to the last commit; opening writes too, so it may have
+        // to wait for space as well.
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    ready.store(false, Ordering::Relaxed);
+                    info!(shard, "indexer stopped while the disk was full; what was not committed stays queued");
+                    return Ok(());
                 }
-                Err(error) => {
-                    warn!(%error, "undecodable event batch: dead-lettered");
-                    consumer.dead_letter(delivery, &error.to_string()).await?;
-                    stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                }
+                () = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+            let reopened = {
+                let mut guard = store.lock().await;
+                tokio::task::block_in_place(|| guard.reopen())
+            };
+            match reopened {
+                Ok(()) => break,
+                Err(error) if error.is_disk_full_at(&indexer.root) => indexer.pauses.hit(&error),
+                Err(error) => return Err(error.into()),
             }
         }
-        if let Some(retention) = policy.retention
-            && Instant::now() >= next_retention
-        {
-            next_retention = Instant::now() + Duration::from_secs(60);
-            let removed = store
-                .lock()
-                .await
-                .apply_retention(loghaul_model::time::now_unix_nano(), retention)?;
-            if !removed.is_empty() {
-                info!(days = ?removed, "retention removed whole days");
-            }
-        }
-        let pending_documents = store.lock().await.pending_documents();
-        let due = first_pending.is_some_and(|since| since.elapsed() >= policy.interval)
-            || pending_documents >= policy.documents
-            || held.len() >= max_held;
-        if due && !held.is_empty() {
-            commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
-            stats
-                .last_observed_nanos
-                .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
-            first_pending = None;
-        }
-    }
-    if !held.is_empty() {
-        commit_and_ack(&store, &mut *consumer, &mut held, &stats).await?;
-        stats
-            .last_observed_nanos
-            .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
     }
     ready.store(false, Ordering::Relaxed);
     info!(shard, "indexer stopped");
     Ok(())
+}
+
+/// What one shard's indexer works with.
+struct Indexer {
+    broker: Arc<dyn Broker>,
+    shard: u32,
+    store: Arc<Mutex<ShardStore>>,
+    policy: CommitPolicy,
+    stats: Arc<IndexStats>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
+    shutdown: CancellationToken,
+    arrivals: ArrivalCheck,
+    pauses: Pauses,
+    /// The shard's directory, to ask its file system for space.
+    root: std::path::PathBuf,
+}
+
+impl Indexer {
+    /// Consumes until shutdown or until a write fails for lack of space.
+    async fn consume(&mut self) -> Result<Ended, IndexError> {
+        let Indexer {
+            broker,
+            shard,
+            store,
+            policy,
+            stats,
+            ready,
+            shutdown,
+            arrivals,
+            pauses,
+            root,
+        } = self;
+        let (shard, policy) = (*shard, *policy);
+        let mut consumer = broker.consumer(Route::Events(shard)).await?;
+        ready.store(true, Ordering::Relaxed);
+        let mut next_retention = Instant::now();
+        // Commit before holding as many deliveries as the consumer may.
+        let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;
+        let mut held: Vec<AckTag> = Vec::new();
+        let mut first_pending: Option<Instant> = None;
+        let mut pending_observed = 0i64;
+        loop {
+            let deadline = first_pending.map(|since| since + policy.interval);
+            let delivery = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                () = sleep_until(deadline) => None,
+                delivery = consumer.next() => Some(delivery?),
+            };
+            if let Some(delivery) = delivery {
+                match codec::decode_event_batch(&delivery.payload) {
+                    Ok(batch) => {
+                        if let Some(retention) = policy.retention {
+                            arrivals.check(
+                                &batch,
+                                retention,
+                                loghaul_model::time::now_unix_nano(),
+                                stats,
+                            );
+                        }
+                        if let Some(observed) = batch
+                            .events
+                            .iter()
+                            .map(|event| event.observed_timestamp_unix_nano)
+                            .max()
+                        {
+                            pending_observed = pending_observed.max(observed);
+                        }
+                        let mut guard = store.lock().await;
+                        let before = guard.skipped();
+                        let added = match tokio::task::block_in_place(|| guard.add_batch(&batch)) {
+                            Ok(added) => added,
+                            Err(error) if error.is_disk_full_at(root) => {
+                                return Ok(Ended::DiskFull(error));
+                            }
+                            Err(error) => return Err(error.into()),
+                        };
+                        let skipped = guard.skipped() - before;
+                        drop(guard);
+                        stats.duplicates.fetch_add(skipped, Ordering::Relaxed);
+                        debug!(added, skipped, "batch added");
+                        held.push(delivery.tag);
+                        first_pending.get_or_insert_with(Instant::now);
+                    }
+                    Err(error) => {
+                        warn!(%error, "undecodable event batch: dead-lettered");
+                        consumer.dead_letter(delivery, &error.to_string()).await?;
+                        stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            if let Some(retention) = policy.retention
+                && Instant::now() >= next_retention
+            {
+                next_retention = Instant::now() + Duration::from_secs(60);
+                let removed = store
+                    .lock()
+                    .await
+                    .apply_retention(loghaul_model::time::now_unix_nano(), retention)?;
+                if !removed.is_empty() {
+                    info!(days = ?removed, "retention removed whole days");
+                }
+            }
+            let pending_documents = store.lock().await.pending_documents();
+            let due = first_pending.is_some_and(|since| since.elapsed() >= policy.interval)
+                || pending_documents >= policy.documents
+                || held.len() >= max_held;
+            if due && !held.is_empty() {
+                match commit_and_ack(store, &mut *consumer, &mut held, stats).await {
+                    Ok(()) => pauses.cleared(),
+                    Err(IndexError::Store(error)) if error.is_disk_full_at(root) => {
+                        return Ok(Ended::DiskFull(error));
+                    }
+                    Err(error) => return Err(error),
+                }
+                stats
+                    .last_observed_nanos
+                    .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
+                first_pending = None;
+            }
+        }
+        if !held.is_empty() {
+            match commit_and_ack(store, &mut *consumer, &mut held, stats).await {
+                Ok(()) => {}
+                Err(IndexError::Store(error)) if error.is_disk_full_at(root) => {
+                    warn!(%error, deliveries = held.len(), "disk full at stop: what was not committed stays queued for the next start");
+                    return Ok(Ended::Shutdown);
+                }
+                Err(error) => return Err(error),
+            }
+            stats
+                .last_observed_nanos
+                .fetch_max(pending_observed.max(0) as u64, Ordering::Relaxed);
+        }
+        Ok(Ended::Shutdown)
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -39,7 +39,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use loghaul_durable::{DiskFull, Store};
+
 use tokio::sync::Notify;
+use tracing::warn;
 
 use crate::{
     AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher,
@@ -53,6 +56,26 @@ const HEADER_BYTES: usize = 4 + 4 + 4 + 8 + 4;
 
 fn io_error(what: &str, path: &Path, error: std::io::Error) -> QueueError {
     QueueError::Refused(format!("{what} {}: {error}", path.display()))
+}
+
+/// A write of queue `name` failed: a full disk refuses the publish as
+/// `Full` (retryable; counted and warned by `full`), anything else is an
+/// error naming the file.
+fn write_error(
+    name: &str,
+    full: &mut DiskFull,
+    what: &str,
+    path: &Path,
+    error: std::io::Error,
+) -> QueueError {
+    if loghaul_durable::is_full_io(&error) {
+        full.hit(&format_args!("{what} {}: {error}", path.display()));
+        QueueError::Full {
+            queue: format!("{name} (disk full: {})", path.display()),
+        }
+    } else {
+        io_error(what, path, error)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,8 +111,53 @@ struct QueueState {
     /// Segments by first sequence; the last is written to.
     segments: BTreeMap<u64, Segment>,
     acks: File,
+    /// Bytes of whole ack records in `acks`.
+    acks_len: u64,
+    /// Acks not written yet (the disk was full): written before the next.
+    unwritten_acks: Vec<u8>,
     /// Ack records written since the acks file was last rewritten.
     ack_records: u64,
+    /// The pause while the disk is full.
+    full: DiskFull,
+}
+
+impl QueueState {
+    /// Appends `bytes` (whole ack records) after any not written yet. On a
+    /// full disk the acknowledgement holds in memory and its bytes wait for
+    /// the next write (a crash before that redelivers these messages, which
+    /// the indexer's dedup absorbs).
+    fn write_acks(&mut self, dir: &Path, bytes: Vec<u8>) -> Result<(), QueueError> {
+        let earlier = self.unwritten_acks.len();
+        let mut bytes = if earlier == 0 {
+            bytes
+        } else {
+            let mut all = std::mem::take(&mut self.unwritten_acks);
+            all.extend_from_slice(&bytes);
+            all
+        };
+        match self.acks.write_all(&bytes) {
+            Ok(()) => {
+                self.acks_len += bytes.len() as u64;
+                self.full.cleared();
+                Ok(())
+            }
+            Err(error) => {
+                // Cut a part written, so later acks stay whole records.
+                let _ = self.acks.set_len(self.acks_len);
+                let path = dir.join("acks");
+                if loghaul_durable::is_full_io(&error) {
+                    self.full
+                        .hit(&format_args!("writing {}: {error}", path.display()));
+                    self.unwritten_acks = bytes;
+                    Ok(())
+                } else {
+                    bytes.truncate(earlier);
+                    self.unwritten_acks = bytes;
+                    Err(io_error("writing", &path, error))
+                }
+            }
+        }
+    }
 }
 
 struct DiskQueue {
@@ -288,7 +356,7 @@ impl DiskQueue {
         }
         let count = ready.len() as u64;
         // Acks of deleted segments are dropped; those of kept ones stay.
-        let acks = Self::rewrite_acks(&dir, segments.keys().next().copied(), &acked)?;
+        let (acks, acks_len) = Self::rewrite_acks(&dir, segments.keys().next().copied(), &acked)?;
         let ack_records = acked.len() as u64;
         Ok(DiskQueue {
             name,
@@ -300,7 +368,10 @@ impl DiskQueue {
                 next_sequence,
                 segments,
                 acks,
+                acks_len,
+                unwritten_acks: Vec::new(),
                 ack_records,
+                full: DiskFull::new(Store::Queue),
             }),
             notify: Notify::new(),
             max_bytes,
@@ -310,14 +381,15 @@ impl DiskQueue {
 
     /// Rewrites `acks` with the acknowledged sequences from `from` (the
     /// first sequence of the oldest kept segment) on: older ones belong to
-    /// deleted segments. Atomic; returns the file open for appending.
+    /// deleted segments. Atomic; returns the file open for appending and
+    /// its length. On a full disk the old file is kept (a superset: acks of
+    /// deleted segments are ignored), cut to whole records.
     fn rewrite_acks(
         dir: &Path,
         from: Option<u64>,
         acked: &std::collections::HashSet<u64>,
-    ) -> Result<File, QueueError> {
+    ) -> Result<(File, u64), QueueError> {
         let path = dir.join("acks");
-        let temporary = dir.join("acks.tmp");
         let mut keep: Vec<u64> = acked
             .iter()
             .copied()
@@ -328,18 +400,28 @@ impl DiskQueue {
         for sequence in keep {
             bytes.extend_from_slice(&sequence.to_le_bytes());
         }
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, &path)?;
-            File::open(dir)?.sync_all()
-        };
-        write().map_err(|error| io_error("writing", &path, error))?;
-        OpenOptions::new()
+        match loghaul_durable::write_atomically(&path, &bytes) {
+            Ok(()) => {}
+            Err(error) if loghaul_durable::is_full_io(&error) => {
+                warn!(%error, "disk full: the acks file is compacted at a later start");
+            }
+            Err(error) => return Err(io_error("writing", &path, error)),
+        }
+        let file = OpenOptions::new()
+            .create(true)
             .append(true)
             .open(&path)
-            .map_err(|error| io_error("opening", &path, error))
+            .map_err(|error| io_error("opening", &path, error))?;
+        let length = file
+            .metadata()
+            .map_err(|error| io_error("reading", &path, error))?
+            .len();
+        let whole = length - length % 8;
+        if whole != length {
+            file.set_len(whole)
+                .map_err(|error| io_error("cutting a torn ack in", &path, error))?;
+        }
+        Ok((file, whole))
     }
 
     fn enqueue(&self, settings: &QueueSettings, messages: &[Message]) -> Result<(), QueueError> {
@@ -394,15 +476,25 @@ impl DiskQueue {
                     let _ = std::fs::remove_file(segment_path(&self.dir, first));
                 }
                 let path = segment_path(&self.dir, first_sequence);
-                let file = OpenOptions::new()
+                let file = match OpenOptions::new()
                     .create(true)
                     .read(true)
                     .append(true)
                     .open(&path)
-                    .map_err(|error| io_error("creating", &path, error))?;
-                File::open(&self.dir)
-                    .and_then(|dir| dir.sync_all())
-                    .map_err(|error| io_error("syncing", &self.dir, error))?;
+                    .and_then(|file| loghaul_durable::sync_dir(&self.dir).map(|()| file))
+                {
+                    Ok(file) => file,
+                    Err(error) => {
+                        let _ = std::fs::remove_file(&path);
+                        return Err(write_error(
+                            &self.name,
+                            &mut state.full,
+                            "creating",
+                            &path,
+                            error,
+                        ));
+                    }
+                };
                 state.segments.insert(
                     first_sequence,
                     Segment {
@@ -415,7 +507,8 @@ impl DiskQueue {
             }
         };
         let path = segment_path(&self.dir, current);
-        let segment = state
+        let inner = &mut *state;
+        let segment = inner
             .segments
             .get_mut(&current)
             .ok_or_else(|| QueueError::Refused("segment vanished".into()))?;
@@ -428,17 +521,21 @@ impl DiskQueue {
             // Nothing is confirmed: cut whatever part was written, so a
             // retry does not leave a half record behind the next one.
             let _ = segment.file.set_len(start);
-            return Err(match error.kind() {
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
-                    QueueError::Full {
-                        queue: format!("{} (disk full: {})", self.name, path.display()),
-                    }
-                }
-                _ => io_error("writing", &path, error),
-            });
+            return Err(write_error(
+                &self.name,
+                &mut inner.full,
+                "writing",
+                &path,
+                error,
+            ));
         }
         segment.bytes += batch_bytes;
         segment.live += messages.len() as u64;
+        inner.full.cleared();
+        if !inner.unwritten_acks.is_empty() {
+            // Space is back: the acks a full disk held back go now.
+            let _ = inner.write_acks(&self.dir, Vec::new());
+        }
         let mut offset = start;
         let mut places = Vec::with_capacity(messages.len());
         for (index, length) in lengths.into_iter().enumerate() {
@@ -470,10 +567,7 @@ impl DiskQueue {
         for place in places {
             bytes.extend_from_slice(&place.sequence.to_le_bytes());
         }
-        state
-            .acks
-            .write_all(&bytes)
-            .map_err(|error| io_error("writing", &self.dir.join("acks"), error))?;
+        state.write_acks(&self.dir, bytes)?;
         state.ack_records += places.len() as u64;
         state.count -= places.len() as u64;
         let last = state.segments.last_key_value().map(|(first, _)| *first);

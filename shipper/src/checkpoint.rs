@@ -195,7 +195,7 @@ impl Checkpoints {
             files: self.entries.values().cloned().collect(),
         };
         let bytes = serde_json::to_vec_pretty(&on_disk).unwrap_or_default();
-        loghaul_archive::write_atomically(&self.path, &bytes)
+        loghaul_durable::write_atomically(&self.path, &bytes)
             .map_err(|error| ShipperError::io("write checkpoints", &self.path, error))?;
         self.dirty = false;
         Ok(())
@@ -228,7 +228,7 @@ mod tests {
         checkpoints.confirm(checkpoint(8, 2, 5));
         checkpoints.persist().expect("persist");
         assert!(
-            !path.with_extension("tmp").exists(),
+            !loghaul_durable::temporary_path(&path).exists(),
             "the temporary file was renamed"
         );
         let reloaded = Checkpoints::load(&path).expect("reload");

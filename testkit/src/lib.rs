@@ -11,6 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod tmpfs;
+pub use tmpfs::Tmpfs;
+
 /// The RabbitMQ the tests use: `$LOGHAUL_TEST_AMQP_URL`, else the local one.
 pub fn amqp_url() -> String {
     std::env::var("LOGHAUL_TEST_AMQP_URL")
