@@ -8,14 +8,13 @@
 //! died with the process.
 #![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use loghaul_testkit::http_get;
+use loghaul_testkit::{api_count, numbers_on_the_index};
 
 const TOTAL: u32 = 30_000;
 
@@ -40,12 +39,7 @@ fn start(dir: &Path, config: &Path) -> Run {
 }
 
 fn count(address: SocketAddr) -> Option<u64> {
-    let (status, body) = http_get(address, "/api/count?q=marker");
-    if status != 200 {
-        return None;
-    }
-    let value: serde_json::Value = serde_json::from_str(&body).ok()?;
-    value["count"].as_u64()
+    api_count(address, "marker")
 }
 
 fn wait_for_count(address: SocketAddr, wanted: u64) {
@@ -102,33 +96,6 @@ fn write_slowly(log: &Path, numbers: std::ops::Range<u32>, kill_at: Option<(u32,
     }
 }
 
-/// Every number on the index, counted, by paging through the API.
-fn numbers_on_the_index(address: SocketAddr) -> HashMap<u32, u32> {
-    let mut seen: HashMap<u32, u32> = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = "/api/search?q=marker&limit=1000".to_owned();
-        if let Some(cursor) = &cursor {
-            path.push_str(&format!("&cursor={cursor}"));
-        }
-        let (status, body) = http_get(address, &path);
-        assert_eq!(status, 200, "{body}");
-        let page: serde_json::Value = serde_json::from_str(&body).expect("page");
-        for event in page["events"].as_array().expect("events") {
-            let number: u32 = event["body"]
-                .as_str()
-                .and_then(|body| body.split(' ').next())
-                .and_then(|n| n.parse().ok())
-                .expect("a numbered line");
-            *seen.entry(number).or_default() += 1;
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return seen,
-        }
-    }
-}
-
 #[test]
 fn two_sigkills_a_rename_and_a_copytruncate_lose_and_double_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -165,7 +132,7 @@ fn two_sigkills_a_rename_and_a_copytruncate_lose_and_double_nothing() {
     std::fs::File::create(&log).expect("truncate");
     write_slowly(&log, 20_000..TOTAL, None);
     wait_for_count(third.address, u64::from(TOTAL));
-    let seen = numbers_on_the_index(third.address);
+    let seen = numbers_on_the_index(third.address, "marker");
     std::process::Command::new("kill")
         .args(["-TERM", &third.child.id().to_string()])
         .status()
@@ -236,7 +203,7 @@ fn a_sigkill_during_a_100_mib_import_loses_nothing() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let seen = numbers_on_the_index(second.address);
+    let seen = numbers_on_the_index(second.address, "marker");
     let duplicates: u32 = seen.values().map(|count| count - 1).sum();
     println!(
         "{} MiB import, SIGKILL at {at_kill} of {LINES} indexed: all searchable {:.1} s after the first start; {} distinct, {duplicates} duplicates",

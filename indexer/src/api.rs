@@ -1068,6 +1068,8 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         "loghaul_indexer_query_seconds_count {}",
         load(&state.queries)
     );
+    // This process's full-disk pauses (in `run`: every component's).
+    loghaul_durable::render_metrics(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

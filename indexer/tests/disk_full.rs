@@ -102,17 +102,21 @@ async fn a_full_disk_pauses_the_indexer_and_loses_and_doubles_nothing() {
     ));
 
     publish(&*broker, 0..2).await;
-    wait_until("the first batches are committed", Duration::from_secs(60), || {
-        stats.documents.load(Ordering::Relaxed) == 2 * PER_BATCH
-    })
+    wait_until(
+        "the first batches are committed",
+        Duration::from_secs(60),
+        || stats.documents.load(Ordering::Relaxed) == 2 * PER_BATCH,
+    )
     .await;
 
     let ballast = tmpfs.fill();
     let before = retries(Store::Index) + retries(Store::Dedup);
     publish(&*broker, 2..BATCHES).await;
-    wait_until("a write fails for lack of space", Duration::from_secs(60), || {
-        retries(Store::Index) + retries(Store::Dedup) > before || indexer.is_finished()
-    })
+    wait_until(
+        "a write fails for lack of space",
+        Duration::from_secs(60),
+        || retries(Store::Index) + retries(Store::Dedup) > before || indexer.is_finished(),
+    )
     .await;
     if indexer.is_finished() {
         panic!("the indexer stopped on a full disk: {:?}", indexer.await);
@@ -137,7 +141,10 @@ async fn a_full_disk_pauses_the_indexer_and_loses_and_doubles_nothing() {
     )
     .await;
     stop.cancel();
-    indexer.await.expect("joined").expect("the indexer ends cleanly");
+    indexer
+        .await
+        .expect("joined")
+        .expect("the indexer ends cleanly");
 
     let events = read_all_events(&data_dir, 0).expect("read back");
     let ids: HashSet<EventId> = events.iter().map(|event| event.id).collect();

@@ -12,6 +12,8 @@
 //! decoder's reason. Parsing itself never refuses a record.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use loghaul_durable::Backoff;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,7 +131,7 @@ async fn publish_until_confirmed(
     message: &Message,
     shutdown: &CancellationToken,
 ) -> Result<bool, QueueError> {
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(5));
     loop {
         match publisher
             .publish(route, std::slice::from_ref(message))
@@ -137,12 +139,12 @@ async fn publish_until_confirmed(
         {
             Ok(()) => return Ok(true),
             Err(error) if error.is_retryable() => {
-                warn!(%error, ?backoff, "publishing events failed; retrying");
+                let wait = backoff.next_delay();
+                warn!(%error, backoff = ?wait, "publishing events failed; retrying");
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(false),
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
             Err(error) => return Err(error),
         }

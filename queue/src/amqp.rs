@@ -18,7 +18,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
@@ -33,6 +32,7 @@ use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind,
     ExchangeKind,
 };
+use loghaul_durable::Backoff;
 use tracing::{debug, warn};
 
 use crate::{
@@ -210,29 +210,8 @@ fn headers_of(properties: &BasicProperties) -> Headers {
 }
 
 /// Exponential backoff between reconnection attempts.
-struct Backoff {
-    min: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    fn new(settings: &QueueSettings) -> Self {
-        Backoff {
-            min: settings.reconnect_min,
-            max: settings.reconnect_max,
-            next: settings.reconnect_min,
-        }
-    }
-
-    async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
-        self.next = (self.next * 2).min(self.max);
-    }
-
-    fn reset(&mut self) {
-        self.next = self.min;
-    }
+fn reconnect_backoff(settings: &QueueSettings) -> Backoff {
+    Backoff::new(settings.reconnect_min, settings.reconnect_max)
 }
 
 /// Publishes with confirms; how one attempt ended.
@@ -343,7 +322,7 @@ impl Publisher for AmqpPublisher {
                 Attempt::Broken(error) => {
                     warn!(%error, route = %route, messages = messages.len(), "publish failed; reconnecting to publish the batch again");
                     self.link = None;
-                    self.backoff.wait().await;
+                    tokio::time::sleep(self.backoff.next_delay()).await;
                 }
             }
         }
@@ -418,7 +397,7 @@ impl Consumer for AmqpConsumer {
                     Ok(()) => {}
                     Err(error) if error.is_retryable() => {
                         self.broken(&error);
-                        self.backoff.wait().await;
+                        tokio::time::sleep(self.backoff.next_delay()).await;
                         continue;
                     }
                     Err(error) => return Err(error),
@@ -446,7 +425,7 @@ impl Consumer for AmqpConsumer {
                     "the broker cancelled the consumer".into(),
                 )),
             }
-            self.backoff.wait().await;
+            tokio::time::sleep(self.backoff.next_delay()).await;
         }
     }
 
@@ -537,7 +516,7 @@ impl Broker for AmqpBroker {
         Ok(Box::new(AmqpPublisher {
             broker: self.clone(),
             link: None,
-            backoff: Backoff::new(&self.settings),
+            backoff: reconnect_backoff(&self.settings),
         }))
     }
 
@@ -548,7 +527,7 @@ impl Broker for AmqpBroker {
             link: None,
             generation: 0,
             unacked: BTreeSet::new(),
-            backoff: Backoff::new(&self.settings),
+            backoff: reconnect_backoff(&self.settings),
         };
         // Register with the broker now, so publishes that follow are shared
         // with this consumer.

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use loghaul_durable::{DiskFull, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::ShipperError;
@@ -59,6 +60,8 @@ pub struct Checkpoints {
     path: PathBuf,
     entries: BTreeMap<DiskKey, FileCheckpoint>,
     dirty: bool,
+    /// The pause while the disk is full.
+    full: DiskFull,
 }
 
 impl FileCheckpoint {
@@ -86,6 +89,7 @@ impl Checkpoints {
                     path: path.to_owned(),
                     entries: BTreeMap::new(),
                     dirty: false,
+                    full: DiskFull::new(Store::Checkpoints),
                 });
             }
             Err(error) => return Err(ShipperError::io("read checkpoints", path, error)),
@@ -113,6 +117,7 @@ impl Checkpoints {
             path: path.to_owned(),
             entries,
             dirty: false,
+            full: DiskFull::new(Store::Checkpoints),
         })
     }
 
@@ -186,6 +191,12 @@ impl Checkpoints {
     }
 
     /// Writes the checkpoints if anything changed since the last write.
+    ///
+    /// On a full disk nothing is lost: the file keeps its older positions
+    /// (a restart reads those records again, and the indexer's dedup drops
+    /// them), the change stays pending for the next call, and the pause is
+    /// warned about and counted (`loghaul_disk_full_retries_total{store="checkpoints"}`).
+    /// Other failures are errors.
     pub fn persist(&mut self) -> Result<(), ShipperError> {
         if !self.dirty {
             return Ok(());
@@ -195,10 +206,18 @@ impl Checkpoints {
             files: self.entries.values().cloned().collect(),
         };
         let bytes = serde_json::to_vec_pretty(&on_disk).unwrap_or_default();
-        loghaul_durable::write_atomically(&self.path, &bytes)
-            .map_err(|error| ShipperError::io("write checkpoints", &self.path, error))?;
-        self.dirty = false;
-        Ok(())
+        match loghaul_durable::write_atomically(&self.path, &bytes) {
+            Ok(()) => {
+                self.full.cleared();
+                self.dirty = false;
+                Ok(())
+            }
+            Err(error) if loghaul_durable::is_full_io(&error) => {
+                self.full.hit(&error);
+                Ok(())
+            }
+            Err(error) => Err(ShipperError::io("write checkpoints", &self.path, error)),
+        }
     }
 }
 
@@ -266,6 +285,41 @@ mod tests {
                 })
                 .map(|c| c.offset),
             Some(3)
+        );
+    }
+
+    #[test]
+    fn a_full_disk_keeps_the_change_pending_and_never_fails() {
+        let tmpfs = loghaul_testkit::Tmpfs::mount("1m");
+        let path = tmpfs.path().join("checkpoints.json");
+        let mut checkpoints = Checkpoints::load(&path).expect("empty");
+        checkpoints.confirm(checkpoint(7, 1, 100));
+        checkpoints.persist().expect("room at first");
+        let ballast = tmpfs.fill();
+        let before = loghaul_durable::retries(Store::Checkpoints);
+        for inode in 8..2_000 {
+            checkpoints.confirm(checkpoint(inode, 2, 5));
+        }
+        checkpoints.persist().expect("a full disk is not an error");
+        assert!(checkpoints.is_dirty(), "the change waits for space");
+        assert!(loghaul_durable::retries(Store::Checkpoints) > before);
+        assert_eq!(
+            Checkpoints::load(&path)
+                .expect("old file")
+                .entries()
+                .count(),
+            1,
+            "the file on disk keeps its older content, whole"
+        );
+        std::fs::remove_file(ballast).expect("space returns");
+        checkpoints.persist().expect("persist");
+        assert!(!checkpoints.is_dirty());
+        assert_eq!(
+            Checkpoints::load(&path)
+                .expect("new file")
+                .entries()
+                .count(),
+            1_993
         );
     }
 

@@ -20,6 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use loghaul_config::Config;
+use loghaul_durable::Backoff;
 use loghaul_queue::{Broker, Message, Route};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio_util::sync::CancellationToken;
@@ -545,7 +546,7 @@ async fn archive_loop(
     if let Err(error) = archiver.recover().await {
         warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
     }
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(30));
     loop {
         let stopping = stop.is_cancelled();
         let pass = async { archiver.drain_spool().await };
@@ -577,10 +578,9 @@ async fn archive_loop(
             return;
         }
         let wait = if store_down {
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-            backoff
+            backoff.next_delay()
         } else {
-            backoff = Duration::from_secs(1);
+            backoff.reset();
             Duration::from_secs(10)
         };
         tokio::select! {
@@ -742,19 +742,19 @@ async fn publish_loop(
             .collect();
         // Mostly a full queue (connection loss is retried inside the
         // publisher): a consumer frees room soon, so retry soon, then back off.
-        let mut backoff = Duration::from_millis(5);
+        let mut backoff = Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
         loop {
             match publisher.publish(Route::Raw, &messages).await {
                 Ok(()) => break,
                 Err(error) if error.is_retryable() => {
-                    if backoff >= Duration::from_millis(500) {
-                        warn!(%error, retry_in_ms = backoff.as_millis() as u64, "publish refused; reading pauses until the queue takes it");
+                    let wait = backoff.next_delay();
+                    if wait >= Duration::from_millis(500) {
+                        warn!(%error, retry_in_ms = wait.as_millis() as u64, "publish refused; reading pauses until the queue takes it");
                     }
                     tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = give_up.cancelled() => return Ok(report),
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
                 Err(error) => return Err(error.into()),
             }

@@ -106,6 +106,7 @@ impl ShipperMetrics {
                 escape_label(&path)
             );
         }
+        loghaul_durable::render_metrics(&mut out);
         out
     }
 }

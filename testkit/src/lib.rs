@@ -183,6 +183,45 @@ pub fn gunzip(compressed: &[u8]) -> Vec<u8> {
     raw
 }
 
+/// `/api/count?q=<query>` of a `run` or `index` API, or `None` while it
+/// does not answer 200.
+pub fn api_count(addr: SocketAddr, query: &str) -> Option<u64> {
+    let (status, body) = http_get(addr, &format!("/api/count?q={query}"));
+    if status != 200 {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(&body).ok()?["count"].as_u64()
+}
+
+/// Every event matching `query` on a `run` or `index` API, paged through
+/// with the cursor, counted by the number each body starts with (tests
+/// write numbered lines): number -> how many times it is indexed.
+pub fn numbers_on_the_index(addr: SocketAddr, query: &str) -> std::collections::HashMap<u32, u32> {
+    let mut seen = std::collections::HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/search?q={query}&limit=1000");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, body) = http_get(addr, &path);
+        assert_eq!(status, 200, "{body}");
+        let page: serde_json::Value = serde_json::from_str(&body).expect("a page");
+        for event in page["events"].as_array().expect("events") {
+            let number: u32 = event["body"]
+                .as_str()
+                .and_then(|body| body.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a numbered line");
+            *seen.entry(number).or_default() += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
 /// A plain HTTP/1.0 GET on loopback: the status code and the body.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     http_get_with(addr, path, &[])

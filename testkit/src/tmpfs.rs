@@ -9,35 +9,43 @@ use std::process::Command;
 /// fails with what to do, it is never skipped. Unmounted on drop, also when
 /// the test panics.
 pub struct Tmpfs {
-    dir: tempfile::TempDir,
+    path: PathBuf,
+    _owner: Option<tempfile::TempDir>,
 }
 
 impl Tmpfs {
     /// Mounts a tmpfs of `size` (`mount -o size=` syntax: `8m`, `512k`).
     pub fn mount(size: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut tmpfs = Self::mount_on(dir.path(), size);
+        tmpfs._owner = Some(dir);
+        tmpfs
+    }
+
+    /// Mounts a tmpfs of `size` on `path` (created if missing).
+    pub fn mount_on(path: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(path).expect("mount point");
         let status = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size},mode=0755"))
+            .arg("tmpfs")
+            .arg(path)
             .status()
             .expect("run mount");
         assert!(
             status.success(),
             "mounting a {size} tmpfs on {} failed: full-disk tests need root (CI runs them as root)",
-            dir.path().display()
+            path.display()
         );
-        Tmpfs { dir }
+        Tmpfs {
+            path: path.to_owned(),
+            _owner: None,
+        }
     }
 
     /// The mount point.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     /// Grows (or shrinks) the file system to `size`, keeping its content.
@@ -86,16 +94,13 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let unmounted = Command::new("umount")
-            .arg(self.dir.path())
+            .arg(&self.path)
             .status()
             .is_ok_and(|status| status.success());
         if !unmounted {
             // Still busy (a child holding a file): detach it now, it goes
             // when the last user does.
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
         }
     }
 }

@@ -571,7 +571,21 @@ fn child(store_name: &str, size_name: &str, dir: &Path) -> Result<()> {
         size.total_bytes
     ));
     drop(store);
-    lines.push(format!("PEAK\tprocess_hwm_kib={}", status_kib("VmHWM")));
+    // VmHWM was reset at each phase: the process peak is the largest seen.
+    let peak = lines
+        .iter()
+        .filter_map(|line| {
+            line.split_once("peak_kib=")?
+                .1
+                .split('\t')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .chain([status_kib("VmHWM")])
+        .max()
+        .unwrap_or(0);
+    lines.push(format!("PEAK\tprocess_hwm_kib={peak}"));
     for line in lines {
         println!("{line}");
     }
