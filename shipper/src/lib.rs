@@ -10,7 +10,8 @@
 //! - [`multiline`]: lines to multi-line records;
 //! - [`discovery`]: which files a source's globs name;
 //! - [`tailer`]: the state machine that reads, follows rotations and
-//!   batches, moving checkpoints only on confirmation;
+//!   batches, moving checkpoints only on confirmation: a scheduler over one
+//!   watcher per file, and the hand-off of rotated files to the archive;
 //! - `driver` (private; [`ship`] and [`ship_with_metrics`] are its entry
 //!   points): the tailer on its own thread, publishing to a queue, with a
 //!   two-phase drain on shutdown.

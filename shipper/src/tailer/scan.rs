@@ -1,0 +1,205 @@
+//! Finding files: new ones start (from their checkpoint or from 0), renamed
+//! ones follow their new path, vanished ones are orphaned, and checkpointed
+//! ones rotated away while the shipper was down are found beside their old
+//! path.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use super::Tailer;
+use super::watcher::{FileWatcher, Resume};
+use crate::checkpoint::FileCheckpoint;
+use crate::discovery::looks_rotated;
+use crate::identity::{DiskKey, looks_compressed, looks_gzip};
+
+impl Tailer {
+    /// Looks for files: new ones start (from their checkpoint or from 0),
+    /// renamed ones follow their new path, vanished ones are orphaned.
+    pub fn scan(&mut self, now: Instant) {
+        let mut seen: HashMap<DiskKey, (PathBuf, usize)> = HashMap::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            for path in source.matcher.scan() {
+                let Ok(stat) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                seen.entry(DiskKey::from_metadata(&stat))
+                    .or_insert((path, index));
+            }
+        }
+        let known_before = self.files.len();
+        for (key, (path, source)) in &seen {
+            let rotated_name = looks_rotated(path, self.rotated_names.as_ref());
+            match self.files.get_mut(key) {
+                Some(watcher) => watcher.seen_at(path, rotated_name, now),
+                None if rotated_name => {
+                    self.handoff
+                        .rotated_copy_found(*key, path, &mut self.checkpoints);
+                }
+                None => self.start_watching(*key, path.clone(), *source, now),
+            }
+        }
+        self.handoff.retain_seen(|key| seen.contains_key(key));
+        // A skipped compressed file that is gone frees its inode for reuse.
+        self.skipped.retain(|key| seen.contains_key(key));
+        let vanished: Vec<DiskKey> = self
+            .files
+            .keys()
+            .filter(|key| !seen.contains_key(key))
+            .copied()
+            .collect();
+        for key in vanished {
+            let Some(watcher) = self.files.get_mut(&key) else {
+                continue;
+            };
+            if watcher.vanished(now) && !watcher.is_open() {
+                reopen_moved(watcher);
+            }
+        }
+        if !self.recovered {
+            self.recovered = true;
+            self.recover_rotated(now);
+        }
+        if self.files.len() != known_before || self.checkpoints.is_dirty() {
+            // A file rotated away before its first confirmation must still be
+            // found after a crash: record new files on disk at once.
+            if let Err(error) = self.checkpoints.persist() {
+                warn!(%error, "cannot record newly found files in the checkpoints");
+            }
+        }
+    }
+
+    /// Files the checkpoints know that no glob matches any more were rotated
+    /// away (or deleted) while the shipper was down. Look for each beside its
+    /// old path and read it to its end; forget the ones that are gone.
+    fn recover_rotated(&mut self, now: Instant) {
+        let missing: Vec<FileCheckpoint> = self
+            .checkpoints
+            .entries()
+            .filter(|entry| !self.files.contains_key(&entry.key))
+            .cloned()
+            .collect();
+        for entry in missing {
+            if entry.archived {
+                if find_beside(entry.key, &entry.path).is_none() {
+                    self.checkpoints.remove(&entry.key);
+                }
+                continue;
+            }
+            let Some((path, file)) = find_beside(entry.key, &entry.path) else {
+                info!(path = %entry.path.display(), "checkpointed file is gone; forgetting it");
+                self.checkpoints.remove(&entry.key);
+                continue;
+            };
+            // Same inode beside our old path but other content (truncated and
+            // rewritten): read it from the start rather than lose it.
+            let resume = if entry.still_matches(&file) {
+                Resume::from_checkpoint(&entry)
+            } else {
+                self.checkpoints.reset(entry.key, &path, entry.epoch + 1);
+                Resume::from_start(entry.epoch + 1)
+            };
+            let source = self
+                .sources
+                .iter()
+                .position(|spec| spec.matcher.matches(&entry.path))
+                .unwrap_or(0);
+            info!(from = %entry.path.display(), to = %path.display(), offset = resume.offset(), "reading a file rotated while the shipper was down");
+            let mut watcher = FileWatcher::new(
+                entry.key,
+                path,
+                Some(file),
+                source,
+                &self.sources[source],
+                resume,
+                now,
+            );
+            watcher.rotated_while_down(entry.path.clone(), now);
+            self.files.insert(entry.key, watcher);
+        }
+    }
+
+    fn start_watching(&mut self, key: DiskKey, path: PathBuf, source: usize, now: Instant) {
+        if self.skipped.contains(&key) {
+            return;
+        }
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) => {
+                warn!(%error, path = %path.display(), "cannot open file; will try again at the next scan");
+                return;
+            }
+        };
+        let read_gzip =
+            looks_compressed(&file) && self.sources[source].include_compressed && looks_gzip(&file);
+        if looks_compressed(&file) && !read_gzip {
+            info!(path = %path.display(), "skipping a compressed file (set include_compressed to read gzip files)");
+            self.skipped.insert(key);
+            return;
+        }
+
+        let resume = match self.checkpoints.get(&key) {
+            // An archived rotated copy's inode now holding a live file is
+            // never resumed: it is read from the start.
+            Some(checkpoint) if !checkpoint.archived && checkpoint.still_matches(&file) => {
+                Resume::from_checkpoint(checkpoint)
+            }
+            Some(checkpoint) => {
+                info!(path = %path.display(), "file replaced or rewritten since its checkpoint; reading it from the start");
+                let epoch = checkpoint.epoch + 1;
+                self.checkpoints.reset(key, &path, epoch);
+                Resume::from_start(epoch)
+            }
+            None => {
+                // Known from the moment it is opened, so a restart can find it
+                // again even if it is rotated away before anything is confirmed.
+                self.checkpoints.reset(key, &path, 0);
+                Resume::from_start(0)
+            }
+        };
+        // Beyond the open-file limit, a new file waits closed for a slot.
+        let keep_open = self.open_count() < self.settings.max_open_files;
+        let mut watcher = FileWatcher::new(
+            key,
+            path,
+            keep_open.then_some(file),
+            source,
+            &self.sources[source],
+            resume,
+            now,
+        );
+        if read_gzip {
+            watcher.read_as_gzip();
+        }
+        self.files.insert(key, watcher);
+    }
+}
+
+/// Finds the file with `key` in the directory of `old_path`, where rotated
+/// names live.
+pub(super) fn find_beside(key: DiskKey, old_path: &Path) -> Option<(PathBuf, File)> {
+    let dir = old_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        if entry
+            .metadata()
+            .is_ok_and(|stat| stat.is_file() && DiskKey::from_metadata(&stat) == key)
+            && let Ok(file) = File::open(entry.path())
+        {
+            return Some((entry.path(), file));
+        }
+    }
+    None
+}
+
+/// A closed file vanished from its path: reopen it where it was rotated to.
+fn reopen_moved(watcher: &mut FileWatcher) {
+    match find_beside(watcher.key(), watcher.path()) {
+        Some((path, file)) => watcher.reopen_at(path, file),
+        None => {
+            warn!(path = %watcher.path().display(), "a closed idle file was rotated and deleted before it was reopened")
+        }
+    }
+}
