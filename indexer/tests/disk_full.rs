@@ -2,6 +2,7 @@
 //! never stops. A failed write gives back what it held to the queue, rolls
 //! the store back to its last commit, pauses with a WARN and a metric, and
 //! once space returns every event is indexed exactly once.
+#![allow(clippy::print_stdout)]
 
 use std::collections::HashSet;
 use std::sync::Arc;

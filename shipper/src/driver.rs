@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use loghaul_config::Config;
-use loghaul_durable::Backoff;
+use loghaul_durable::{Backoff, DiskFull, Store};
 use loghaul_queue::{Broker, Message, Route};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio_util::sync::CancellationToken;
@@ -192,6 +192,7 @@ pub async fn ship_with_metrics(
                 &thread_metrics,
                 Archiving {
                     spool,
+                    spool_full: DiskFull::new(Store::Spool),
                     wake: thread_wake,
                     rotator,
                     rotate_on_policy,
@@ -432,6 +433,8 @@ struct Timing {
 /// What the tailer thread needs for rotation and archiving.
 struct Archiving {
     spool: Spool,
+    /// The pause while the spool's disk is full.
+    spool_full: DiskFull,
     wake: Arc<tokio::sync::Notify>,
     rotator: Rotator,
     /// Whether `[shipper.rotate]` asks for rotation by size or age.
@@ -481,10 +484,13 @@ impl Archiving {
         rotated
     }
 
-    /// Queues finished rotated files for the archive.
+    /// Queues finished rotated files for the archive. A file the spool
+    /// cannot take (a full disk) stays with the tailer, and its checkpoint
+    /// does not say archived: it is tried again at the next tend, and after
+    /// a restart.
     fn hand_over(&mut self, tailer: &mut Tailer, host: &str) {
-        let finished = tailer.take_finished();
-        for file in &finished {
+        let mut queued = 0;
+        for file in tailer.finished() {
             let request = ArchiveRequest {
                 raw_path: file.rotated_path.clone(),
                 source_path: file.source_path.display().to_string(),
@@ -492,11 +498,23 @@ impl Archiving {
                 file: file.identity,
                 reason: file.reason,
             };
-            if let Err(error) = self.spool.enqueue(&request) {
-                warn!(%error, path = %file.rotated_path.display(), "cannot queue a rotated file for the archive");
+            match self.spool.enqueue(&request) {
+                Ok(_) => {
+                    tailer.handed_over(&file);
+                    self.spool_full.cleared();
+                    queued += 1;
+                }
+                Err(error) if loghaul_durable::is_full(&error) => {
+                    self.spool_full.hit(&error);
+                    break;
+                }
+                Err(error) => {
+                    warn!(%error, path = %file.rotated_path.display(), "cannot queue a rotated file for the archive; will try again");
+                    break;
+                }
             }
         }
-        if !finished.is_empty() {
+        if queued > 0 {
             self.wake.notify_one();
         }
     }
@@ -547,6 +565,7 @@ async fn archive_loop(
         warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
     }
     let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(30));
+    let mut spool_full = DiskFull::new(Store::Spool);
     loop {
         let stopping = stop.is_cancelled();
         let pass = async { archiver.drain_spool().await };
@@ -561,19 +580,26 @@ async fn archive_loop(
         } else {
             pass.await
         };
-        let store_down = match result {
+        let stopped_by = match result {
             Ok(report) => {
                 // `archive` returned Ok only after verifying the object.
                 for archived in &report.archived {
                     retention.archived(archived);
                 }
-                report.stopped_by.is_some()
+                report.stopped_by
             }
             Err(error) => {
                 warn!(%error, "archive pass failed");
-                true
+                Some(error)
             }
         };
+        let store_down = stopped_by.is_some();
+        // A full local disk (the spool's work copies, or a directory
+        // archive under data_dir) is a pause like any other.
+        match &stopped_by {
+            Some(error) if loghaul_durable::is_full(error) => spool_full.hit(error),
+            _ => spool_full.cleared(),
+        }
         if stopping {
             return;
         }
@@ -771,4 +797,95 @@ async fn publish_loop(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoints;
+    use crate::discovery::FileMatcher;
+    use std::io::Write;
+
+    fn tailer(logs: &std::path::Path, state: &std::path::Path) -> Tailer {
+        let source = SourceSpec {
+            name: "app".into(),
+            matcher: FileMatcher::new("app", &[logs.join("app.log").display().to_string()], &[])
+                .expect("glob"),
+            labels: Default::default(),
+            max_line_bytes: 1 << 16,
+            multiline: None,
+            include_compressed: false,
+        };
+        let settings = TailerSettings {
+            host: "h".into(),
+            batch_max_bytes: 1 << 20,
+            batch_max_records: 1000,
+            batch_max_wait: Duration::from_millis(10),
+            buffer_bytes: 1 << 24,
+            max_open_files: 100,
+            read_chunk: 4096,
+        };
+        Tailer::new(
+            settings,
+            vec![source],
+            Checkpoints::load(&state.join("checkpoints.json")).expect("checkpoints"),
+        )
+    }
+
+    /// A rotated file finished while the spool's disk is full stays with
+    /// the tailer (counted as a pause) and is queued once space returns.
+    #[test]
+    fn a_full_spool_keeps_the_finished_file_until_space_returns() {
+        let logs = tempfile::tempdir().expect("logs");
+        let tmpfs = loghaul_testkit::Tmpfs::mount("1m");
+        let log = logs.path().join("app.log");
+        std::fs::write(&log, "one\ntwo\n").expect("write");
+        let mut tailer = tailer(logs.path(), tmpfs.path());
+        let mut now = Instant::now();
+        let step = |tailer: &mut Tailer, now: &mut Instant| {
+            *now += crate::tailer::ROTATE_WAIT + Duration::from_secs(1);
+            tailer.scan(*now);
+            let mut out = Vec::new();
+            tailer.poll(*now, &mut out);
+            for batch in &out {
+                tailer.confirm(&batch.confirmation);
+            }
+        };
+        step(&mut tailer, &mut now);
+        std::fs::rename(&log, logs.path().join("app.log.1")).expect("rotate");
+        std::fs::File::create(&log)
+            .and_then(|mut file| file.write_all(b"three\n"))
+            .expect("new file");
+        for _ in 0..3 {
+            step(&mut tailer, &mut now);
+        }
+        assert_eq!(tailer.finished().len(), 1);
+
+        let spool = Spool::open(&tmpfs.path().join("spool")).expect("spool");
+        let ballast = tmpfs.fill();
+        let mut archiving = Archiving {
+            spool: spool.clone(),
+            spool_full: DiskFull::new(Store::Spool),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            rotator: Rotator::new(RotationPolicy {
+                max_bytes: None,
+                max_age: None,
+                mode: loghaul_config::RotateMode::Rename,
+                signal_command: None,
+            }),
+            rotate_on_policy: false,
+        };
+        let before = loghaul_durable::retries(Store::Spool);
+        archiving.tend(&mut tailer, "h");
+        assert!(loghaul_durable::retries(Store::Spool) > before, "counted");
+        assert_eq!(tailer.finished().len(), 1, "kept for the next try");
+        assert!(spool.pending().expect("pending").is_empty());
+
+        std::fs::remove_file(ballast).expect("space returns");
+        archiving.tend(&mut tailer, "h");
+        assert!(tailer.finished().is_empty(), "handed over");
+        let pending = spool.pending().expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].request.raw_path, logs.path().join("app.log.1"));
+    }
 }

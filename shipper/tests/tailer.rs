@@ -359,3 +359,49 @@ fn a_logrotate_copytruncate_copy_is_archived_once_not_tailed() {
     }
     assert!(again.is_empty(), "archived once: {again:?}");
 }
+
+#[test]
+fn a_rotated_file_the_spool_did_not_take_is_handed_over_again_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    append_numbered(&log, 0..100);
+    let mut tailer = tailer(dir.path(), "app.log");
+    let mut now = Instant::now();
+    step(&mut tailer, &mut now);
+    let rotated = dir.path().join("app.log.1");
+    std::fs::rename(&log, &rotated).expect("rotate");
+    append_numbered(&log, 100..110);
+    let mut finished = Vec::new();
+    for _ in 0..3 {
+        step(&mut tailer, &mut now);
+        now += loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1);
+        finished = tailer.finished();
+    }
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0].rotated_path, rotated);
+    // The spool refused it (a full disk) and the shipper stops.
+    tailer.persist().expect("persist");
+    drop(tailer);
+
+    let mut restarted = self::tailer(dir.path(), "app.log");
+    let mut again = Vec::new();
+    for _ in 0..3 {
+        step(&mut restarted, &mut now);
+        now += loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1);
+        again = restarted.finished();
+    }
+    assert_eq!(again.len(), 1, "handed over again: {again:?}");
+    assert_eq!(again[0].rotated_path, rotated);
+    assert_eq!(again[0].identity, finished[0].identity, "the same file");
+    // Taken this time: never again.
+    restarted.handed_over(&again[0]);
+    assert!(restarted.finished().is_empty());
+    restarted.persist().expect("persist");
+    drop(restarted);
+    let mut third = self::tailer(dir.path(), "app.log");
+    for _ in 0..3 {
+        step(&mut third, &mut now);
+        now += loghaul_shipper::tailer::ROTATE_WAIT + Duration::from_secs(1);
+        assert!(third.finished().is_empty(), "{:?}", third.finished());
+    }
+}

@@ -65,7 +65,6 @@ impl Size {
 }
 
 const STORES: [&str; 4] = ["segment", "redb", "fjall", "fjall-nolz4"];
-const DEFAULT_STORES: [&str; 3] = ["segment", "redb", "fjall"];
 
 // ---------------------------------------------------------------- payloads
 
@@ -571,6 +570,12 @@ fn child(store_name: &str, size_name: &str, dir: &Path) -> Result<()> {
         size.total_bytes
     ));
     drop(store);
+    // Some stores give space back only when closed (redb trims its file).
+    let (allocated, apparent) = disk_usage(dir);
+    lines.push(format!(
+        "DISK\twhen=after-close\tallocated={allocated}\tapparent={apparent}\tpayload={}",
+        size.total_bytes
+    ));
     // VmHWM was reset at each phase: the process peak is the largest seen.
     let peak = lines
         .iter()
@@ -605,7 +610,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options> {
     let mut options = Options {
         dir: std::env::temp_dir(),
         runs: 2,
-        stores: DEFAULT_STORES.iter().map(|name| name.to_string()).collect(),
+        stores: STORES.iter().map(|name| name.to_string()).collect(),
         dd: true,
     };
     while let Some(arg) = args.next() {
@@ -787,7 +792,8 @@ fn print_run(run: usize, order: &[String], reports: &[(String, Size, ChildReport
                 Some("-") | None => "-".to_owned(),
                 Some(_) => format!(
                     "{:.1}",
-                    (number(fields, "peak_kib") - number(fields, "rss_before_kib")) / 1024.0
+                    ((number(fields, "peak_kib") - number(fields, "rss_before_kib")) / 1024.0)
+                        .max(0.0)
                 ),
             };
             println!(
@@ -809,23 +815,25 @@ fn print_run(run: usize, order: &[String], reports: &[(String, Size, ChildReport
     }
     println!();
     println!(
-        "{:<12} {:>7} {:>11} {:>16} {:>9} {:>16} {:>16} {:>14}",
+        "{:<12} {:>7} {:>11} {:>13} {:>9} {:>13} {:>14} {:>15} {:>13}",
         "store",
         "msg",
         "payload MiB",
         "disk pub MiB",
         "disk/pay",
-        "apparent pub MiB",
+        "apparent MiB",
         "disk cons MiB",
+        "disk close MiB",
         "proc HWM MiB"
     );
     for (store, size, report) in reports {
         let publish = report.disk.get("after-publish");
         let consume = report.disk.get("after-consume");
+        let close = report.disk.get("after-close");
         let get = |fields: Option<&Fields>, key: &str| fields.map_or(f64::NAN, |f| number(f, key));
         let payload = size.total_bytes as f64;
         println!(
-            "{:<12} {:>7} {:>11.1} {:>16.1} {:>9.3} {:>16.1} {:>16.1} {:>14.1}",
+            "{:<12} {:>7} {:>11.1} {:>13.1} {:>9.3} {:>13.1} {:>14.1} {:>15.1} {:>13.1}",
             store,
             size.name,
             payload / MIB,
@@ -833,6 +841,7 @@ fn print_run(run: usize, order: &[String], reports: &[(String, Size, ChildReport
             get(publish, "allocated") / payload,
             get(publish, "apparent") / MIB,
             get(consume, "allocated") / MIB,
+            get(close, "allocated") / MIB,
             report.process_hwm_kib as f64 / 1024.0
         );
     }
@@ -863,18 +872,20 @@ fn driver(options: Options) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if options.dd {
-        println!(
-            "dd bs=256K count=2048 oflag=dsync: {}",
-            dd(&base, "256K", 2048)
-        );
-        println!(
-            "dd bs=4K count=16384 oflag=dsync: {}",
-            dd(&base, "4K", 16384)
-        );
-    }
     let mut failures = 0;
     for run in 1..=options.runs {
+        if options.dd {
+            // The disk's raw fsync'd write rate, just before the run.
+            println!();
+            println!(
+                "run {run}: dd bs=256K count=2048 oflag=dsync: {}",
+                dd(&base, "256K", 2048)
+            );
+            println!(
+                "run {run}: dd bs=4K count=16384 oflag=dsync: {}",
+                dd(&base, "4K", 16384)
+            );
+        }
         // Each run starts with another store, so no store is always first.
         let mut order = options.stores.clone();
         let shift = (run - 1) % order.len().max(1);

@@ -1,6 +1,12 @@
 //! The hand-off of rotated files to the archive: files rotated away (by us
 //! or by others) once read to their end and confirmed, and rotated copies
 //! this shipper never tailed, each once.
+//!
+//! A file stays pending until the caller says the archive's spool holds it
+//! ([`Handoff::handed_over`]); only then does its checkpoint say
+//! `archived`. So a crash, or a spool that cannot be written (a full
+//! disk), between the two hands it over again after the restart: at least
+//! once, never lost (the archive's keys make a second copy harmless).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -27,20 +33,43 @@ pub struct FinishedFile {
     pub reason: RotationReason,
 }
 
+/// A finished file and the checkpoint it gets once handed over.
+#[derive(Debug)]
+struct Pending {
+    file: FinishedFile,
+    checkpoint: FileCheckpoint,
+}
+
 /// Rotated files on their way to the archive.
 #[derive(Debug, Default)]
 pub(super) struct Handoff {
-    /// Rotated files read to their end and confirmed, for the archive.
-    finished: Vec<FinishedFile>,
+    /// Rotated files read to their end and confirmed, not handed over yet.
+    pending: Vec<Pending>,
     /// Rotated copies the globs match but that were never live here: not
     /// tailed (their lines were shipped from the live file).
     ignored_rotated: HashSet<DiskKey>,
 }
 
 impl Handoff {
-    /// Rotated files finished since the last call.
-    pub(super) fn take_finished(&mut self) -> Vec<FinishedFile> {
-        std::mem::take(&mut self.finished)
+    /// Rotated files waiting to be handed over, oldest first.
+    pub(super) fn pending(&self) -> Vec<FinishedFile> {
+        self.pending
+            .iter()
+            .map(|pending| pending.file.clone())
+            .collect()
+    }
+
+    /// The archive's spool holds `file`: its checkpoint now says archived,
+    /// so it is never handed over again.
+    pub(super) fn handed_over(&mut self, file: &FinishedFile, checkpoints: &mut Checkpoints) {
+        if let Some(index) = self
+            .pending
+            .iter()
+            .position(|pending| &pending.file == file)
+        {
+            let pending = self.pending.remove(index);
+            checkpoints.confirm(pending.checkpoint);
+        }
     }
 
     /// A scan found a rotated name that no watcher follows.
@@ -76,22 +105,24 @@ impl Handoff {
             return;
         };
         let fingerprint = watcher.fingerprint();
-        self.finished.push(FinishedFile {
-            rotated_path: rotated_path.clone(),
-            source_path: watcher.source_path().to_owned(),
-            identity: file_identity(key, &fingerprint, watcher.epoch()),
-            reason: watcher.rotation_reason(),
-        });
         self.ignored_rotated.insert(key);
-        checkpoints.confirm(FileCheckpoint {
-            key,
-            fingerprint,
-            offset: watcher.confirmed_offset(),
-            tail: None,
-            epoch: watcher.epoch(),
-            compressed: false,
-            archived: true,
-            path: rotated_path,
+        self.pending.push(Pending {
+            file: FinishedFile {
+                rotated_path: rotated_path.clone(),
+                source_path: watcher.source_path().to_owned(),
+                identity: file_identity(key, &fingerprint, watcher.epoch()),
+                reason: watcher.rotation_reason(),
+            },
+            checkpoint: FileCheckpoint {
+                key,
+                fingerprint,
+                offset: watcher.confirmed_offset(),
+                tail: None,
+                epoch: watcher.epoch(),
+                compressed: false,
+                archived: true,
+                path: rotated_path,
+            },
         });
     }
 
@@ -112,21 +143,23 @@ impl Handoff {
             return;
         };
         info!(path = %path.display(), "archiving a rotated copy; it is not tailed, its lines came from the live file");
-        self.finished.push(FinishedFile {
-            rotated_path: path.to_owned(),
-            source_path: crate::discovery::live_name(path),
-            identity: file_identity(key, &fingerprint, 0),
-            reason: RotationReason::External,
-        });
-        checkpoints.confirm(FileCheckpoint {
-            key,
-            fingerprint,
-            offset: size,
-            tail: None,
-            epoch: 0,
-            compressed: false,
-            archived: true,
-            path: path.to_owned(),
+        self.pending.push(Pending {
+            file: FinishedFile {
+                rotated_path: path.to_owned(),
+                source_path: crate::discovery::live_name(path),
+                identity: file_identity(key, &fingerprint, 0),
+                reason: RotationReason::External,
+            },
+            checkpoint: FileCheckpoint {
+                key,
+                fingerprint,
+                offset: size,
+                tail: None,
+                epoch: 0,
+                compressed: false,
+                archived: true,
+                path: path.to_owned(),
+            },
         });
     }
 }

@@ -232,9 +232,27 @@ impl Tailer {
             .count()
     }
 
-    /// Rotated files finished since the last call.
+    /// Rotated files read to their end and confirmed, waiting to be handed
+    /// to the archive, oldest first. Each stays here (and comes back after a
+    /// restart) until [`Tailer::handed_over`].
+    pub fn finished(&self) -> Vec<FinishedFile> {
+        self.handoff.pending()
+    }
+
+    /// The archive's spool holds `file` durably: its checkpoint records it
+    /// as archived, so it is never handed over again.
+    pub fn handed_over(&mut self, file: &FinishedFile) {
+        self.handoff.handed_over(file, &mut self.checkpoints);
+    }
+
+    /// Every finished file, each marked handed over at once: for callers
+    /// whose archive cannot refuse (tests).
     pub fn take_finished(&mut self) -> Vec<FinishedFile> {
-        self.handoff.take_finished()
+        let finished = self.finished();
+        for file in &finished {
+            self.handed_over(file);
+        }
+        finished
     }
 
     /// Paths of the files the globs match now (not gzip backfill).
