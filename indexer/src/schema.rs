@@ -58,6 +58,17 @@ pub struct Fields {
 impl Fields {
     /// The schema every day index is created with.
     pub fn new() -> Self {
+        Self::build(true)
+    }
+
+    /// The schema of builds before flat dotted attribute keys were
+    /// expanded (2026-11-30): day indexes they wrote keep it.
+    #[cfg(test)]
+    pub(crate) fn before_expanded_dots() -> Self {
+        Self::build(false)
+    }
+
+    fn build(expand_dots: bool) -> Self {
         let mut builder = Schema::builder();
         let raw_fast = STRING | FAST;
         let id = builder.add_text_field("id", STRING | FAST);
@@ -74,17 +85,23 @@ impl Fields {
         let level = builder.add_text_field("level", raw_fast.clone());
         let severity = builder.add_u64_field("severity", INDEXED | FAST);
         let body = builder.add_text_field("body", TEXT);
-        let attributes = builder.add_json_field(
-            "attributes",
-            JsonObjectOptions::default()
-                .set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer("default")
-                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-                )
-                // Fast columns make numeric ranges on attributes work.
-                .set_fast("raw"),
-        );
+        let json_options = JsonObjectOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            )
+            // Fast columns make numeric ranges on attributes work.
+            .set_fast("raw");
+        // A flat key `http.response.status_code` (what the parser writes) is
+        // the path http → response → status_code, as nested objects are:
+        // one dotted path finds both.
+        let json_options = if expand_dots {
+            json_options.set_expand_dots_enabled()
+        } else {
+            json_options
+        };
+        let attributes = builder.add_json_field("attributes", json_options);
         let file = builder.add_text_field("file", raw_fast);
         let offset = builder.add_u64_field("offset", INDEXED | FAST);
         let parse_error = builder.add_text_field("parse_error", TEXT);

@@ -285,13 +285,26 @@ impl ShardStore {
                 path: path.clone(),
                 source: error.into(),
             })?;
-            let index =
-                Index::open_or_create(directory, self.fields.schema.clone()).map_err(|source| {
-                    StoreError::Index {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
+            // A day written by an older build keeps the schema it was made
+            // with (the fields are the same; their options may differ):
+            // open_or_create would refuse it as a mismatch.
+            let exists = Index::exists(&directory).map_err(|error| StoreError::Index {
+                path: path.clone(),
+                source: error.into(),
+            })?;
+            let opened = if exists {
+                Index::open(directory)
+            } else {
+                Index::create(
+                    directory,
+                    self.fields.schema.clone(),
+                    tantivy::IndexSettings::default(),
+                )
+            };
+            let index = opened.map_err(|source| StoreError::Index {
+                path: path.clone(),
+                source,
+            })?;
             self.days.insert(
                 day.to_owned(),
                 Day {
@@ -601,6 +614,26 @@ mod tests {
                 reader.searcher().search(&AllQuery, &Count).expect("count")
             })
             .sum()
+    }
+
+    /// A day index written before attribute keys were expanded keeps its
+    /// schema: the store opens it, adds to it and commits, instead of
+    /// refusing it as a schema mismatch.
+    #[test]
+    fn a_day_with_an_older_schema_is_opened_and_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = dir.path().join("index/0/2026-11-21");
+        std::fs::create_dir_all(&day).expect("mkdir");
+        let old = crate::schema::Fields::before_expanded_dots();
+        Index::create_in_dir(&day, old.schema.clone()).expect("old day");
+        let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("open");
+        assert_eq!(store.add_batch(&batch(0, 100)).expect("add"), 100);
+        store
+            .commit()
+            .expect("commit into the old day and a new one");
+        assert_eq!(count(&mut store), 100);
+        let old_day = store.index("2026-11-21").expect("old day");
+        assert_eq!(old_day.schema(), old.schema, "its own schema kept");
     }
 
     #[test]

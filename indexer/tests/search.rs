@@ -38,10 +38,17 @@ fn fixture() -> (tempfile::TempDir, Vec<Event>) {
             200
         };
         let mut attributes = serde_json::Map::new();
-        attributes.insert(
-            "http".into(),
-            json!({"response": {"status_code": status}, "method": "GET"}),
-        );
+        if index % 2 == 0 {
+            // Flat dotted keys, as the parser writes them (`combined`,
+            // OpenTelemetry names): searched by the same dotted path.
+            attributes.insert("http.response.status_code".into(), json!(status));
+            attributes.insert("http.method".into(), json!("GET"));
+        } else {
+            attributes.insert(
+                "http".into(),
+                json!({"response": {"status_code": status}, "method": "GET"}),
+            );
+        }
         attributes.insert("user".into(), json!(format!("user{}", index % 7)));
         events.push(Event {
             id: EventId::new("web-1", &file(1), index * 100),
