@@ -1108,6 +1108,17 @@ async fn authorize(State(state): State<Arc<ApiState>>, request: Request, next: N
     next.run(request).await
 }
 
+async fn ui_asset(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    crate::ui::serve(uri.path(), &headers).unwrap_or_else(|| {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no such file: {}", uri.path()),
+            position: None,
+        }
+        .into_response()
+    })
+}
+
 /// The routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     let guarded = Router::new()
@@ -1122,6 +1133,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        // The page holds no data: it is open, and asks the API for the
+        // token like any client.
+        .route("/", get(ui_asset))
+        .route("/ui/{*file}", get(ui_asset))
         .merge(guarded)
         .fallback(|| async {
             ApiError {

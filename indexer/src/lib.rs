@@ -31,4 +31,5 @@ pub mod query;
 pub mod schema;
 pub mod search;
 pub mod store;
+pub mod ui;
 pub mod worker;
