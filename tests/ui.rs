@@ -21,6 +21,7 @@ fn screenshots() -> PathBuf {
 struct Run {
     child: Child,
     address: SocketAddr,
+    log: PathBuf,
     _dir: tempfile::TempDir,
     _stderr: std::sync::mpsc::Receiver<String>,
 }
@@ -49,6 +50,17 @@ fn count(address: SocketAddr, token: Option<&str>) -> Option<u64> {
 
 /// `loghaul run` on a log of `lines`, once they are all searchable.
 fn run_with(lines: &[String], extra_config: &str, token: Option<&str>) -> Run {
+    let run = start(lines, extra_config);
+    let deadline = std::time::Instant::now() + WAIT;
+    while count(run.address, token) != Some(lines.len() as u64) {
+        assert!(std::time::Instant::now() < deadline, "not all indexed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    run
+}
+
+/// `loghaul run` on a log of `lines`, as soon as it listens.
+fn start(lines: &[String], extra_config: &str) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("app.log");
     let mut file = std::fs::File::create(&log).expect("create");
@@ -71,18 +83,13 @@ fn run_with(lines: &[String], extra_config: &str, token: Option<&str>) -> Run {
         dir.path(),
         &[String::from("-c"), config.display().to_string()],
     );
-    let run = Run {
+    Run {
         child,
         address,
+        log: log.clone(),
         _dir: dir,
         _stderr: stderr,
-    };
-    let deadline = std::time::Instant::now() + WAIT;
-    while count(address, token) != Some(lines.len() as u64) {
-        assert!(std::time::Instant::now() < deadline, "not all indexed");
-        std::thread::sleep(Duration::from_millis(100));
     }
-    run
 }
 
 /// `count` JSON lines, one a second, the newest a minute ago: their level
@@ -298,5 +305,358 @@ fn a_token_is_asked_for_once_and_kept_for_the_session() {
     assert_eq!(
         browser.eval("return sessionStorage.getItem('loghaul.token')", vec![]),
         json!("ui-secret-token")
+    );
+}
+
+#[test]
+fn highlights_come_from_the_server_and_a_link_opens_its_event() {
+    let run = run_with(&numbered(300), "", None);
+    let (status, body) = loghaul_testkit::http_get(
+        run.address,
+        "/api/search?q=served%20AND%20-debug&since=30d&limit=3",
+    );
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).expect("page");
+    let first = page["events"][0]["body"].as_str().expect("body").to_owned();
+    let range = &page["highlights"][0][0];
+    let (start, end) = (
+        range[0].as_u64().expect("start") as usize,
+        range[1].as_u64().expect("end") as usize,
+    );
+    assert_eq!(&first[start..end], "served", "{body}");
+
+    let browser = Browser::start();
+    browser.goto(&format!("http://{}/?q=served&since=30d", run.address));
+    browser.wait_for(
+        "marked rows",
+        "return [...document.querySelectorAll('#results .row mark')].filter((m) => m.textContent === 'served').length >= 20",
+        WAIT,
+    );
+    // A link to one event, deep in the list: it is paged to, opened and
+    // outlined.
+    let id = browser
+        .eval(
+            "return window.loghaul.state.events[250] ? null : 'later'",
+            vec![],
+        )
+        .to_string();
+    assert!(id.contains("later"), "only the first page is loaded");
+    let (_, body) = loghaul_testkit::http_get(
+        run.address,
+        "/api/search?q=%22request%20250%20served%22&since=30d",
+    );
+    let page: serde_json::Value = serde_json::from_str(&body).expect("page");
+    let target = page["events"][0]["id"].as_str().expect("id").to_owned();
+    browser.goto(&format!(
+        "http://{}/?q=served&since=30d&event={target}",
+        run.address
+    ));
+    browser.wait_for(
+        "the linked event outlined and open",
+        &format!(
+            "const row = document.querySelector('#results .row.linked'); return row && row.dataset.id === '{target}' && !document.getElementById('detail').hidden && document.getElementById('detail-fields').textContent.includes('request 250 served')"
+        ),
+        WAIT,
+    );
+    browser.wait_for(
+        "its context, with the event marked",
+        "const here = document.querySelector('#context .here'); return here && here.textContent.includes('request 250 served') && document.querySelectorAll('#context div').length >= 15",
+        WAIT,
+    );
+    browser.screenshot(&screenshots().join("event.png"));
+}
+
+#[test]
+fn keys_themes_a_histogram_zoom_and_an_export() {
+    let run = run_with(&numbered(500), "", None);
+    let browser = Browser::start();
+    browser.goto(&format!("http://{}/?since=30d", run.address));
+    browser.wait_for(
+        "the first page and the histogram",
+        "return window.loghaul.state.events.length === 100 && window.loghaul.chart() !== null",
+        WAIT,
+    );
+    // Keys.
+    browser.press("/");
+    assert_eq!(
+        browser.eval("return document.activeElement.id", vec![]),
+        json!("q")
+    );
+    browser.press("\u{E00C}");
+    browser.press("jjj");
+    assert_eq!(
+        browser.eval("return window.loghaul.state.selected", vec![]),
+        json!(2)
+    );
+    browser.press("k");
+    browser.press("\u{E007}");
+    browser.wait_for(
+        "Enter opens the event",
+        "return !document.getElementById('detail').hidden && document.querySelector('#results .row.selected').dataset.index === '1'",
+        WAIT,
+    );
+    browser.press("\u{E00C}");
+    browser.wait_for(
+        "Esc closes it",
+        "return document.getElementById('detail').hidden",
+        WAIT,
+    );
+    browser.press("?");
+    browser.wait_for(
+        "? lists the keys",
+        "return document.getElementById('keys-dialog').open",
+        WAIT,
+    );
+    browser.press("\u{E00C}");
+    // Themes.
+    let background = |browser: &Browser| {
+        browser.eval(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+    };
+    browser.eval(
+        "const t = document.getElementById('theme'); t.value = 'dark'; t.dispatchEvent(new Event('change'))",
+        vec![],
+    );
+    let dark = background(&browser);
+    browser.screenshot(&screenshots().join("dark.png"));
+    browser.eval(
+        "const t = document.getElementById('theme'); t.value = 'light'; t.dispatchEvent(new Event('change'))",
+        vec![],
+    );
+    let light = background(&browser);
+    assert_ne!(dark, light, "themes change the colours");
+    assert_eq!(light, json!("rgb(255, 255, 255)"));
+    assert_eq!(
+        browser.eval("return localStorage.getItem('loghaul.theme')", vec![]),
+        json!("light")
+    );
+    // Drag over the histogram: the range becomes absolute and in the URL.
+    browser.eval(
+        "const u = window.loghaul.chart(); u.setSelect({left: u.bbox.width / devicePixelRatio - 60, width: 50, top: 0, height: 10})",
+        vec![],
+    );
+    browser.wait_for(
+        "the zoomed range in the URL",
+        "return window.loghaul.state.range === 'abs' && location.search.includes('from=') && location.search.includes('to=')",
+        WAIT,
+    );
+    // Export the current query as NDJSON, through the cursor.
+    browser.goto(&format!("http://{}/?since=30d&q=level:WARN", run.address));
+    browser.wait_for(
+        "the WARN events",
+        "return window.loghaul.state.total === 125",
+        WAIT,
+    );
+    browser.eval(
+        "window.__blobs = []; const made = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blobs.push(blob); return made(blob); }; document.getElementById('export-ndjson').click()",
+        vec![],
+    );
+    browser.wait_for("the export", "return window.__blobs.length === 1", WAIT);
+    let text = browser.eval("return window.__blobs[0].text()", vec![]);
+    let lines: Vec<serde_json::Value> = text
+        .as_str()
+        .expect("text")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("an event per line"))
+        .collect();
+    assert_eq!(lines.len(), 125);
+    assert!(
+        lines
+            .iter()
+            .all(|event| event["severity"]["text"] == "WARN")
+    );
+    assert!(
+        lines.iter().all(|event| event.get("_marks").is_none()),
+        "the page's own fields stay out"
+    );
+}
+
+#[test]
+fn live_tail_shows_new_lines_pauses_and_clears() {
+    let run = run_with(
+        &numbered(10),
+        "[shipper.batch]\nmax_wait = \"50ms\"\n",
+        None,
+    );
+    let browser = Browser::start();
+    browser.goto(&format!("http://{}/?since=30d", run.address));
+    browser.wait_for(
+        "the first page",
+        "return window.loghaul.state.events.length === 10",
+        WAIT,
+    );
+    browser.click("#live");
+    browser.wait_for(
+        "connected",
+        "return document.getElementById('live-rate').textContent.length > 0 && !document.getElementById('live-bar').hidden",
+        WAIT,
+    );
+    let append = |lines: &[String]| {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&run.log)
+            .expect("open");
+        for line in lines {
+            writeln!(file, "{line}").expect("write");
+        }
+    };
+    append(&["live line one arrives".to_owned()]);
+    browser.wait_for(
+        "the new line, highlighted as new",
+        "return [...document.querySelectorAll('#results .row.fresh')].some((r) => r.textContent.includes('live line one'))",
+        WAIT,
+    );
+    browser.wait_for(
+        "the rate",
+        "return /lines\\/s, keeping the last 1,000/.test(document.getElementById('live-rate').textContent)",
+        WAIT,
+    );
+    browser.click("#live-pause");
+    append(&["live line two waits".to_owned()]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        browser.eval(
+            "return window.loghaul.state.events.some((e) => e.body.includes('live line two'))",
+            vec![]
+        ),
+        json!(false),
+        "paused: held back"
+    );
+    browser.click("#live-pause");
+    browser.wait_for(
+        "resumed: the held line shows",
+        "return window.loghaul.state.events.some((e) => e.body.includes('live line two'))",
+        WAIT,
+    );
+    browser.click("#live-clear");
+    assert_eq!(
+        browser.eval("return window.loghaul.state.events.length", vec![]),
+        json!(0)
+    );
+}
+
+#[test]
+fn a_new_query_aborts_the_one_in_flight_and_a_timed_out_one_is_not_rerun() {
+    let run = run_with(&numbered(50), "", None);
+    let browser = Browser::start();
+    browser.goto(&format!("http://{}/?since=30d", run.address));
+    browser.wait_for(
+        "the first page",
+        "return window.loghaul.state.events.length === 50",
+        WAIT,
+    );
+    let aborted = browser.eval(
+        r#"
+        const signals = [];
+        const real = window.fetch;
+        window.fetch = (url, options) => { if (String(url).startsWith('/api/search')) signals.push(options.signal); return real(url, options); };
+        const q = document.getElementById('q');
+        q.value = 'request'; document.getElementById('search').requestSubmit();
+        q.value = 'served'; document.getElementById('search').requestSubmit();
+        return signals.map((s) => s.aborted);
+        "#,
+        vec![],
+    );
+    assert_eq!(
+        aborted,
+        json!([true, false]),
+        "the first search was aborted"
+    );
+
+    // A query past indexer.query_timeout: shown once, never re-run alone.
+    // (Every query times out here, so nothing can be waited for by count.)
+    let slow = start(&numbered(20), "[indexer]\nquery_timeout = \"1ns\"\n");
+    let timed_out = |address| {
+        let (_, metrics) = loghaul_testkit::http_get(address, "/metrics");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("loghaul_indexer_queries_timed_out_total "))
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Indexed first (an empty index answers at once, in no time at all).
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, metrics) = loghaul_testkit::http_get(slow.address, "/metrics");
+        if metrics.contains("loghaul_indexer_documents_total 20\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.goto(&format!("http://{}/?since=30d&q=request", slow.address));
+    let error = browser.wait_for(
+        "the timeout shown",
+        "return !document.getElementById('error').hidden && document.getElementById('error').textContent",
+        WAIT,
+    );
+    println!("timed-out query shows: {error}");
+    let after_error = timed_out(slow.address);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        timed_out(slow.address),
+        after_error,
+        "the page did not run the query again by itself"
+    );
+}
+
+#[test]
+fn an_axe_pass_of_the_main_view_and_figures_for_10000_rows() {
+    let run = run_with(&numbered(10_000), "", None);
+    let browser = Browser::start();
+    browser.goto(&format!("http://{}/?since=30d", run.address));
+    browser.wait_for(
+        "the first page, the histogram and the fields",
+        "return window.loghaul.state.events.length === 100 && window.loghaul.chart() !== null && document.querySelectorAll('#fields .facet').length > 0 && window.loghaul.state.drawnMs !== undefined",
+        WAIT,
+    );
+    let drawn = browser.eval("return window.loghaul.state.drawnMs", vec![]);
+    // axe-core over the main view.
+    let axe = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/axe-core/axe.min.js"),
+    )
+    .expect("axe-core");
+    browser.eval(&axe, vec![]);
+    let report = browser.eval(
+        "return axe.run(document, {resultTypes: ['violations']}).then((r) => r.violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ') + ' ' + (n.any[0] ? n.any[0].message : '')).slice(0, 8), help: v.help})))",
+        vec![],
+    );
+    println!("axe-core violations: {report}");
+    assert_eq!(report, json!([]), "accessibility violations");
+    // Load all 10,000 rows through the cursor, then scroll for two seconds.
+    browser.wait_for(
+        "10,000 rows loaded",
+        "const r = document.getElementById('results'); r.scrollTop = r.scrollHeight; return window.loghaul.state.events.length === 10000",
+        Duration::from_secs(120),
+    );
+    let fps = browser.eval(
+        r#"
+        const r = document.getElementById('results');
+        r.scrollTop = 0;
+        return new Promise((done) => {
+            let frames = 0;
+            const start = performance.now();
+            const step = () => {
+                frames++;
+                r.scrollTop += 400;
+                if (performance.now() - start < 2000) requestAnimationFrame(step);
+                else done({fps: frames / ((performance.now() - start) / 1000), rows: document.querySelectorAll('#results .row').length, top: r.scrollTop});
+            };
+            requestAnimationFrame(step);
+        });
+        "#,
+        vec![],
+    );
+    println!(
+        "UI figures: first 100 rows painted {drawn} ms after the API answered; scrolling 10,000 rows: {fps}"
+    );
+    assert!(
+        fps["rows"].as_u64().unwrap_or(0) < 200,
+        "virtualised while scrolling: {fps}"
     );
 }

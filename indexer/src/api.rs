@@ -684,6 +684,20 @@ async fn search(
     // Every shard applied the same cursor, so the merged order continues
     // exactly where the last page ended.
     let mut page = SearchPage::merge(std::iter::once(page).chain(theirs), limit, &params.query());
+    // The query parsed, or the search would have failed.
+    if let (Ok(ast), Some(mut analyzer)) = (
+        crate::query::parse(&params.query()),
+        tantivy::tokenizer::TokenizerManager::default().get("default"),
+    ) {
+        let highlighter = crate::query::Highlighter::new(&ast, &mut analyzer);
+        if !highlighter.is_empty() {
+            page.highlights = page
+                .events
+                .iter()
+                .map(|event| highlighter.ranges(&mut analyzer, &event.body))
+                .collect();
+        }
+    }
     page.took_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(Json(page))
 }

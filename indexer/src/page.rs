@@ -167,6 +167,11 @@ pub struct SearchPage {
     /// Milliseconds this node spent.
     #[serde(default)]
     pub took_ms: f64,
+    /// For each event, in order: the byte ranges `[start, end)` of its body
+    /// (within the first 64 KiB) that the query's body words match. Absent
+    /// when the query looks for nothing in bodies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<Vec<[usize; 2]>>,
 }
 
 impl SearchPage {
@@ -181,6 +186,7 @@ impl SearchPage {
                 .flatten(),
             events,
             took_ms: 0.0,
+            highlights: Vec::new(),
         }
     }
 

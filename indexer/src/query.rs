@@ -666,6 +666,109 @@ pub fn compile_under(
     })
 }
 
+/// How much of a body is searched for highlights: a page of huge lines
+/// must not cost seconds (the UI shows 10 KB of a line until asked).
+pub const HIGHLIGHT_BYTES: usize = 64 << 10;
+
+/// What a query looks for in bodies, to mark it in results: the words of
+/// its body clauses (not those under NOT), as the index has them
+/// (lower-cased), and its wildcard patterns.
+#[derive(Debug, Default, Clone)]
+pub struct Highlighter {
+    words: std::collections::HashSet<String>,
+    patterns: Vec<Vec<char>>,
+}
+
+impl Highlighter {
+    /// The body words and patterns of `ast`.
+    pub fn new(ast: &Ast, analyzer: &mut TextAnalyzer) -> Self {
+        let mut highlighter = Highlighter::default();
+        highlighter.collect(ast, analyzer);
+        highlighter
+    }
+
+    fn collect(&mut self, ast: &Ast, analyzer: &mut TextAnalyzer) {
+        match ast {
+            Ast::All | Ast::Not(_) => {}
+            Ast::And(parts) | Ast::Or(parts) => {
+                for part in parts {
+                    self.collect(part, analyzer);
+                }
+            }
+            Ast::Clause(clause) => {
+                if !matches!(
+                    clause.field.as_deref(),
+                    None | Some("body" | "message" | "msg")
+                ) {
+                    return;
+                }
+                match &clause.value {
+                    ClauseValue::Word(word) if is_wildcard(word) => {
+                        self.patterns.push(word.to_lowercase().chars().collect());
+                    }
+                    ClauseValue::Word(text) | ClauseValue::Phrase(text) => {
+                        self.words.extend(tokens(analyzer, text));
+                    }
+                    ClauseValue::Range(..) => {}
+                }
+            }
+        }
+    }
+
+    /// Whether there is nothing to mark.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.patterns.is_empty()
+    }
+
+    /// Byte ranges `[start, end)` of `body` (within its first
+    /// [`HIGHLIGHT_BYTES`]) whose tokens the query looks for, in order.
+    pub fn ranges(&self, analyzer: &mut TextAnalyzer, body: &str) -> Vec<[usize; 2]> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut end = body.len().min(HIGHLIGHT_BYTES);
+        while !body.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(&body[..end]);
+        stream.process(&mut |token| {
+            if self.words.contains(&token.text)
+                || self
+                    .patterns
+                    .iter()
+                    .any(|pattern| glob(pattern, &token.text.chars().collect::<Vec<_>>()))
+            {
+                out.push([token.offset_from, token.offset_to]);
+            }
+        });
+        out
+    }
+}
+
+/// `*` and `?` matching over whole tokens.
+fn glob(pattern: &[char], text: &[char]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(at) = star {
+            p = at + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
 fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut stream = analyzer.token_stream(text);
@@ -908,6 +1011,31 @@ fn number_terms(fields: &Fields, path: &str, text: &str) -> Vec<Term> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn highlights_mark_the_body_words_not_the_negated_or_other_fields() {
+        let mut analyzer = tantivy::tokenizer::TokenizerManager::default()
+            .get("default")
+            .expect("analyzer");
+        let ast = parse(r#"Timeout AND "connection reset" AND -debug AND host:timeout AND pay*"#)
+            .expect("query");
+        let highlighter = Highlighter::new(&ast, &mut analyzer);
+        let body = "payment timeout: connection was reset by peer, debug on";
+        let marked: Vec<&str> = highlighter
+            .ranges(&mut analyzer, body)
+            .iter()
+            .map(|[start, end]| &body[*start..*end])
+            .collect();
+        assert_eq!(marked, ["payment", "timeout", "connection", "reset"]);
+        let all = Highlighter::new(&parse("*").expect("all"), &mut analyzer);
+        assert!(all.ranges(&mut analyzer, body).is_empty());
+        // Offsets are bytes of the UTF-8 body.
+        let body = "héllo timeout";
+        let ranges = highlighter.ranges(&mut analyzer, body);
+        assert_eq!(ranges, [[7, 14]]);
+        assert!(glob(&['a', '*', 'c', '?'], &['a', 'b', 'b', 'c', 'd']));
+        assert!(!glob(&['a', '*', 'c'], &['a', 'b', 'd']));
+    }
 
     fn error(text: &str) -> QueryError {
         parse(text).expect_err("must be refused")
