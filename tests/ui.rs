@@ -104,12 +104,13 @@ fn numbered(count: usize) -> Vec<String> {
                 (newest - (count - n) as i64) * 1_000_000_000,
             );
             format!(
-                "{{\"time\":\"{}T{:02}:{:02}:{:02}Z\",\"level\":\"{level}\",\"msg\":\"request {n} served in {} ms\"}}",
+                "{{\"time\":\"{}T{:02}:{:02}:{:02}Z\",\"level\":\"{level}\",\"msg\":\"request {n} served in {} ms\",\"user\":\"u{}\"}}",
                 at.date_string(),
                 at.hour,
                 at.minute,
                 at.second,
-                n % 97
+                n % 97,
+                n % 7
             )
         })
         .collect()
@@ -123,6 +124,7 @@ fn hostile_lines_are_shown_as_text_and_never_run() {
         "<a href=\"javascript:window.__pwned='link'\">click me</a> a javascript: link".to_owned(),
         "bidi \u{202e}txt.exe\u{202c} override and an isolate \u{2066}x\u{2069}".to_owned(),
         "ansi \u{1b}[31mred\u{1b}[0m colours".to_owned(),
+        "[{\"pretty\": 1, \"list\": [2, 3]}]".to_owned(),
         format!("huge {}", "x".repeat(1 << 20)),
     ];
     lines.extend(numbered(20));
@@ -172,6 +174,14 @@ fn hostile_lines_are_shown_as_text_and_never_run() {
         report["showAll"].to_string().contains("show all (1024 KB)"),
         "{report}"
     );
+    // Wrapped, a JSON body is shown pretty.
+    browser.click("#wrap");
+    browser.wait_for(
+        "a pretty JSON body",
+        "return [...document.querySelectorAll('#results .row .body')].some((b) => b.textContent.includes('\\n    \"pretty\": 1,'))",
+        WAIT,
+    );
+    browser.click("#wrap");
     browser.click("#results .more");
     browser.wait_for(
         "the whole line is drawn",
@@ -204,6 +214,24 @@ fn the_url_holds_the_view_and_a_bad_query_is_underlined_where_it_fails() {
     browser.wait_for(
         "the new count",
         "return document.getElementById('count').textContent.includes('100 events') && location.search.includes('level%3AWARN')",
+        WAIT,
+    );
+    // Autocomplete: field names, then that field's top values.
+    browser.clear("#q");
+    browser.type_into("#q", "us");
+    browser.wait_for(
+        "a field name suggested",
+        "return [...document.querySelectorAll('#suggest li')].some((li) => li.textContent.startsWith('user:'))",
+        WAIT,
+    );
+    browser.press("\u{E015}\u{E004}");
+    assert_eq!(
+        browser.eval("return document.getElementById('q').value", vec![]),
+        json!("user:")
+    );
+    browser.wait_for(
+        "its values suggested, with counts",
+        "return [...document.querySelectorAll('#suggest li')].some((li) => /^user:u3\\d/.test(li.textContent))",
         WAIT,
     );
     // A query error names its place, and the input shows it.
@@ -270,6 +298,11 @@ fn scrolling_pages_through_the_cursor_and_a_facet_edits_the_query() {
         "return document.querySelectorAll('#fields .facet').length > 0",
         WAIT,
     );
+    browser.wait_for(
+        "an attribute's top values in the sidebar",
+        "return [...document.querySelectorAll('#fields h2')].some((h) => h.textContent === 'user')",
+        WAIT,
+    );
     browser.screenshot(&screenshots().join("results.png"));
     browser.eval(
         "[...document.querySelectorAll('#fields .facet')].find((f) => f.querySelector('.v').textContent === 'ERROR').querySelector('button').click()",
@@ -305,6 +338,16 @@ fn a_token_is_asked_for_once_and_kept_for_the_session() {
     assert_eq!(
         browser.eval("return sessionStorage.getItem('loghaul.token')", vec![]),
         json!("ui-secret-token")
+    );
+    // A wrong token kept from before: the 401 asks again.
+    browser.eval(
+        "sessionStorage.setItem('loghaul.token', 'stale'); location.reload()",
+        vec![],
+    );
+    browser.wait_for(
+        "the prompt again",
+        "return document.getElementById('token-dialog') && document.getElementById('token-dialog').open",
+        WAIT,
     );
 }
 
@@ -442,6 +485,24 @@ fn keys_themes_a_histogram_zoom_and_an_export() {
         "return window.loghaul.state.range === 'abs' && location.search.includes('from=') && location.search.includes('to=')",
         WAIT,
     );
+    // Click a bar: its bucket becomes the range.
+    let dragged = browser.eval(
+        "return window.loghaul.state.to - window.loghaul.state.from",
+        vec![],
+    );
+    browser.wait_for(
+        "the zoomed histogram",
+        "const s = window.loghaul.state; return s.chartRange && s.chartRange[0] === s.from && window.loghaul.chart().data[0].length > 0",
+        WAIT,
+    );
+    let x = browser.eval("return window.loghaul.chart().over.clientWidth / 2", vec![]);
+    browser.click_at("#histogram .u-over", x.as_f64().expect("x"), 20.0);
+
+    browser.wait_for(
+        "one bucket as the range",
+        &format!("return window.loghaul.state.to - window.loghaul.state.from < {dragged}"),
+        WAIT,
+    );
     // Export the current query as NDJSON, through the cursor.
     browser.goto(&format!("http://{}/?since=30d&q=level:WARN", run.address));
     browser.wait_for(
@@ -470,6 +531,17 @@ fn keys_themes_a_histogram_zoom_and_an_export() {
     assert!(
         lines.iter().all(|event| event.get("_marks").is_none()),
         "the page's own fields stay out"
+    );
+    browser.eval("document.getElementById('export-csv').click()", vec![]);
+    browser.wait_for("the CSV", "return window.__blobs.length === 2", WAIT);
+    let csv = browser.eval("return window.__blobs[1].text()", vec![]);
+    let rows: Vec<&str> = csv.as_str().expect("text").lines().collect();
+    assert_eq!(rows[0], "time,level,host,source,body");
+    assert_eq!(rows.len(), 126);
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|row| row.contains(",\"WARN\",\"ui-host\","))
     );
 }
 

@@ -785,10 +785,9 @@ async fn facets(
     params: Params,
 ) -> Result<Json<FacetsAnswer>, ApiError> {
     let (from, to) = params.range()?;
-    let field = params
-        .field
-        .clone()
-        .ok_or_else(|| ApiError::bad("field is required: host, source, service, level or file"))?;
+    let field = params.field.clone().ok_or_else(|| {
+        ApiError::bad("field is required: host, source, service, level, file or an attribute path")
+    })?;
     let limit = params.limit.unwrap_or(10);
     if limit == 0 || limit > crate::search::MAX_FACETS {
         return Err(ApiError::bad(format!(

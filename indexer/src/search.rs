@@ -593,11 +593,21 @@ impl Scope<'_> {
         field: &str,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, SearchError> {
-        if !matches!(field, "host" | "source" | "service" | "level" | "file") {
+        // A raw field, or an attribute path (`attributes.` may be left out).
+        let field = if matches!(field, "host" | "source" | "service" | "level" | "file") {
+            field.to_owned()
+        } else if !field.is_empty() && !matches!(field, "body" | "message" | "msg" | "parse_error")
+        {
+            format!(
+                "attributes.{}",
+                field.strip_prefix("attributes.").unwrap_or(field)
+            )
+        } else {
             return Err(SearchError::Invalid(format!(
-                "facets work on host, source, service, level and file, not {field:?}"
+                "facets work on host, source, service, level, file and attributes, not {field:?}"
             )));
-        }
+        };
+        let field = field.as_str();
         if limit == 0 || limit > MAX_FACETS {
             return Err(SearchError::Invalid(format!(
                 "limit must be between 1 and {MAX_FACETS}"
@@ -1211,6 +1221,10 @@ struct Terms {
 struct TermsSegment {
     column: Option<StrColumn>,
     counts: BTreeMap<u64, u64>,
+    /// An attribute's numeric and boolean columns (a path may hold several
+    /// types): counted by value text.
+    others: Vec<tantivy::columnar::DynamicColumn>,
+    other_counts: HashMap<String, u64>,
     control: Arc<Control>,
 }
 
@@ -1222,9 +1236,27 @@ impl Collector for Terms {
     type Child = TermsSegment;
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<TermsSegment> {
+        use tantivy::columnar::DynamicColumn;
+        let mut others = Vec::new();
+        if self.field.starts_with("attributes.") {
+            for handle in segment.fast_fields().dynamic_column_handles(&self.field)? {
+                let column = handle.open()?;
+                if matches!(
+                    column,
+                    DynamicColumn::I64(_)
+                        | DynamicColumn::U64(_)
+                        | DynamicColumn::F64(_)
+                        | DynamicColumn::Bool(_)
+                ) {
+                    others.push(column);
+                }
+            }
+        }
         Ok(TermsSegment {
             column: segment.fast_fields().str(&self.field)?,
             counts: BTreeMap::new(),
+            others,
+            other_counts: HashMap::new(),
             control: self.control.clone(),
         })
     }
@@ -1251,15 +1283,32 @@ impl SegmentCollector for TermsSegment {
     type Fruit = HashMap<String, u64>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
+        use tantivy::columnar::DynamicColumn;
         if let Some(column) = &self.column {
             for ord in column.term_ords(doc) {
                 *self.counts.entry(ord).or_default() += 1;
             }
         }
+        for column in &self.others {
+            let values: Vec<String> = match column {
+                DynamicColumn::I64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
+                DynamicColumn::U64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
+                DynamicColumn::F64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
+                DynamicColumn::Bool(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
+                _ => Vec::new(),
+            };
+            for value in values {
+                if let Some(count) = self.other_counts.get_mut(&value) {
+                    *count += 1;
+                } else if self.control.charge(value.len() + FACET_OVERHEAD).is_ok() {
+                    self.other_counts.insert(value, 1);
+                }
+            }
+        }
     }
 
     fn harvest(self) -> HashMap<String, u64> {
-        let mut values = HashMap::new();
+        let mut values = self.other_counts;
         if let Some(column) = &self.column {
             for (ord, count) in self.counts {
                 let mut text = String::new();
@@ -1268,7 +1317,7 @@ impl SegmentCollector for TermsSegment {
                     if self.control.charge(text.len() + FACET_OVERHEAD).is_err() {
                         break;
                     }
-                    values.insert(text, count);
+                    *values.entry(text).or_default() += count;
                 }
             }
         }

@@ -315,6 +315,27 @@ fn histograms_facets_context_and_new_generations() {
         .expect("facets");
     assert_eq!(hosts, vec![("web-1".to_owned(), 30)]);
     assert!(searcher.facets("", None, None, "body", 10).is_err());
+    // Attributes, flat or nested, text or numbers.
+    let methods = searcher
+        .facets("", None, None, "http.method", 10)
+        .expect("facets");
+    assert_eq!(methods, vec![("GET".to_owned(), 300)]);
+    let statuses = searcher
+        .facets(
+            "level:ERROR",
+            None,
+            None,
+            "attributes.http.response.status_code",
+            10,
+        )
+        .expect("facets");
+    assert_eq!(
+        statuses.iter().map(|(_, n)| n).sum::<u64>(),
+        75,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.len(), 4, "{statuses:?}");
+    assert!(statuses.iter().all(|(value, _)| value.starts_with("50")));
 
     let target = EventId::new("web-1", &file(1), 150 * 100).to_string();
     let (before, event, after) = searcher.context(&target, 3, 2).expect("context");

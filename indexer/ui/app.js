@@ -472,7 +472,16 @@ function row(event, index, top, words) {
     });
     body.append(more, " ");
   }
-  const shown = cut ? whole.slice(0, CUT) : whole;
+  let shown = cut ? whole.slice(0, CUT) : whole;
+  if (state.wrap && !cut && !event._marks && /^\s*[{[]/.test(shown)) {
+    // Pretty JSON bodies when wrapping (not when the server marked words:
+    // its byte ranges are of the body as written).
+    try {
+      shown = JSON.stringify(JSON.parse(shown), null, 2);
+    } catch {
+      // Not JSON after all: as written.
+    }
+  }
   if (event._marks) markedBytes(body, shown, event._marks);
   else highlighted(body, shown, words); // live tail: no server ranges
   if (cut) body.append("…");
@@ -595,10 +604,24 @@ function closeDetail() {
 
 // ---------------------------------------------------------------- fields
 
+/** The attribute keys most events of the first page carry. */
+function commonAttributes(count) {
+  const seen = new Map();
+  for (const event of state.events.slice(0, PAGE)) {
+    const out = [];
+    flatten("", event.attributes || {}, out);
+    for (const [name, value] of out) {
+      if (value !== null && typeof value !== "object") seen.set(name, (seen.get(name) || 0) + 1);
+    }
+  }
+  return [...seen.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, count).map(([name]) => name);
+}
+
 async function loadFields(signal) {
   const range = rangeParams();
+  const fields = FACET_FIELDS.map((field) => [field, 10]).concat(commonAttributes(4).map((field) => [field, 5]));
   const answers = await Promise.all(
-    FACET_FIELDS.map((field) => api("/api/facets", { q: state.q, field, limit: 10, ...range }, signal)),
+    fields.map(([field, limit]) => api("/api/facets", { q: state.q, field, limit, ...range }, signal)),
   );
   const parts = [];
   for (const answer of answers) {
@@ -687,11 +710,17 @@ async function drawHistogram(signal) {
       }],
     },
   }, data, element);
-  chart.over.addEventListener("click", () => {
-    const i = chart.cursor.idx;
-    if (i === null || i === undefined || chart.select.width > 2) return;
-    zoom(xs[i] * 1000, xs[i] * 1000 + interval);
-  });
+  state.chartRange = [fromMs, toMs];
+  state.buckets = { xs, interval };
+}
+
+/** A click on a bar zooms to its bucket (a drag is handled by uPlot). */
+function clickBar() {
+  if (!chart || !state.buckets) return;
+  const i = chart.cursor.idx;
+  if (i === null || i === undefined || chart.select.width > 2) return;
+  const start = state.buckets.xs[i] * 1000;
+  zoom(start, start + state.buckets.interval);
 }
 
 function zoom(from, to) {
@@ -956,6 +985,7 @@ function wire() {
     if (chart) chart.setSize({ width: $("histogram").clientWidth, height: 110 });
   });
   $("close-detail").addEventListener("click", closeDetail);
+  $("histogram").addEventListener("click", clickBar);
   $("live").addEventListener("click", () => (state.live ? (stopLive(), runSearch()) : startLive()));
   $("live-pause").addEventListener("click", () => {
     const live = state.live;

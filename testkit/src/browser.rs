@@ -150,6 +150,34 @@ impl Browser {
         self.session_call("POST", &format!("/element/{id}/click"), Some(json!({})));
     }
 
+    /// Moves the mouse to (`x`, `y`) CSS pixels from the top left of the
+    /// element `css` finds, and clicks there, as a user would.
+    pub fn click_at(&self, css: &str, x: f64, y: f64) {
+        let element = self.element(css);
+        let size = self.session_call(
+            "GET",
+            &format!(
+                "/element/{}/rect",
+                element[ELEMENT].as_str().unwrap_or_default()
+            ),
+            None,
+        );
+        let (width, height) = (
+            size["width"].as_f64().unwrap_or(0.0),
+            size["height"].as_f64().unwrap_or(0.0),
+        );
+        let actions = json!([
+            {"type": "pointerMove", "origin": element, "x": (x - width / 2.0).round() as i64, "y": (y - height / 2.0).round() as i64, "duration": 0},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+        ]);
+        self.session_call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]})),
+        );
+    }
+
     /// Types `text` into the element `css` finds (`\u{E007}` is Enter,
     /// `\u{E00C}` Escape).
     pub fn type_into(&self, css: &str, text: &str) {
