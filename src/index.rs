@@ -25,9 +25,9 @@ duplicates anything. A day is deleted whole once its events are older than
 indexer.retention and it was last written longer ago than that, so an import
 of old files stays searchable for the retention period after it arrives.
 
-It serves the search API on indexer.listen (default 127.0.0.1:7700):
-/api/search, /api/count, /api/histogram, /api/facets, /api/context,
-/api/tail, /metrics, /healthz, /readyz. Off loopback it refuses to start
+It serves the search web UI at / and the search API on indexer.listen
+(default 127.0.0.1:7700): /api/search, /api/count, /api/histogram,
+/api/facets, /api/context, /api/tail, /metrics, /healthz, /readyz. Off loopback it refuses to start
 without indexer.token, which clients send as `Authorization: Bearer TOKEN`.
 Pages follow next_cursor exactly (newest first, equal times in file order).
 A query runs at most indexer.query_timeout within indexer.query_memory, at
