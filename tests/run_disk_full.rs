@@ -7,7 +7,6 @@
 //! left on device"), and a restart found 38,555 of 100,000 lines.
 #![allow(clippy::print_stdout)]
 
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,18 +24,11 @@ fn disk_full_retries(address: std::net::SocketAddr) -> u64 {
 }
 
 fn append(log: &Path, numbers: std::ops::Range<u32>) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open");
-    let mut text = String::new();
-    for n in numbers {
-        text.push_str(&format!(
-            "{n} marker GET /api/v1/orders/{n} 200 the quick brown fox jumps over the lazy dog\n"
-        ));
-    }
-    file.write_all(text.as_bytes()).expect("write");
+    loghaul_testkit::append_numbered(
+        log,
+        numbers,
+        "marker GET /api/v1/orders/{n} 200 the quick brown fox jumps over the lazy dog",
+    );
 }
 
 #[test]

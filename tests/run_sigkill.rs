@@ -63,18 +63,11 @@ fn kill(run: &mut Run) {
 }
 
 fn append(log: &Path, numbers: std::ops::Range<u32>) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open");
-    let mut text = String::new();
-    for n in numbers {
-        text.push_str(&format!(
-            "{n} marker the quick brown fox jumps over the lazy dog\n"
-        ));
-    }
-    file.write_all(text.as_bytes()).expect("write");
+    loghaul_testkit::append_numbered(
+        log,
+        numbers,
+        "marker the quick brown fox jumps over the lazy dog",
+    );
 }
 
 /// Writes `numbers` in slices of 100, 10 ms apart, and SIGKILLs `run` once

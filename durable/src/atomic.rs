@@ -18,6 +18,13 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// Fsyncs directory `dir`, so that a rename or a new file in it survives a
 /// crash of the machine.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -37,10 +44,7 @@ pub fn replace(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent(path);
     std::fs::create_dir_all(dir).map_err(|error| step("create directory", dir, error))?;
     replace_via(path, &temporary_path(path), write)
 }
@@ -53,10 +57,7 @@ pub fn replace_via(
     temporary: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent(path);
     let result = write_then_rename(path, temporary, write);
     if result.is_err() {
         let _ = std::fs::remove_file(temporary);

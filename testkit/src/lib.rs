@@ -185,6 +185,23 @@ pub fn gunzip(compressed: &[u8]) -> Vec<u8> {
     raw
 }
 
+/// Appends lines `n` for each `n` of `numbers` to `log` (created if
+/// missing), in one write: each line is `n` then `tail` (tests count what
+/// arrives by the number a body starts with).
+pub fn append_numbered(log: &std::path::Path, numbers: std::ops::Range<u32>, tail: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut text = String::new();
+    for n in numbers {
+        text.push_str(&format!("{n} {}\n", tail.replace("{n}", &n.to_string())));
+    }
+    file.write_all(text.as_bytes()).unwrap();
+}
+
 /// `/api/count?q=<query>` of a `run` or `index` API, or `None` while it
 /// does not answer 200.
 pub fn api_count(addr: SocketAddr, query: &str) -> Option<u64> {
