@@ -102,13 +102,17 @@ pub fn short_of_space(path: &std::path::Path) -> bool {
     fs4::available_space(path).is_ok_and(|free| free < SHORT_OF_SPACE)
 }
 
-/// Whether `error` means the disk (or the user's quota) is full.
-pub fn is_full_io(error: &std::io::Error) -> bool {
+/// The kind or errno of a full disk (ENOSPC) or quota (EDQUOT).
+fn says_full(error: &std::io::Error) -> bool {
     matches!(
         error.kind(),
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
     ) || matches!(error.raw_os_error(), Some(28 | 122))
-        || error.get_ref().is_some_and(|inner| is_full(inner))
+}
+
+/// Whether `error` means the disk (or the user's quota) is full.
+pub fn is_full_io(error: &std::io::Error) -> bool {
+    says_full(error) || error.get_ref().is_some_and(|inner| is_full(inner))
 }
 
 /// Whether `error`, or any error it wraps, means the disk is full. Errors
@@ -117,11 +121,9 @@ pub fn is_full_io(error: &std::io::Error) -> bool {
 pub fn is_full(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = next {
-        if let Some(io) = current.downcast_ref::<std::io::Error>()
-            && (matches!(
-                io.kind(),
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-            ) || matches!(io.raw_os_error(), Some(28 | 122)))
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(says_full)
         {
             return true;
         }
