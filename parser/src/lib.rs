@@ -330,6 +330,31 @@ fn append_error(slot: &mut Option<String>, reason: &str) {
 mod tests {
     use super::*;
 
+    /// An ISO stamp followed by a level word or by logfmt pairs is never
+    /// syslog: syslog names a plausible host there (issue 14's rule).
+    #[test]
+    fn a_stamp_then_a_level_or_logfmt_is_not_syslog() {
+        let parse = |line: &str| {
+            let mut detector = Detector::default();
+            let mut draft = Draft::default();
+            let format = detector.parse(line, &mut draft).name().to_owned();
+            (format, draft.level.clone(), draft.attributes.contains_key("syslog.hostname"))
+        };
+        let (format, level, host) = parse("2026-11-29T20:02:00Z ERROR boom");
+        assert_ne!(format, "syslog");
+        assert_eq!(level.as_deref(), Some("ERROR"));
+        assert!(!host, "ERROR is not a host");
+        let (format, _, host) = parse(r#"2026-11-22T10:00:00Z level=error seqi=5 msg="disk full""#);
+        assert_ne!(format, "syslog");
+        assert!(!host, "level=error is not a host");
+        let (format, _, host) = parse("2026-11-29T20:02:00Z web-1 sshd[12]: accepted key");
+        assert_eq!(format, "syslog", "a real host still is");
+        assert!(host);
+        let (format, _, host) = parse("Nov 22 08:00:00 combo sshd(pam_unix)[19939]: check pass");
+        assert_eq!(format, "syslog");
+        assert!(host);
+    }
+
     #[test]
     fn detection_switches_after_a_run_of_other_records() {
         let mut detector = Detector::default();

@@ -49,7 +49,7 @@ fn skip_separators(text: &str) -> &str {
 
 /// A level token: a word such as `INFO`, `[warn]`, `<ERROR>` or `Warning:`,
 /// or an upper-case logcat/glog letter. Returns the level as written.
-fn level_word(word: &str) -> Option<&str> {
+pub(super) fn level_word(word: &str) -> Option<&str> {
     let bare = word
         .trim_end_matches(':')
         .trim_start_matches(['[', '<'])

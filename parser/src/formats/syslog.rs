@@ -191,6 +191,14 @@ fn rfc3164(text: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         .strip_prefix(' ')
         .ok_or_else(|| Mismatch::new("not syslog: no space after the timestamp"))?;
     let (first, after_first) = token(rest);
+    // A level word or a `key=value` pair where the host would be is another
+    // format (`2026-11-29T20:02:00Z ERROR boom`, a stamp then logfmt): a
+    // syslog line names a plausible host.
+    if super::leveled::level_word(first).is_some() || first.contains('=') {
+        return Err(Mismatch::new(format!(
+            "not syslog: {first:?} after the timestamp is a level or a key=value pair, not a host"
+        )));
+    }
     // `host tag[pid]: msg`, or `tag[pid]: msg` when the host is left out.
     let (hostname, tag_part, message) = if is_tag(first) {
         (None, first, after_first)
