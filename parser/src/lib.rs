@@ -338,7 +338,11 @@ mod tests {
             let mut detector = Detector::default();
             let mut draft = Draft::default();
             let format = detector.parse(line, &mut draft).name().to_owned();
-            (format, draft.level.clone(), draft.attributes.contains_key("syslog.hostname"))
+            (
+                format,
+                draft.level.clone(),
+                draft.attributes.contains_key("syslog.hostname"),
+            )
         };
         let (format, level, host) = parse("2026-11-29T20:02:00Z ERROR boom");
         assert_ne!(format, "syslog");
@@ -353,6 +357,39 @@ mod tests {
         let (format, _, host) = parse("Nov 22 08:00:00 combo sshd(pam_unix)[19939]: check pass");
         assert_eq!(format, "syslog");
         assert!(host);
+    }
+
+    /// PostgreSQL's default stderr line and Python logging's default format
+    /// keep their time and level.
+    #[test]
+    fn postgresql_and_python_default_lines_keep_their_level() {
+        let parse = |line: &str| {
+            let mut detector = Detector::default();
+            let mut draft = Draft::default();
+            detector.parse(line, &mut draft);
+            (
+                draft.stamp.is_some(),
+                draft.level.clone(),
+                draft.attributes.clone(),
+            )
+        };
+        let (stamped, level, attributes) =
+            parse("2026-11-29 20:21:26.026 UTC [2223] LOG:  checkpoint starting: time");
+        assert!(stamped);
+        assert_eq!(level.as_deref(), Some("LOG"));
+        assert_eq!(
+            attributes.get("process.pid"),
+            Some(&serde_json::json!("2223"))
+        );
+        let (stamped, level, attributes) =
+            parse("2026-11-29 20:16:36,123 - app.db - WARNING - pool exhausted, waiting");
+        assert!(stamped);
+        assert_eq!(level.as_deref(), Some("WARNING"));
+        assert_eq!(attributes.get("logger"), Some(&serde_json::json!("app.db")));
+        assert_eq!(
+            crate::severity::from_word("LOG"),
+            Some(crate::severity::number::INFO)
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub fn from_word(word: &str) -> Option<u8> {
     Some(match lower {
         "trace" | "finest" | "finer" | "verbose" => number::TRACE,
         "debug" | "dbug" | "fine" | "config" => number::DEBUG,
-        "info" | "information" | "informational" | "inf" => number::INFO,
+        "info" | "information" | "informational" | "inf" | "log" => number::INFO,
         "notice" => number::NOTICE,
         "warn" | "warning" | "wrn" => number::WARN,
         "error" | "err" | "eror" | "severe" => number::ERROR,

@@ -57,6 +57,10 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
     if bare.is_empty() || bare.len() > 11 {
         return None;
     }
+    // PostgreSQL's `LOG:` (its everyday level), only in that spelling.
+    if bare == "LOG" && word.ends_with(':') {
+        return Some(bare);
+    }
     if bare.len() == 1 {
         let letter = bare.chars().next()?;
         return (letter.is_ascii_uppercase() && severity::from_letter(letter).is_some())
@@ -70,12 +74,26 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
 fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
     let mut rest = skip_separators(rest);
     let mut numbers = 0;
+    let mut logger_seen = false;
     let level = loop {
         let (word, after) = token(rest);
         if let Some(level) = level_word(word) {
             rest = after;
             break level;
         }
+        // Python's default `stamp - logger - LEVEL - message`: a logger
+        // before the level.
+        if !logger_seen && numbers == 0 && is_logger(word) && after.starts_with("- ") {
+            draft.attribute("logger", word);
+            logger_seen = true;
+            rest = skip_separators(after);
+            continue;
+        }
+        // PostgreSQL's `[2223]`: the process id in brackets.
+        let word = word
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(word);
         let number = !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_digit());
         if number && numbers < 2 {
             draft.attribute(
