@@ -390,6 +390,15 @@ mod tests {
             crate::severity::from_word("LOG"),
             Some(crate::severity::number::INFO)
         );
+        // Redis: the time after `pid:role`, the mark as the level.
+        let (stamped, level, _) =
+            parse("2242:M 29 Nov 2026 20:16:28.146 # WARNING overcommit_memory is set to 0!");
+        assert!(stamped);
+        assert_eq!(level.as_deref(), Some("WARNING"));
+        let (stamped, level, _) =
+            parse("2242:M 29 Nov 2026 20:16:28.146 * Ready to accept connections tcp");
+        assert!(stamped);
+        assert_eq!(level.as_deref(), Some("NOTICE"));
     }
 
     #[test]

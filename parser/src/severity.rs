@@ -58,8 +58,9 @@ pub fn from_word(word: &str) -> Option<u8> {
     }
     let lower = std::str::from_utf8(&buffer[..bytes.len()]).ok()?;
     Some(match lower {
-        "trace" | "finest" | "finer" | "verbose" => number::TRACE,
-        "debug" | "dbug" | "fine" | "config" => number::DEBUG,
+        "trace" | "finest" | "finer" => number::TRACE,
+        // Redis's `-` is "verbose", a step above debug.
+        "debug" | "dbug" | "fine" | "config" | "verbose" => number::DEBUG,
         "info" | "information" | "informational" | "inf" | "log" => number::INFO,
         "notice" => number::NOTICE,
         "warn" | "warning" | "wrn" => number::WARN,

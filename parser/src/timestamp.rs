@@ -352,6 +352,9 @@ fn scan_numeric(b: &[u8]) -> Option<(Stamp, usize)> {
         (6, Some(b' ')) => yymmdd_hhmmss(b),
         (2, Some(b'/')) => two_digit_slashes(b),
         (2, Some(b'-')) => month_day(b),
+        // RFC 2822 without its weekday, as Redis writes it:
+        // `29 Nov 2026 20:16:28.146`.
+        (1 | 2, Some(b' ')) => day_month_year(b, 0, b' ', b' '),
         (1, Some(b'/')) => apache_access(b),
         (10 | 13 | 16 | 19, _) => epoch(b, run),
         _ => None,

@@ -174,6 +174,10 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
     for _ in 0..4 {
         if let Some((stamp, after)) = leading_stamp(rest) {
             draft.stamp = Some(stamp);
+            if let Some(level) = redis_mark(line, after) {
+                draft.level = Some(level.to_owned());
+                break;
+            }
             if after_stamp(after, draft).is_err() {
                 draft.attributes.clear();
                 draft.level = None;
@@ -194,6 +198,28 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
         }
     }
     draft.body = None;
+}
+
+/// Redis: `2242:M 29 Nov 2026 20:16:28.146 # WARNING …`, `pid:role` then
+/// the stamp then a mark that is its level: `.` debug, `-` verbose, `*`
+/// notice, `#` warning. The level is given the name Redis uses for it.
+fn redis_mark(line: &str, after_stamp: &str) -> Option<&'static str> {
+    let (first, _) = token(line);
+    let (pid, role) = first.split_once(':')?;
+    let redis = !pid.is_empty()
+        && pid.bytes().all(|byte| byte.is_ascii_digit())
+        && matches!(role, "M" | "S" | "C" | "X");
+    if !redis {
+        return None;
+    }
+    let (mark, _) = token(after_stamp.trim_start());
+    Some(match mark {
+        "." => "DEBUG",
+        "-" => "VERBOSE",
+        "*" => "NOTICE",
+        "#" => "WARNING",
+        _ => return None,
+    })
 }
 
 /// Apache httpd's error log: `[Sun Dec 04 04:47:44 2005] [error] msg`, and
