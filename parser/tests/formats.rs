@@ -425,3 +425,36 @@ fn auto_switches_when_the_source_changes_format() {
     );
     assert!(after.iter().all(|event| event.parse_error.is_none()));
 }
+
+/// Start-up logs of this machine's own PostgreSQL 15 and Redis 7 (copied
+/// unchanged into tests/data/this-machine): every line keeps its own time
+/// and a level, none is read as syslog.
+#[test]
+fn postgresql_and_redis_logs_from_this_machine_keep_time_and_level() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/this-machine");
+    for (file, levels) in [
+        ("postgresql-15.log", vec!["LOG"]),
+        ("redis-7.0.15.log", vec!["WARNING", "NOTICE"]),
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).expect(file);
+        let lines: Vec<&str> = text.lines().collect();
+        let events = parse(&lines, None);
+        assert_eq!(events.len(), lines.len());
+        for (line, event) in lines.iter().zip(&events) {
+            assert!(event.parse_error.is_none(), "{file}: {line}");
+            let level = event.severity.text.as_deref().unwrap_or_default();
+            assert!(
+                levels.contains(&level),
+                "{file}: level {level:?} for {line}"
+            );
+            assert!(event.severity.number > 0, "{file}: {line}");
+            // 2026-11-30 01:13–01:22 UTC, from the line, not the read time.
+            assert!(
+                (iso("2026-11-30T01:13:00Z")..iso("2026-11-30T01:23:00Z"))
+                    .contains(&event.timestamp_unix_nano),
+                "{file}: time of {line}"
+            );
+            assert!(!event.attributes.contains_key("syslog.hostname"), "{line}");
+        }
+    }
+}
