@@ -120,6 +120,17 @@ async fn every_endpoint_over_http() {
 
     // Health and auth.
     assert_eq!(http_get(addr, "/healthz").0, 200);
+    // The web UI is open (it holds no data; it asks the API with the token).
+    let (status, page) = http_get(addr, "/");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<script type=\"module\" src=\"/ui/app.js\">"),
+        "{page}"
+    );
+    let (status, script) = http_get(addr, "/ui/app.js");
+    assert_eq!(status, 200);
+    assert!(script.contains("textContent"));
+    assert_eq!(http_get(addr, "/ui/nothing.js").0, 404);
     let (status, body) = http_get(addr, "/api/search?q=payment");
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("bearer token"));
