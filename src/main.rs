@@ -47,7 +47,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run everything on one machine: memory queue, local archive, local index.
+    /// Run everything on one machine: durable disk queue, local archive, local index and search UI.
     #[command(after_help = run::HELP)]
     Run(run::RunArgs),
 
