@@ -685,9 +685,9 @@ async fn search(
     // exactly where the last page ended.
     let mut page = SearchPage::merge(std::iter::once(page).chain(theirs), limit, &params.query());
     // The query parsed, or the search would have failed.
-    if let (Ok(ast), Some(mut analyzer)) = (
+    if let (Ok(ast), Ok(mut analyzer)) = (
         crate::query::parse(&params.query()),
-        tantivy::tokenizer::TokenizerManager::default().get("default"),
+        crate::search::analyzer(),
     ) {
         let highlighter = crate::query::Highlighter::new(&ast, &mut analyzer);
         if !highlighter.is_empty() {

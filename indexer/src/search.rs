@@ -1122,7 +1122,7 @@ impl SegmentCollector for PageSegment {
     }
 }
 
-fn analyzer() -> Result<tantivy::tokenizer::TextAnalyzer, SearchError> {
+pub(crate) fn analyzer() -> Result<tantivy::tokenizer::TextAnalyzer, SearchError> {
     tantivy::tokenizer::TokenizerManager::default()
         .get("default")
         .ok_or_else(|| SearchError::Invalid("the default tokenizer is missing".into()))
@@ -1222,9 +1222,8 @@ struct TermsSegment {
     column: Option<StrColumn>,
     counts: BTreeMap<u64, u64>,
     /// An attribute's numeric and boolean columns (a path may hold several
-    /// types): counted by value text.
-    others: Vec<tantivy::columnar::DynamicColumn>,
-    other_counts: HashMap<String, u64>,
+    /// types), each with its counts by the value's bits (text at harvest).
+    others: Vec<(tantivy::columnar::DynamicColumn, HashMap<u64, u64>)>,
     control: Arc<Control>,
 }
 
@@ -1248,7 +1247,7 @@ impl Collector for Terms {
                         | DynamicColumn::F64(_)
                         | DynamicColumn::Bool(_)
                 ) {
-                    others.push(column);
+                    others.push((column, HashMap::new()));
                 }
             }
         }
@@ -1256,7 +1255,6 @@ impl Collector for Terms {
             column: segment.fast_fields().str(&self.field)?,
             counts: BTreeMap::new(),
             others,
-            other_counts: HashMap::new(),
             control: self.control.clone(),
         })
     }
@@ -1289,26 +1287,39 @@ impl SegmentCollector for TermsSegment {
                 *self.counts.entry(ord).or_default() += 1;
             }
         }
-        for column in &self.others {
-            let values: Vec<String> = match column {
-                DynamicColumn::I64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
-                DynamicColumn::U64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
-                DynamicColumn::F64(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
-                DynamicColumn::Bool(c) => c.values_for_doc(doc).map(|v| v.to_string()).collect(),
-                _ => Vec::new(),
-            };
-            for value in values {
-                if let Some(count) = self.other_counts.get_mut(&value) {
-                    *count += 1;
-                } else if self.control.charge(value.len() + FACET_OVERHEAD).is_ok() {
-                    self.other_counts.insert(value, 1);
+        for (column, counts) in &mut self.others {
+            let mut count = |bits: u64| match counts.get_mut(&bits) {
+                Some(count) => *count += 1,
+                // The value's text (at most 24 bytes) comes at harvest.
+                None if self.control.charge(24 + FACET_OVERHEAD).is_ok() => {
+                    counts.insert(bits, 1);
                 }
+                None => {}
+            };
+            match column {
+                DynamicColumn::I64(c) => c.values_for_doc(doc).for_each(|v| count(v as u64)),
+                DynamicColumn::U64(c) => c.values_for_doc(doc).for_each(&mut count),
+                DynamicColumn::F64(c) => c.values_for_doc(doc).for_each(|v| count(v.to_bits())),
+                DynamicColumn::Bool(c) => c.values_for_doc(doc).for_each(|v| count(u64::from(v))),
+                _ => {}
             }
         }
     }
 
     fn harvest(self) -> HashMap<String, u64> {
-        let mut values = self.other_counts;
+        use tantivy::columnar::DynamicColumn;
+        let mut values: HashMap<String, u64> = HashMap::new();
+        for (column, counts) in self.others {
+            for (bits, count) in counts {
+                let text = match column {
+                    DynamicColumn::I64(_) => (bits as i64).to_string(),
+                    DynamicColumn::F64(_) => f64::from_bits(bits).to_string(),
+                    DynamicColumn::Bool(_) => (bits != 0).to_string(),
+                    _ => bits.to_string(),
+                };
+                *values.entry(text).or_default() += count;
+            }
+        }
         if let Some(column) = &self.column {
             for (ord, count) in self.counts {
                 let mut text = String::new();

@@ -318,8 +318,9 @@ async function runSearch(push = true) {
     $("count").textContent = `${state.total.toLocaleString()} events`;
     $("status").textContent = `${Math.round(performance.now() - started)} ms`;
     if (state.linked) revealLinked();
-    drawHistogram(signal).catch((error) => { if (error.name !== "AbortError") showError(error, "histogram"); });
-    loadFields(signal).catch((error) => { if (error.name !== "AbortError") showError(error, "fields"); });
+    const fields = loadFields(signal);
+    fields.catch((error) => { if (error.name !== "AbortError") showError(error, "fields"); });
+    drawHistogram(signal, fields).catch((error) => { if (error.name !== "AbortError") showError(error, "histogram"); });
   } catch (error) {
     if (error.name === "AbortError") return;
     $("status").textContent = "";
@@ -647,6 +648,7 @@ async function loadFields(signal) {
   }
   $("fields").replaceChildren(...parts);
   state.facets = answers;
+  return answers;
 }
 
 // ---------------------------------------------------------------- histogram
@@ -654,12 +656,13 @@ async function loadFields(signal) {
 let chart = null;
 const COLORS = { FATAL: "#7b1fa2", ERROR: "#d32f2f", WARN: "#f0a020", INFO: "#43a047", DEBUG: "#8d99ae", TRACE: "#b0bec5", other: "#5c7cfa" };
 
-async function drawHistogram(signal) {
+/** `fields`: the sidebar's facets, whose level values name the stacks. */
+async function drawHistogram(signal, fields) {
   const [fromMs, toMs] = rangeMillis();
   const interval = Math.max(1000, Math.ceil((toMs - fromMs) / 80 / 1000) * 1000);
   const base = { from: String(BigInt(Math.floor(fromMs)) * 1000000n), to: String(BigInt(Math.floor(toMs)) * 1000000n), interval: `${interval / 1000}s` };
-  const levels = await api("/api/facets", { q: state.q, field: "level", limit: 6, from: base.from, to: base.to }, signal);
-  const names = levels.values.map((v) => v.value).filter((v) => v);
+  const levels = (await fields).find((answer) => answer.field === "level");
+  const names = levels.values.map((v) => v.value).filter((v) => v).slice(0, 6);
   const scoped = (name) => (state.q.trim() ? `(${state.q}) AND level:"${name}"` : `level:"${name}"`);
   const [total, ...parts] = await Promise.all([
     api("/api/histogram", { q: state.q, ...base }, signal),

@@ -248,38 +248,13 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// [`http_get`] with extra header lines such as `Authorization: Bearer x`.
 pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> (u16, String) {
-    http_request(addr, "GET", path, headers, None)
-}
-
-/// One HTTP/1.0 request on loopback (`body` is sent with its length): the
-/// status code and the body.
-pub fn http_request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-    body: Option<&str>,
-) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    let mut extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
-    if let Some(body) = body {
-        extra.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n"
-    )
-    .unwrap();
-    if let Some(body) = body {
-        stream.write_all(body.as_bytes()).unwrap();
-    }
+    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let response = String::from_utf8_lossy(&response).into_owned();
