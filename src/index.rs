@@ -87,8 +87,10 @@ pub(crate) async fn serve_shard(
                 .map_err(|error| BadInput(format!("indexer.shard_urls: {error}")))?,
         );
     }
+    let archive = loghaul_archive::store_from_config(config).await?;
     let state = Arc::new(
         ApiState::new(searcher, stats.clone(), token, ready.clone())
+            .with_archive(archive)
             .with_peers(peers)
             .with_limits(api::QueryLimits {
                 concurrent: config.indexer.max_concurrent_queries,

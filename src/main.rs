@@ -3,6 +3,7 @@
 //! This file parses arguments, sets up logging and turns errors into exit
 //! codes; each subcommand lives in its own module.
 
+mod archive;
 mod bench;
 mod config_check;
 mod exit;
@@ -67,6 +68,10 @@ enum Command {
     #[command(after_help = query::HELP)]
     Query(query::QueryArgs),
 
+    /// Audit the archive: list, verify, restore byte for byte, or reindex for a while.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+
     /// Measure loghaul on this machine, beside standard tools.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -118,6 +123,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::parse(args),
         Command::Index(args) => index::index(args),
         Command::Query(args) => query::query(args),
+        Command::Archive(command) => archive::archive(command),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),

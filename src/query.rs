@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use loghaul_indexer::api::{ErrorBody, parse_duration, parse_time, time_ago};
 use loghaul_indexer::client::{Client, encode};
+use loghaul_indexer::control::Control;
 use loghaul_indexer::page::{CountAnswer, SearchPage};
 use loghaul_indexer::search::{SearchRequest, Searcher};
 use loghaul_model::Event;
@@ -25,7 +26,8 @@ QUERY is Lucene-style:
   a AND b  a OR b  NOT a  -a  (a OR b) c   (adjacent terms are ANDed)
 
 Times: --since takes a duration (90s, 15m, 2h, 7d); --from and --to take RFC
-3339 (2026-11-22T08:00:00Z), Unix seconds, or a duration meaning that long ago.
+3339 (2026-11-22T08:00:00Z), a date (2026-11-22, its midnight UTC), Unix
+seconds, or a duration meaning that long ago.
 
 Output: up to 1,000 events (one page) print oldest first, so the newest is
 last. More (-n 5000, or -n 0 / --all for every match) are fetched page by page
@@ -112,18 +114,33 @@ pub(crate) struct QueryArgs {
     /// Read a local data directory instead of a server.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Also search what `loghaul archive reindex` rehydrated from the archive.
+    #[arg(long, conflicts_with = "follow")]
+    rehydrated: bool,
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
 
-/// RFC 3339, Unix time, or a duration ago.
-fn time_arg(flag: &str, text: &str) -> Result<i64, BadInput> {
+/// RFC 3339, a date (its midnight UTC), Unix time, or a duration ago.
+pub(crate) fn time_arg(flag: &str, text: &str) -> Result<i64, BadInput> {
     if let Ok(duration) = parse_duration(text) {
         return time_ago(duration, loghaul_model::time::now_unix_nano())
             .map_err(|message| BadInput(format!("--{flag}: {message}")));
     }
-    parse_time(text).map_err(|message| BadInput(format!("--{flag}: {message}")))
+    let is_date = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| {
+            matches!(
+                (index, byte),
+                (4 | 7, b'-') | (0..=3 | 5 | 6 | 8 | 9, b'0'..=b'9')
+            )
+        });
+    let text = if is_date {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    parse_time(&text).map_err(|message| BadInput(format!("--{flag}: {message}")))
 }
 
 fn quote(value: &str) -> String {
@@ -169,7 +186,7 @@ fn full_query(args: &QueryArgs) -> Result<String, BadInput> {
 
 /// Log text made safe for a terminal: C0 and C1 controls and DEL become
 /// visible escapes; a newline continues on an indented line.
-fn sanitize(text: &str) -> String {
+pub(crate) fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -230,7 +247,8 @@ impl Printer {
 
 enum Backend {
     Server(Client),
-    Local(Vec<Searcher>),
+    /// The shards' searchers, and whether rehydrations are included.
+    Local(Vec<Searcher>, bool),
 }
 
 impl Backend {
@@ -248,6 +266,7 @@ impl Backend {
                     .into_iter()
                     .map(|shard| Searcher::new(dir, shard))
                     .collect(),
+                args.rehydrated,
             ));
         }
         let url = args
@@ -306,11 +325,13 @@ impl Backend {
                 }
                 Ok(serde_json::from_str(&answer.body)?)
             }
-            Backend::Local(searchers) => {
+            Backend::Local(searchers, rehydrated) => {
                 let mut pages = Vec::new();
                 for searcher in searchers {
                     pages.push(
                         searcher
+                            .under(Control::unlimited())
+                            .with_rehydrated(*rehydrated)
                             .search(&SearchRequest {
                                 query: text.to_owned(),
                                 from,
@@ -409,6 +430,9 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
     if let Some(to) = to {
         range.push_str(&format!("&to={to}"));
     }
+    if args.rehydrated {
+        range.push_str("&rehydrated=1");
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
 
@@ -421,10 +445,14 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
                 }
                 serde_json::from_str::<CountAnswer>(&answer.body)?.count
             }
-            Backend::Local(searchers) => {
+            Backend::Local(searchers, rehydrated) => {
                 let mut total = 0;
                 for searcher in searchers {
-                    total += searcher.count(&text, from, to).map_err(local_error)?;
+                    total += searcher
+                        .under(Control::unlimited())
+                        .with_rehydrated(*rehydrated)
+                        .count(&text, from, to)
+                        .map_err(local_error)?;
                 }
                 total
             }
@@ -486,7 +514,7 @@ pub(crate) fn query(args: QueryArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Backend::Local(searchers) => {
+        Backend::Local(searchers, _) => {
             let mut seen: Vec<u64> = searchers.iter().map(Searcher::latest_generation).collect();
             loop {
                 std::thread::sleep(Duration::from_millis(500));

@@ -11,6 +11,7 @@ use loghaul_model::ArchiveManifest;
 use loghaul_model::time::parse_leading_timestamp;
 use tracing::{info, warn};
 
+use crate::catalog::{ArchiveRecord, record_key};
 use crate::digest::FileDigest;
 use crate::prepare::{Prepared, prepare};
 use crate::spool::{ArchiveRequest, Spool};
@@ -166,12 +167,27 @@ impl Archiver {
             reason: request.reason,
         };
         let key = manifest.object_key(&self.prefix);
+        let raw_name = request
+            .raw_path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         // The same raw bytes are the same archive, whatever gzip produced
         // them (another level or library version gives other gzip bytes).
         if let Some(existing) = self.store.head(&key).await? {
             return match existing.metadata.get("sha256") {
                 Some(sha256) if *sha256 == manifest.sha256 => {
                     info!(%key, "already archived");
+                    // A crash may have come between the object and its record.
+                    let gzip = FileDigest {
+                        size: existing.size,
+                        sha256: existing
+                            .metadata
+                            .get(CONTENT_SHA256)
+                            .cloned()
+                            .unwrap_or_default(),
+                    };
+                    self.write_record(&key, &manifest, &raw_name, &gzip).await?;
                     Ok(Archived {
                         key,
                         raw_path: request.raw_path.clone(),
@@ -188,16 +204,15 @@ impl Archiver {
             };
         }
         let compressed = prepared.gzip.clone();
+        let mut metadata = manifest_metadata(&manifest);
+        metadata.insert("raw-name".to_owned(), header_safe(&raw_name));
         let outcome = self
             .store
-            .put_file_journaled(
-                &key,
-                &prepared.gzip_path,
-                &manifest_metadata(&manifest),
-                &self.spool,
-            )
+            .put_file_journaled(&key, &prepared.gzip_path, &metadata, &self.spool)
             .await?;
         self.verify(&key, &compressed).await?;
+        self.write_record(&key, &manifest, &raw_name, &compressed)
+            .await?;
         info!(%key, raw_bytes = manifest.raw_size, compressed_bytes = compressed.size, ?outcome, "archived");
         Ok(Archived {
             key,
@@ -206,6 +221,52 @@ impl Archiver {
             outcome,
             compressed_bytes: compressed.size,
         })
+    }
+
+    /// Writes the record beside the object (see [`crate::catalog`]) unless
+    /// one is there already.
+    async fn write_record(
+        &self,
+        key: &str,
+        manifest: &ArchiveManifest,
+        raw_name: &str,
+        gzip: &FileDigest,
+    ) -> Result<(), ArchiveError> {
+        let record_key = record_key(key);
+        if self.store.head(&record_key).await?.is_some() {
+            return Ok(());
+        }
+        let record = ArchiveRecord {
+            version: 1,
+            key: key.to_owned(),
+            manifest: manifest.clone(),
+            raw_name: raw_name.to_owned(),
+            gzip_size: gzip.size,
+            gzip_sha256: gzip.sha256.clone(),
+            archived_unix_nano: loghaul_model::time::now_unix_nano(),
+        };
+        let path = self.spool.work_dir().join(format!(
+            "record-{}-{}.json",
+            manifest.file.to_key(),
+            record.archived_unix_nano
+        ));
+        let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
+        tokio::fs::create_dir_all(self.spool.work_dir())
+            .await
+            .map_err(|error| ArchiveError::io("create directory", &self.spool.work_dir(), error))?;
+        tokio::fs::write(&path, &bytes)
+            .await
+            .map_err(|error| ArchiveError::io("write", &path, error))?;
+        let result = self
+            .store
+            .put_file(&record_key, &path, &Metadata::new())
+            .await;
+        let _ = tokio::fs::remove_file(&path).await;
+        match result {
+            // Another writer's record for the same bytes: theirs stands.
+            Ok(_) | Err(ArchiveError::Conflict { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// The store holds exactly our bytes: size and sha256 from the object's

@@ -20,6 +20,7 @@ use crate::{
 pub const SMALL_PARTS: StoreOptions = StoreOptions {
     multipart_threshold: 5 << 20,
     part_size: 5 << 20,
+    object_lock: None,
 };
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -177,6 +178,10 @@ where
     assert_eq!(all_p, ["p/a/1", "p/a/2", "p/a10", "p/b/1"]);
     assert_eq!(store.list("").await.unwrap().len(), 5);
     assert!(store.list("zzz").await.unwrap().is_empty());
+    assert_eq!(store.list_children("").await.unwrap(), ["p", "q"]);
+    assert_eq!(store.list_children("p/").await.unwrap(), ["a", "b"]);
+    assert!(store.list_children("p/a/").await.unwrap().is_empty());
+    assert!(store.list_children("none/").await.unwrap().is_empty());
 }
 
 /// Missing objects, wrong digests and hostile keys are clear errors.

@@ -32,12 +32,15 @@
 //! ```
 
 mod archiver;
+pub mod catalog;
+pub mod check;
 pub mod contract;
 mod digest;
 mod error;
 mod key;
 mod local;
 mod prepare;
+pub mod restore;
 mod s3;
 mod spool;
 
@@ -80,6 +83,17 @@ pub struct ObjectInfo {
     pub size: u64,
     /// User metadata; empty in listings, which do not carry it.
     pub metadata: Metadata,
+    /// Object Lock retention, where the store reports one (S3 `head`).
+    pub retention: Option<Retention>,
+}
+
+/// An object's write-once retention.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: String,
+    /// Until when, RFC 3339.
+    pub until: String,
 }
 
 /// A streaming reader of an object's bytes.
@@ -92,6 +106,8 @@ pub struct StoreOptions {
     pub multipart_threshold: u64,
     /// Size of each part.
     pub part_size: u64,
+    /// Object Lock retention set on every upload.
+    pub object_lock: Option<loghaul_config::ObjectLockConfig>,
 }
 
 impl Default for StoreOptions {
@@ -100,6 +116,7 @@ impl Default for StoreOptions {
         StoreOptions {
             multipart_threshold: defaults.multipart_threshold.bytes(),
             part_size: defaults.part_size.bytes(),
+            object_lock: None,
         }
     }
 }
@@ -169,6 +186,24 @@ pub trait ObjectStore: Send + Sync {
     /// Every object whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError>;
 
+    /// The names one level below `prefix` (which is empty or ends in `/`)
+    /// that hold objects, sorted: the "directories" of a key layout, found
+    /// without listing every object beneath them.
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let mut names: Vec<String> = self
+            .list(prefix)
+            .await?
+            .into_iter()
+            .filter_map(|info| {
+                let rest = info.key.strip_prefix(prefix)?;
+                let (name, _) = rest.split_once('/')?;
+                Some(name.to_owned())
+            })
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
     /// Reads the object back and checks its size and sha256.
     async fn verify(&self, key: &str, expected: &FileDigest) -> Result<(), ArchiveError> {
         let reader = self.get(key).await?;
@@ -191,6 +226,7 @@ pub async fn store_from_config(config: &Config) -> Result<Arc<dyn ObjectStore>, 
     let options = StoreOptions {
         multipart_threshold: config.archive.multipart_threshold.bytes(),
         part_size: config.archive.part_size.bytes(),
+        object_lock: config.archive.object_lock,
     };
     Ok(match config.archive_target() {
         // A directory needs no parts: every write is one local copy.

@@ -36,6 +36,17 @@ impl LocalStore {
         Ok(self.root.join(key))
     }
 
+    /// The directory a listing of `prefix` starts in: the part of the
+    /// prefix up to its last `/`, so only that subtree is walked.
+    fn prefix_dir(&self, prefix: &str) -> Result<PathBuf, ArchiveError> {
+        let dir = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if dir.is_empty() {
+            return Ok(self.root.clone());
+        }
+        validate_key(dir)?;
+        Ok(self.root.join(dir))
+    }
+
     fn meta_path(&self, key: &str) -> PathBuf {
         self.root.join(META_DIR).join(format!("{key}.json"))
     }
@@ -150,6 +161,7 @@ impl ObjectStore for LocalStore {
                 key: key.to_owned(),
                 size: stat.len(),
                 metadata: read_metadata(&self.meta_path(key)),
+                retention: None,
             })),
             Ok(_) => Ok(None),
             Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
@@ -157,12 +169,40 @@ impl ObjectStore for LocalStore {
         }
     }
 
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let dir = self.prefix_dir(prefix)?;
+        tokio::task::spawn_blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(error) => return Err(ArchiveError::io("list", &dir, error)),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|error| ArchiveError::io("list", &dir, error))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let is_dir = entry
+                    .file_type()
+                    .map_err(|error| ArchiveError::io("stat", &entry.path(), error))?
+                    .is_dir();
+                if is_dir && name != META_DIR && name != TMP_DIR {
+                    names.push(name);
+                }
+            }
+            names.sort();
+            Ok(names)
+        })
+        .await
+        .map_err(|error| ArchiveError::io("list", Path::new(""), std::io::Error::other(error)))?
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
         let root = self.root.clone();
+        let start = self.prefix_dir(prefix)?;
         let prefix = prefix.to_owned();
         tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
-            let mut pending = vec![root.clone()];
+            let mut pending = vec![start];
             while let Some(dir) = pending.pop() {
                 let entries = match std::fs::read_dir(&dir) {
                     Ok(entries) => entries,
@@ -193,6 +233,7 @@ impl ObjectStore for LocalStore {
                             key,
                             size,
                             metadata: Metadata::new(),
+                            retention: None,
                         });
                     }
                 }

@@ -20,8 +20,8 @@ use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectLockMode};
 use base64::Engine;
 use loghaul_config::{ArchiveConfig, ChecksumMode};
 use tokio::io::AsyncReadExt;
@@ -30,7 +30,7 @@ use tracing::warn;
 use crate::digest::{FileDigest, digest_file, outcome_for_existing};
 use crate::{
     ArchiveError, CONTENT_SHA256, Metadata, NoJournal, ObjectInfo, ObjectReader, ObjectStore,
-    PutOutcome, StoreOptions, UploadJournal, validate_key,
+    PutOutcome, Retention, StoreOptions, UploadJournal, validate_key,
 };
 
 /// How to reach an S3-compatible store.
@@ -145,6 +145,21 @@ impl S3Store {
             .map_err(|error| s3_error("create-bucket", &self.bucket, error))
     }
 
+    fn lock_mode(&self) -> Option<ObjectLockMode> {
+        self.options
+            .object_lock
+            .map(|lock| ObjectLockMode::from(lock.mode.as_s3()))
+    }
+
+    /// `days` after now, when Object Lock is configured.
+    fn lock_until(&self) -> Option<DateTime> {
+        let lock = self.options.object_lock?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs() as i64);
+        Some(DateTime::from_secs(now + i64::from(lock.days) * 86_400))
+    }
+
     fn full_key(&self, key: &str) -> Result<String, ArchiveError> {
         validate_key(key)?;
         Ok(if self.prefix.is_empty() {
@@ -152,6 +167,14 @@ impl S3Store {
         } else {
             format!("{}/{key}", self.prefix)
         })
+    }
+
+    fn full_prefix(&self, prefix: &str) -> String {
+        if self.prefix.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        }
     }
 
     fn relative_key<'a>(&self, full: &'a str) -> &'a str {
@@ -208,6 +231,8 @@ impl S3Store {
             .content_length(digest.size as i64)
             .checksum_sha256(checksum)
             .set_metadata(Some(metadata))
+            .set_object_lock_mode(self.lock_mode())
+            .set_object_lock_retain_until_date(self.lock_until())
             .if_none_match("*")
             .send()
             .await;
@@ -232,6 +257,8 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(full)
             .set_metadata(Some(metadata))
+            .set_object_lock_mode(self.lock_mode())
+            .set_object_lock_retain_until_date(self.lock_until())
             .send()
             .await
             .map_err(|error| s3_error("create-multipart-upload", full, error))?;
@@ -479,18 +506,61 @@ impl ObjectStore for S3Store {
                     .metadata()
                     .map(|map| map.clone().into_iter().collect())
                     .unwrap_or_default(),
+                retention: match (
+                    output.object_lock_mode(),
+                    output.object_lock_retain_until_date(),
+                ) {
+                    (Some(mode), Some(until)) => Some(Retention {
+                        mode: mode.as_str().to_owned(),
+                        until: until
+                            .fmt(DateTimeFormat::DateTime)
+                            .unwrap_or_else(|_| until.secs().to_string()),
+                    }),
+                    _ => None,
+                },
             })),
             Err(error) if status_of(&error) == Some(404) => Ok(None),
             Err(error) => Err(s3_error("head-object", &full, error)),
         }
     }
 
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let full_prefix = self.full_prefix(prefix);
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .delimiter("/")
+                .set_max_keys(self.list_page_size)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|error| s3_error("list-objects-v2", &full_prefix, error))?;
+            for common in page.common_prefixes() {
+                if let Some(name) = common
+                    .prefix()
+                    .and_then(|full| full.strip_prefix(&full_prefix))
+                    .and_then(|rest| rest.strip_suffix('/'))
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
-        let full_prefix = if self.prefix.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{}/{prefix}", self.prefix)
-        };
+        let full_prefix = self.full_prefix(prefix);
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -510,6 +580,7 @@ impl ObjectStore for S3Store {
                     key: self.relative_key(full).to_owned(),
                     size: object.size().unwrap_or(0).max(0) as u64,
                     metadata: Metadata::new(),
+                    retention: None,
                 });
             }
             match page.next_continuation_token() {

@@ -35,9 +35,9 @@ pub use derived::{ArchiveTarget, SourceFormat, TimeZoneSpec, check_timestamp_for
 pub use error::{ConfigError, Located};
 pub use pattern::Pattern;
 pub use schema::{
-    ArchiveConfig, BatchConfig, ChecksumMode, Config, IndexerConfig, MultilineConfig, ParserConfig,
-    PatternConfig, QueueConfig, QueueKind, RotateConfig, RotateMode, ShipperConfig, SourceConfig,
-    SpotConfig, SpotProvider,
+    ArchiveConfig, BatchConfig, ChecksumMode, Config, IndexerConfig, LockMode, MultilineConfig,
+    ObjectLockConfig, ParserConfig, PatternConfig, QueueConfig, QueueKind, RotateConfig,
+    RotateMode, ShipperConfig, SourceConfig, SpotConfig, SpotProvider,
 };
 pub use secret::{REDACTED, Secret, SecretUrl, redact_url};
 pub use units::{ByteSize, HumanDuration};

@@ -419,6 +419,37 @@ pub enum ChecksumMode {
     WhenRequired,
 }
 
+/// S3 Object Lock retention mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockMode {
+    /// Users with `s3:BypassGovernanceRetention` may still delete.
+    Governance,
+    /// Nobody, root included, deletes before the date.
+    Compliance,
+}
+
+impl LockMode {
+    /// The S3 API's spelling.
+    pub fn as_s3(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// `archive.object_lock = { mode = "governance", days = 365 }`: write-once
+/// retention set on every object at upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectLockConfig {
+    /// `governance` or `compliance`.
+    pub mode: LockMode,
+    /// Days from the upload until the object may be deleted (1 or more).
+    pub days: u32,
+}
+
 /// `[archive]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -447,6 +478,9 @@ pub struct ArchiveConfig {
     pub request_checksum_calculation: ChecksumMode,
     /// gzip level, 0 to 9.
     pub gzip_level: u32,
+    /// S3 Object Lock on every upload, where the bucket has it enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockConfig>,
 }
 
 impl Default for ArchiveConfig {
@@ -462,6 +496,7 @@ impl Default for ArchiveConfig {
             part_size: ByteSize::mib(16),
             request_checksum_calculation: ChecksumMode::WhenSupported,
             gzip_level: 6,
+            object_lock: None,
         }
     }
 }

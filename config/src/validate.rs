@@ -309,4 +309,22 @@ fn validate_archive(config: &Config, issues: &mut Vec<Issue>) {
     if archive.gzip_level > 9 {
         issues.push(issue("archive.gzip_level", "gzip_level must be 0 to 9"));
     }
+    if let Some(lock) = &archive.object_lock {
+        if lock.days == 0 {
+            issues.push(issue(
+                "archive.object_lock.days",
+                "object_lock.days must be 1 or more",
+            ));
+        }
+        if !archive
+            .url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("s3://"))
+        {
+            issues.push(issue(
+                "archive.object_lock",
+                "object_lock needs an s3:// archive url: a directory cannot lock its files",
+            ));
+        }
+    }
 }

@@ -123,6 +123,18 @@ pub struct ApiState {
     /// The other shards' APIs, for fan-out.
     peers: Vec<Client>,
     limits: QueryLimits,
+    /// Where rotated files are archived, for links from events to them.
+    archive: Option<Archive>,
+}
+
+/// The archive store, shown by its description in debug output.
+#[derive(Clone)]
+struct Archive(Arc<dyn loghaul_archive::ObjectStore>);
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0.describe())
+    }
 }
 
 impl ApiState {
@@ -147,7 +159,14 @@ impl ApiState {
             latency_micros: AtomicU64::new(0),
             peers: Vec::new(),
             limits: QueryLimits::default(),
+            archive: None,
         }
+    }
+
+    /// Links events to their archived files in `store`.
+    pub fn with_archive(mut self, store: Arc<dyn loghaul_archive::ObjectStore>) -> Self {
+        self.archive = Some(Archive(store));
+        self
     }
 
     /// Other limits than the defaults.
@@ -296,6 +315,8 @@ pub struct Params {
     after: Option<usize>,
     /// Set on requests between shards: answer from the local shard only.
     local: Option<u8>,
+    /// Include the current rehydrations (`loghaul archive reindex`).
+    rehydrated: bool,
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component.
@@ -339,7 +360,7 @@ fn whole(name: &str, text: &str) -> Result<usize, ApiError> {
 /// The parameters the API knows; any other is refused, so a typo
 /// (`limt=5`) is not silently ignored. `_` (a cache-buster) is allowed.
 const KNOWN_PARAMETERS: &str =
-    "q, from, to, since, limit, cursor, interval, field, id, before, after";
+    "q, from, to, since, limit, cursor, interval, field, id, before, after, rehydrated";
 
 impl Params {
     /// Reads a query string.
@@ -368,6 +389,7 @@ impl Params {
                 "before" => params.before = Some(whole("before", &value)?),
                 "after" => params.after = Some(whole("after", &value)?),
                 "local" => params.local = Some(u8::from(whole("local", &value)? > 0)),
+                "rehydrated" => params.rehydrated = whole("rehydrated", &value)? > 0,
                 "_" => {}
                 unknown => {
                     return Err(ApiError::bad(format!(
@@ -649,6 +671,7 @@ fn forward(params: &Params) -> String {
     add("cursor", params.cursor.clone());
     add("interval", params.interval.clone());
     add("field", params.field.clone());
+    add("rehydrated", params.rehydrated.then(|| "1".to_owned()));
     query
 }
 
@@ -678,7 +701,7 @@ async fn search(
         &state,
         peers,
         format!("/api/search?{}", forward(&resolved)),
-        move |scope| scope.search(&request),
+        move |scope| scope.with_rehydrated(params.rehydrated).search(&request),
     )
     .await?;
     // Every shard applied the same cursor, so the merged order continues
@@ -718,7 +741,11 @@ async fn count(
         &state,
         peers_for(&state, &params),
         format!("/api/count?{}", forward(&resolved)),
-        move |scope| scope.count(&query, from, to),
+        move |scope| {
+            scope
+                .with_rehydrated(params.rehydrated)
+                .count(&query, from, to)
+        },
     )
     .await?;
     Ok(Json(CountAnswer::merge(
@@ -755,14 +782,24 @@ async fn histogram(
     let query = params.query();
     // Peers get the resolved range and interval, so their buckets line up.
     let peer_query = format!(
-        "/api/histogram?q={}&from={from}&to={to}&interval={interval}",
+        "/api/histogram?q={}&from={from}&to={to}&interval={interval}{}",
         encode(&params.query()),
+        if params.rehydrated {
+            "&rehydrated=1"
+        } else {
+            ""
+        },
     );
+    let rehydrated = params.rehydrated;
     let (buckets, theirs) = local_and_peers::<_, HistogramAnswer>(
         &state,
         peers_for(&state, &params),
         peer_query,
-        move |scope| scope.histogram(&query, from, to, interval),
+        move |scope| {
+            scope
+                .with_rehydrated(rehydrated)
+                .histogram(&query, from, to, interval)
+        },
     )
     .await?;
     let mut answer = HistogramAnswer {
@@ -811,7 +848,11 @@ async fn facets(
         &state,
         peers_for(&state, &params),
         format!("/api/facets?{peer_params}"),
-        move |scope| scope.facets(&query, from, to, &local_field, wide),
+        move |scope| {
+            scope
+                .with_rehydrated(params.rehydrated)
+                .facets(&query, from, to, &local_field, wide)
+        },
     )
     .await?;
     let mine = mine
@@ -836,7 +877,14 @@ async fn context(
     let (before, after) = (params.before.unwrap_or(10), params.after.unwrap_or(10));
     let peers = peers_for(&state, &params);
     let local_id = id.clone();
-    match run_query(&state, move |scope| scope.context(&local_id, before, after)).await {
+    let rehydrated = params.rehydrated;
+    match run_query(&state, move |scope| {
+        scope
+            .with_rehydrated(rehydrated)
+            .context(&local_id, before, after)
+    })
+    .await
+    {
         Ok((before, event, after)) => Ok(Json(ContextAnswer {
             before,
             event,
@@ -845,8 +893,9 @@ async fn context(
         Err(error) if error.status == StatusCode::NOT_FOUND && !peers.is_empty() => {
             // A file's records all live on one shard: ask the others.
             let path = format!(
-                "/api/context?id={}&before={before}&after={after}",
-                encode(&id)
+                "/api/context?id={}&before={before}&after={after}{}",
+                encode(&id),
+                if rehydrated { "&rehydrated=1" } else { "" }
             );
             let answers: Vec<Result<ContextAnswer, ApiError>> = futures_util::future::join_all(
                 peers.into_iter().map(|peer| ask_peer(peer, path.clone())),
@@ -860,6 +909,114 @@ async fn context(
         }
         Err(error) => Err(error),
     }
+}
+
+/// `/api/archived?id=…`: the event's file in the archive, once archived.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ArchivedAnswer {
+    /// Whether the file is in the archive.
+    pub archived: bool,
+    /// Where, and what it records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<serde_json::Value>,
+    /// The store, `s3://bucket/prefix` or `file:///dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+}
+
+/// The event `params.id` and the archived object of its file.
+async fn locate_archived(
+    state: &Arc<ApiState>,
+    params: &Params,
+) -> Result<Option<crate::archived::Located>, ApiError> {
+    let Some(Archive(store)) = state.archive.clone() else {
+        return Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: "this server has no archive configured".into(),
+            position: None,
+        });
+    };
+    let found = context(
+        State(state.clone()),
+        Params {
+            before: Some(0),
+            after: Some(0),
+            ..params.clone()
+        },
+    )
+    .await?;
+    crate::archived::locate(store.as_ref(), &found.0.event)
+        .await
+        .map_err(|error| ApiError::unavailable(format!("the archive: {error}")))
+}
+
+async fn archived(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Json<ArchivedAnswer>, ApiError> {
+    let located = locate_archived(&state, &params).await?;
+    Ok(Json(ArchivedAnswer {
+        archived: located.is_some(),
+        object: located.map(|located| serde_json::json!(located)),
+        store: state.archive.as_ref().map(|store| store.0.describe()),
+    }))
+}
+
+/// The gzip object of the event's file, as stored: gunzip gives the raw
+/// file byte for byte.
+async fn archived_object(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let located = locate_archived(&state, &params)
+        .await?
+        .ok_or_else(|| ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: "the event's file is not archived yet".into(),
+            position: None,
+        })?;
+    let Some(Archive(store)) = state.archive.clone() else {
+        return Err(ApiError::unavailable("no archive"));
+    };
+    let reader = store
+        .get(&located.key)
+        .await
+        .map_err(|error| ApiError::unavailable(format!("the archive: {error}")))?;
+    let name: String = located
+        .raw_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/gzip".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.gz\""),
+            ),
+            (
+                axum::http::header::HeaderName::from_static("x-loghaul-raw-sha256"),
+                located.sha256.clone(),
+            ),
+        ],
+        axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(reader)),
+    )
+        .into_response())
+}
+
+/// `/api/rehydrations`: what `loghaul archive reindex` made, still current.
+async fn rehydrations(State(state): State<Arc<ApiState>>) -> Json<serde_json::Value> {
+    let current = state.searcher.rehydrations();
+    Json(serde_json::json!({ "rehydrations": current }))
 }
 
 async fn tail(State(state): State<Arc<ApiState>>, params: Params) -> Result<Response, ApiError> {
@@ -1141,6 +1298,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/facets", get(facets))
         .route("/api/context", get(context))
         .route("/api/tail", get(tail))
+        .route("/api/archived", get(archived))
+        .route("/api/archived/object", get(archived_object))
+        .route("/api/rehydrations", get(rehydrations))
         .route("/metrics", get(metrics))
         .route("/readyz", get(readyz))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));

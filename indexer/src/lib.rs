@@ -22,12 +22,14 @@
 //!   answers an over-long request head with a JSON error.
 
 pub mod api;
+pub mod archived;
 pub mod client;
 pub mod control;
 pub mod dedup;
 pub mod listener;
 pub mod page;
 pub mod query;
+pub mod rehydrated;
 pub mod schema;
 pub mod search;
 pub mod store;

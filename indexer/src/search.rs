@@ -92,6 +92,9 @@ pub struct SearchRequest {
 /// Search over `<data_dir>/index/<shard>`.
 pub struct Searcher {
     root: PathBuf,
+    /// Where rehydrated indexes live (`<data_dir>`), for shard 0 only: one
+    /// shard serves them, so a fan-out never counts them twice.
+    rehydrated_in: Option<PathBuf>,
     fields: Fields,
     readers: Mutex<HashMap<String, (Index, IndexReader)>>,
 }
@@ -113,9 +116,15 @@ fn day_name(unix_nano: i64) -> String {
 /// fits whole).
 const WINDOW_START: i64 = 1_000_000_000;
 
+/// The `YYYY-MM-DD` of a day index's name: the name itself for a live day,
+/// the last part of the path for a rehydrated one.
+fn date_part(day: &str) -> &str {
+    day.get(day.len().saturating_sub(10)..).unwrap_or(day)
+}
+
 /// The first nanosecond of day `day` (`YYYY-MM-DD`, UTC).
 fn day_start(day: &str) -> Option<i64> {
-    let date: jiff::civil::Date = day.parse().ok()?;
+    let date: jiff::civil::Date = date_part(day).parse().ok()?;
     let start = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
     i64::try_from(start.timestamp().as_nanosecond()).ok()
 }
@@ -131,6 +140,7 @@ impl Searcher {
     pub fn new(data_dir: &Path, shard: u32) -> Self {
         Searcher {
             root: data_dir.join("index").join(shard.to_string()),
+            rehydrated_in: (shard == 0).then(|| data_dir.to_owned()),
             fields: Fields::new(),
             readers: Mutex::new(HashMap::new()),
         }
@@ -146,26 +156,65 @@ impl Searcher {
     /// Cached readers of days that are gone (removed by retention) are
     /// dropped here, so their files' space is freed.
     pub fn days(&self, from: Option<i64>, to: Option<i64>) -> Vec<String> {
+        self.days_in(from, to, false)
+    }
+
+    /// The current rehydrations this searcher includes when asked.
+    pub fn rehydrations(&self) -> Vec<crate::rehydrated::Rehydration> {
+        self.rehydrated_in
+            .as_deref()
+            .map(|data_dir| {
+                crate::rehydrated::current(data_dir, loghaul_model::time::now_unix_nano())
+                    .into_iter()
+                    .map(|(_, rehydration)| rehydration)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// [`Searcher::days`], with the day indexes of current rehydrations
+    /// (named by their absolute paths) when `rehydrated` is set. Expired
+    /// rehydrations are deleted here.
+    pub fn days_in(&self, from: Option<i64>, to: Option<i64>, rehydrated: bool) -> Vec<String> {
         let first = from.map(day_name);
         let last = to.map(|to| day_name(to.saturating_sub(1)));
-        let present: Vec<String> = std::fs::read_dir(&self.root)
+        let day_dirs = |root: &Path| -> Vec<std::fs::DirEntry> {
+            std::fs::read_dir(root)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|entry| entry.path().join("meta.json").exists())
+                .filter(|entry| entry.file_name().len() == 10)
+                .collect()
+        };
+        let mut present: Vec<String> = day_dirs(&self.root)
             .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|entry| entry.path().join("meta.json").exists())
             .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|name| name.len() == 10)
             .collect();
+        if rehydrated && let Some(data_dir) = &self.rehydrated_in {
+            let now = loghaul_model::time::now_unix_nano();
+            for (dir, _) in crate::rehydrated::current(data_dir, now) {
+                present.extend(
+                    day_dirs(&dir.join("index").join("0"))
+                        .into_iter()
+                        .map(|entry| entry.path().display().to_string()),
+                );
+            }
+        }
         self.readers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|day, _| present.contains(day));
         let mut days: Vec<String> = present
             .into_iter()
-            .filter(|name| first.as_ref().is_none_or(|first| name >= first))
-            .filter(|name| last.as_ref().is_none_or(|last| name <= last))
+            .filter(|name| {
+                first
+                    .as_deref()
+                    .is_none_or(|first| date_part(name) >= first)
+            })
+            .filter(|name| last.as_deref().is_none_or(|last| date_part(name) <= last))
             .collect();
-        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.sort_unstable_by(|a, b| date_part(b).cmp(date_part(a)).then_with(|| a.cmp(b)));
         days
     }
 
@@ -223,6 +272,7 @@ impl Searcher {
         Scope {
             searcher: self,
             control,
+            rehydrated: false,
         }
     }
 
@@ -296,12 +346,24 @@ impl Searcher {
 pub struct Scope<'a> {
     searcher: &'a Searcher,
     control: Arc<Control>,
+    rehydrated: bool,
 }
 
 /// Bytes an event holds beyond its stored JSON, for the memory budget.
 const EVENT_OVERHEAD: usize = 256;
 
 impl Scope<'_> {
+    /// This scope over the live index and, when `on`, the current
+    /// rehydrations too.
+    pub fn with_rehydrated(mut self, on: bool) -> Self {
+        self.rehydrated = on;
+        self
+    }
+
+    fn days(&self, from: Option<i64>, to: Option<i64>) -> Vec<String> {
+        self.searcher.days_in(from, to, self.rehydrated)
+    }
+
     fn fields(&self) -> &Fields {
         &self.searcher.fields
     }
@@ -437,11 +499,7 @@ impl Scope<'_> {
             }
             None => to,
         };
-        let oldest_day_start = self
-            .searcher
-            .days(from, upper)
-            .last()
-            .and_then(|day| day_start(day));
+        let oldest_day_start = self.days(from, upper).last().and_then(|day| day_start(day));
         // The first page searches its whole range at once: nothing is known
         // yet of how dense the matches are.
         let mut span: Option<i64> = (after.is_some() && upper.is_some()).then_some(WINDOW_START);
@@ -464,7 +522,7 @@ impl Scope<'_> {
             // Days come newest first and each holds only its own times, so
             // their pages, one after another, are in page order.
             let mut hits: Vec<(DocAddress, tantivy::Searcher, String)> = Vec::new();
-            for day in self.searcher.days(lower, upper) {
+            for day in self.days(lower, upper) {
                 // One more than asked, to know whether a next page exists.
                 // Each day holds only its own timestamps, so a newer day's
                 // events all come before an older day's.
@@ -536,7 +594,7 @@ impl Scope<'_> {
     ) -> Result<u64, SearchError> {
         let query = self.build(text, from, to, Vec::new())?;
         let mut total = 0;
-        for day in self.searcher.days(from, to) {
+        for day in self.days(from, to) {
             total += self.collect(&day, &*query, &Count)?.1 as u64;
         }
         Ok(total)
@@ -563,7 +621,7 @@ impl Scope<'_> {
         }
         let query = self.build(text, Some(from), Some(to), Vec::new())?;
         let mut counts = vec![0u64; buckets];
-        for day in self.searcher.days(Some(from), Some(to)) {
+        for day in self.days(Some(from), Some(to)) {
             let (_, fruit) = self.collect(
                 &day,
                 &*query,
@@ -615,7 +673,7 @@ impl Scope<'_> {
         }
         let query = self.build(text, from, to, Vec::new())?;
         let mut totals: HashMap<String, u64> = HashMap::new();
-        for day in self.searcher.days(from, to) {
+        for day in self.days(from, to) {
             let (_, fruit) = self.collect(
                 &day,
                 &*query,
@@ -653,7 +711,7 @@ impl Scope<'_> {
             IndexRecordOption::Basic,
         );
         let mut found = None;
-        for day in self.searcher.days(None, None) {
+        for day in self.days(None, None) {
             let (searcher, hits) =
                 self.collect(&day, &id_query, &TopDocs::with_limit(1).order_by_score())?;
             if let Some((_, address)) = hits.first() {
@@ -689,7 +747,7 @@ impl Scope<'_> {
                     )),
                 ),
             ]);
-            for day in self.searcher.days(None, None) {
+            for day in self.days(None, None) {
                 let (searcher, hits) = self.collect(
                     &day,
                     &query,

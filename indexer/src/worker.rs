@@ -6,6 +6,7 @@
 //! are acknowledged only after the commit that holds them, so a crash at any
 //! point loses nothing and, thanks to the dedup ranges, duplicates nothing.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -304,16 +305,22 @@ impl Indexer {
                     }
                 }
             }
-            if let Some(retention) = policy.retention
-                && Instant::now() >= next_retention
-            {
+            if Instant::now() >= next_retention {
                 next_retention = Instant::now() + Duration::from_secs(60);
-                let removed = store
-                    .lock()
-                    .await
-                    .apply_retention(loghaul_model::time::now_unix_nano(), retention)?;
-                if !removed.is_empty() {
-                    info!(days = ?removed, "retention removed whole days");
+                if let Some(retention) = policy.retention {
+                    let removed = store
+                        .lock()
+                        .await
+                        .apply_retention(loghaul_model::time::now_unix_nano(), retention)?;
+                    if !removed.is_empty() {
+                        info!(days = ?removed, "retention removed whole days");
+                    }
+                }
+                // <data_dir>/index/<shard>: rehydrations sit beside the index.
+                if shard == 0
+                    && let Some(data_dir) = root.parent().and_then(Path::parent)
+                {
+                    crate::rehydrated::sweep(data_dir);
                 }
             }
             let pending_documents = store.lock().await.pending_documents();

@@ -18,6 +18,7 @@ const state = {
   from: null,
   to: null,
   wrap: false,
+  rehydrated: false, // also search what `loghaul archive reindex` brought back
   events: [],
   cursor: null,
   loading: null, // the next page being fetched
@@ -174,6 +175,7 @@ async function api(path, params, signal) {
   for (const [key, value] of Object.entries(params)) {
     if (value !== null && value !== undefined && value !== "") query.set(key, value);
   }
+  if (state.rehydrated && path !== "/api/rehydrations") query.set("rehydrated", "1");
   for (;;) {
     const headers = {};
     if (token()) headers.Authorization = `Bearer ${token()}`;
@@ -219,6 +221,7 @@ function readUrl() {
     state.range = params.get("since") || "1h";
   }
   state.wrap = params.get("wrap") === "1";
+  state.rehydrated = params.get("rehydrated") === "1";
   state.linked = params.get("event");
 }
 
@@ -232,6 +235,7 @@ function writeUrl(push) {
     params.set("since", state.range);
   }
   if (state.wrap) params.set("wrap", "1");
+  if (state.rehydrated) params.set("rehydrated", "1");
   if (state.linked) params.set("event", state.linked);
   const url = `${location.pathname}${params.size ? "?" + params : ""}`;
   if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
@@ -255,6 +259,8 @@ function showControls() {
     $("to").value = local(state.to);
   }
   $("wrap").setAttribute("aria-pressed", String(state.wrap));
+  $("rehydrated").setAttribute("aria-pressed", String(state.rehydrated));
+  if (state.rehydrated) $("rehydrated").hidden = false;
   $("results").classList.toggle("wrap", state.wrap);
 }
 
@@ -580,6 +586,60 @@ function openDetail(event) {
   $("detail").hidden = false;
   $("copy-json").onclick = () => navigator.clipboard && navigator.clipboard.writeText(JSON.stringify(event, plain, 2));
   loadContext(event).catch((error) => showError(error, "context"));
+  loadArchived(event, table).catch((error) => showError(error, "archive"));
+}
+
+/** Adds the event's archived file, with a download, once it is archived. */
+async function loadArchived(event, table) {
+  let answer;
+  try {
+    answer = await api("/api/archived", { id: event.id });
+  } catch (error) {
+    if (error.status === 404) return; // no archive on this server
+    throw error;
+  }
+  if (state.linked !== event.id) return; // another event is open now
+  const tr = document.createElement("tr");
+  const th = document.createElement("th");
+  th.textContent = "archived file";
+  const td = document.createElement("td");
+  td.id = "archived";
+  if (!answer.archived) {
+    td.textContent = "not archived yet: the file is archived when it rotates";
+  } else {
+    const object = answer.object;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    visible(button, `${object.raw_name}.gz`);
+    button.title = `${object.key} in ${answer.store}`;
+    button.onclick = () => downloadArchived(event.id, `${object.raw_name}.gz`).catch((error) => showError(error, "archive"));
+    const about = document.createElement("div");
+    about.className = "muted";
+    about.textContent = `${object.line_count.toLocaleString()} lines, ${object.raw_size.toLocaleString()} bytes, sha256 ${object.sha256}`;
+    td.append(button, about);
+  }
+  tr.append(th, td);
+  table.append(tr);
+}
+
+/** Fetches with the token (a plain link could not send it) and saves. */
+async function downloadArchived(id, name) {
+  const headers = {};
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch(`/api/archived/object?${new URLSearchParams({ id })}`, { headers });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+  saveBlob(await response.blob(), name);
+}
+
+function saveBlob(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 async function loadContext(event) {
@@ -809,6 +869,21 @@ function stopLive() {
   $("live-bar").hidden = true;
 }
 
+/** Shows the Rehydrated switch when `loghaul archive reindex` made any. */
+async function showRehydrations() {
+  const answer = await api("/api/rehydrations", {});
+  const current = answer.rehydrations || [];
+  const button = $("rehydrated");
+  if (!current.length && !state.rehydrated) return;
+  const events = current.reduce((sum, r) => sum + r.events, 0);
+  button.textContent = `Rehydrated (${current.length})`;
+  button.title = current.length
+    ? `Also search ${events.toLocaleString()} events brought back from the archive; ` +
+      current.map((r) => `${r.id} until ${new Date(r.expires_unix_nano / 1e6).toISOString()}`).join(", ")
+    : "No rehydration is current";
+  button.hidden = false;
+}
+
 // ---------------------------------------------------------------- export
 
 async function exportAs(kind) {
@@ -832,13 +907,7 @@ async function exportAs(kind) {
     cursor = page.next_cursor;
   } while (cursor);
   const blob = new Blob(parts, { type: kind === "csv" ? "text/csv" : "application/x-ndjson" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = `loghaul-${new Date().toISOString().replace(/[:.]/g, "-")}.${kind === "csv" ? "csv" : "ndjson"}`;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  saveBlob(blob, `loghaul-${new Date().toISOString().replace(/[:.]/g, "-")}.${kind === "csv" ? "csv" : "ndjson"}`);
   $("status").textContent = `exported ${total.toLocaleString()} events`;
 }
 
@@ -975,6 +1044,12 @@ function wire() {
       }
     });
   }
+  $("rehydrated").addEventListener("click", () => {
+    state.rehydrated = !state.rehydrated;
+    showControls();
+    writeUrl(true);
+    runSearch(false);
+  });
   $("wrap").addEventListener("click", () => {
     state.wrap = !state.wrap;
     state.heights.clear();
@@ -1040,6 +1115,7 @@ applyTheme(localStorage.getItem("loghaul.theme") || "system");
 readUrl();
 showControls();
 wire();
+showRehydrations().catch(() => {});
 if (window.uPlot) runSearch(false);
 else window.addEventListener("load", () => runSearch(false));
 // For the browser tests and for poking at the page from the console.

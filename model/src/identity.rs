@@ -42,6 +42,17 @@ impl FileIdentity {
             self.device, self.inode, self.fingerprint
         )
     }
+
+    /// Reads back what [`FileIdentity::to_key`] wrote.
+    pub fn from_key(key: &str) -> Option<Self> {
+        let mut parts = key.splitn(3, '-');
+        let mut next = || u64::from_str_radix(parts.next()?, 16).ok();
+        Some(FileIdentity {
+            device: next()?,
+            inode: next()?,
+            fingerprint: next()?,
+        })
+    }
 }
 
 impl fmt::Display for FileIdentity {
@@ -53,6 +64,19 @@ impl fmt::Display for FileIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_read_back() {
+        let identity = FileIdentity {
+            device: 0xfd01,
+            inode: 7,
+            fingerprint: u64::MAX,
+        };
+        assert_eq!(FileIdentity::from_key(&identity.to_key()), Some(identity));
+        for bad in ["", "1-2", "1-2-x", "-1-2"] {
+            assert_eq!(FileIdentity::from_key(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn key_is_stable_hex() {

@@ -44,5 +44,5 @@ pub use encoder::RawBatchEncoder;
 pub use event::{Event, EventBatch, Resource, Severity};
 pub use id::EventId;
 pub use identity::FileIdentity;
-pub use manifest::{ArchiveManifest, RotationReason};
+pub use manifest::{ArchiveManifest, RotationReason, safe_key_segment};
 pub use raw::{RawBatch, RawRecord, RecordFlags, SourceLabels};

@@ -121,7 +121,7 @@ impl ArchiveManifest {
 
 /// Keeps `[A-Za-z0-9._-]`, replaces anything else with `_`, and never yields
 /// `.`, `..` or an empty segment.
-fn safe_key_segment(segment: &str) -> String {
+pub fn safe_key_segment(segment: &str) -> String {
     let cleaned: String = segment
         .chars()
         .map(|c| {

@@ -364,7 +364,7 @@ async fn size_rotation_archives_byte_exact_objects_to_s3() {
     assert_eq!(all, (0..3000).collect::<Vec<_>>());
 
     // Every rotated file is in S3, byte-exact, found by its raw sha256.
-    let objects = bucket.list("").await.expect("list");
+    let objects = loghaul_archive::catalog::only_objects(bucket.list("").await.expect("list"));
     assert_eq!(
         objects.len(),
         rotated.len(),
@@ -503,7 +503,7 @@ async fn an_s3_outage_across_rotations_loses_and_deletes_nothing() {
         let objects = bucket
             .list("")
             .await
-            .map(|objects| objects.len())
+            .map(|objects| loghaul_archive::catalog::only_objects(objects).len())
             .unwrap_or(0);
         if objects == rotated.len() {
             break;
@@ -562,7 +562,7 @@ async fn keep_local_deletes_only_verified_archives_beyond_the_newest() {
         1,
         "only the newest archived file stays: {remaining:?}"
     );
-    let objects = bucket.list("").await.expect("list");
+    let objects = loghaul_archive::catalog::only_objects(bucket.list("").await.expect("list"));
     assert!(
         objects.len() >= 3,
         "several rotations were archived: {objects:?}"
@@ -647,7 +647,7 @@ async fn archive_on_shutdown_rotates_and_archives_everything_on_sigterm() {
         .await
         .expect("digest")
         .sha256;
-    let objects = bucket.list("").await.expect("list");
+    let objects = loghaul_archive::catalog::only_objects(bucket.list("").await.expect("list"));
     assert_eq!(objects.len(), 1);
     let info = bucket
         .head(&objects[0].key)

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use loghaul_archive::catalog;
+use loghaul_archive::check::{self, Status};
+use loghaul_archive::restore;
 use loghaul_archive::{
     ArchiveRequest, Archiver, LocalStore, ObjectStore, S3Connection, S3Store, Spool, StoreOptions,
 };
@@ -21,7 +24,12 @@ Generates a log file of --size (or uses --file), then measures:
                                 count and gzip, then a create-only write and
                                 its verification, into a local directory
   archive -1, -6 -> s3          the same into S3 (with --s3-endpoint)
-Each line gives MiB/s of raw input and CPU seconds per GiB (this process;
+  gunzip, gunzip | sha256sum    reading the level-6 object back with the
+                                standard tools
+  verify, restore <- directory  `loghaul archive verify` and `restore` of that
+  verify, restore <- s3         object: gunzip, sha256 and line count as it
+                                streams (restore also writes and fsyncs)
+Each line gives MiB/s of raw bytes and CPU seconds per GiB (this process;
 the S3 server's own CPU is not counted).
 
 Example:
@@ -58,7 +66,7 @@ async fn archive_once(
     level: u32,
     spool_dir: &Path,
     name: String,
-) -> anyhow::Result<Figure> {
+) -> anyhow::Result<(Figure, String)> {
     // A fresh prefix per run: an object already there would skip the upload.
     let prefix = format!(
         "bench-{}-{level}-{}",
@@ -85,15 +93,43 @@ async fn archive_once(
     };
     let (cpu_before, _) = cpu_seconds();
     let started = Instant::now();
-    archiver.archive(&request).await?;
+    let archived = archiver.archive(&request).await?;
     let seconds = started.elapsed().as_secs_f64();
     let (cpu_after, _) = cpu_seconds();
-    Ok(Figure {
+    Ok((
+        Figure {
+            name,
+            seconds,
+            cpu_seconds: cpu_after - cpu_before,
+            peak_rss: None,
+        },
+        archived.key,
+    ))
+}
+
+/// `archive verify` and `archive restore` of one object, timed.
+async fn read_back(
+    store: &dyn ObjectStore,
+    key: &str,
+    restore_dir: &Path,
+    place: &str,
+) -> anyhow::Result<[Figure; 2]> {
+    let entry = catalog::entry(store, key).await?;
+    let timed = |name: String, cpu_before: f64, started: Instant| Figure {
         name,
-        seconds,
-        cpu_seconds: cpu_after - cpu_before,
+        seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds().0 - cpu_before,
         peak_rss: None,
-    })
+    };
+    let (cpu_before, started) = (cpu_seconds().0, Instant::now());
+    let (verdict, _) = check::check(store, &entry, None, check::no_progress()).await?;
+    anyhow::ensure!(verdict.status == Status::Good, "verify: {verdict:?}");
+    let verify = timed(format!("verify <- {place}"), cpu_before, started);
+    let (cpu_before, started) = (cpu_seconds().0, Instant::now());
+    let restored = restore::restore(store, &entry, restore_dir, check::no_progress()).await?;
+    anyhow::ensure!(restored.action == "restored", "restore: {restored:?}");
+    let restore = timed(format!("restore <- {place}"), cpu_before, started);
+    Ok([verify, restore])
 }
 
 pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
@@ -128,31 +164,49 @@ pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
             }
             None => None,
         };
+        let mut read_backs = Vec::new();
         for level in [1, 6] {
             eprintln!("archiving at gzip level {level}");
             let spool = scratch.path().join(format!("spool-{level}"));
-            figures.push(
-                archive_once(
-                    local.clone(),
+            let (figure, key) = archive_once(
+                local.clone(),
+                &file,
+                level,
+                &spool,
+                format!("archive -{level} -> directory"),
+            )
+            .await?;
+            figures.push(figure);
+            read_backs.push((local.clone(), key, "directory"));
+            if let Some(s3) = &s3 {
+                let (figure, key) = archive_once(
+                    s3.clone(),
                     &file,
                     level,
                     &spool,
-                    format!("archive -{level} -> directory"),
+                    format!("archive -{level} -> s3"),
                 )
-                .await?,
-            );
-            if let Some(s3) = &s3 {
-                figures.push(
-                    archive_once(
-                        s3.clone(),
-                        &file,
-                        level,
-                        &spool,
-                        format!("archive -{level} -> s3"),
-                    )
-                    .await?,
-                );
+                .await?;
+                figures.push(figure);
+                read_backs.push((s3.clone(), key, "s3"));
             }
+        }
+        // Reading back the level-6 objects: the standard tools, then ours.
+        let (_, local_key, _) = &read_backs[read_backs.len() - 1 - usize::from(s3.is_some())];
+        let object = scratch.path().join("archive").join(local_key);
+        eprintln!("reading back");
+        figures.push(baseline("gunzip", "gunzip -c \"$1\" > /dev/null", &object)?);
+        figures.push(baseline(
+            "gunzip | sha256sum",
+            "gunzip -c \"$1\" | sha256sum > /dev/null",
+            &object,
+        )?);
+        let level_6 = read_backs.split_off(read_backs.len() - 1 - usize::from(s3.is_some()));
+        for (store, key, place) in level_6 {
+            let restore_dir = scratch.path().join(format!("restored-{place}"));
+            std::fs::create_dir_all(&restore_dir)?;
+            figures.extend(read_back(store.as_ref(), &key, &restore_dir, place).await?);
+            std::fs::remove_dir_all(&restore_dir)?;
         }
         anyhow::Ok(())
     })?;
@@ -160,7 +214,7 @@ pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
         &figures,
         bytes,
         lines,
-        "archive: MiB/s of raw input",
+        "archive: MiB/s of raw bytes",
         args.json,
     );
     Ok(())

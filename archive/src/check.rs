@@ -1,0 +1,419 @@
+//! Reading an archived object back against what it should be: gunzip as it
+//! streams, hash and count the raw bytes, and stop at the recorded raw size
+//! so a gzip bomb cannot fill a disk. Memory stays at a few fixed buffers
+//! whatever the object's size. `verify` reads into nothing; `restore` hands
+//! in the file to write.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::catalog::{Entry, Expected};
+use crate::digest::{DigestBuilder, FileDigest};
+use crate::{ArchiveError, ObjectStore};
+
+const BUFFER: usize = 256 * 1024;
+
+/// How an object compares with what it should be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Read back whole and equal to its record.
+    Good,
+    /// Its record is there, the object is not.
+    Missing,
+    /// The gzip stream is damaged or cut short.
+    Corrupt,
+    /// It reads, but not as recorded (size, sha256, line count, or no
+    /// usable record at all).
+    Mismatched,
+    /// Its key or names would write outside the destination.
+    Refused,
+}
+
+impl Status {
+    /// Lowercase name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Good => "good",
+            Status::Missing => "missing",
+            Status::Corrupt => "corrupt",
+            Status::Mismatched => "mismatched",
+            Status::Refused => "refused",
+        }
+    }
+}
+
+/// The result of reading one object back.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The object key.
+    pub key: String,
+    /// How it compared.
+    pub status: Status,
+    /// What differed, for anything but good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The raw sha256 read back, when the stream was read to its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Raw bytes read back.
+    pub raw_bytes: u64,
+    /// Lines read back.
+    pub lines: u64,
+}
+
+impl Verdict {
+    /// A verdict reached without reading the object.
+    pub fn without_reading(key: &str, status: Status, reason: impl Into<String>) -> Self {
+        Verdict {
+            key: key.to_owned(),
+            status,
+            reason: Some(reason.into()),
+            sha256: None,
+            raw_bytes: 0,
+            lines: 0,
+        }
+    }
+}
+
+/// Called with compressed byte counts as they are read, for progress bars.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// A progress callback that shows nothing.
+pub fn no_progress() -> Progress {
+    Arc::new(|_| {})
+}
+
+/// The verdict for an entry that cannot be read at all, if it is one.
+pub fn unreadable(entry: &Entry) -> Option<Verdict> {
+    if let Err(error) = crate::validate_key(&entry.key) {
+        return Some(Verdict::without_reading(
+            &entry.key,
+            Status::Refused,
+            error.to_string(),
+        ));
+    }
+    if entry.object.is_none() {
+        return Some(Verdict::without_reading(
+            &entry.key,
+            Status::Missing,
+            "the record is there but the object is not",
+        ));
+    }
+    if entry.expected.is_none() {
+        return Some(Verdict::without_reading(
+            &entry.key,
+            Status::Mismatched,
+            entry
+                .problem
+                .clone()
+                .unwrap_or_else(|| "no record of what it should be".into()),
+        ));
+    }
+    None
+}
+
+/// Reads `entry`'s object back, writing the raw bytes to `sink` when given.
+/// A store error other than "not found" is returned as an error: the object
+/// may be fine, and the caller decides whether to retry.
+pub async fn check(
+    store: &dyn ObjectStore,
+    entry: &Entry,
+    sink: Option<std::fs::File>,
+    progress: Progress,
+) -> Result<(Verdict, Option<std::fs::File>), ArchiveError> {
+    if let Some(verdict) = unreadable(entry) {
+        return Ok((verdict, sink));
+    }
+    let Some(expected) = entry.expected.clone() else {
+        return Ok((
+            Verdict::without_reading(&entry.key, Status::Mismatched, "no record"),
+            sink,
+        ));
+    };
+    let reader = match store.get(&entry.key).await {
+        Ok(reader) => reader,
+        Err(ArchiveError::NotFound { .. }) => {
+            return Ok((
+                Verdict::without_reading(&entry.key, Status::Missing, "the object is gone"),
+                sink,
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    let key = entry.key.clone();
+    let problem = entry.problem.clone();
+    tokio::task::spawn_blocking(move || {
+        let bridge = tokio_util::io::SyncIoBridge::new(reader);
+        let mut sink = sink;
+        let verdict = stream(bridge, &key, &expected, sink.as_mut(), &progress);
+        let verdict = match (verdict, problem) {
+            (verdict, Some(problem)) if verdict.status == Status::Good => Verdict {
+                status: Status::Mismatched,
+                reason: Some(problem),
+                ..verdict
+            },
+            (verdict, _) => verdict,
+        };
+        (verdict, sink)
+    })
+    .await
+    .map_err(|error| {
+        ArchiveError::io(
+            "verify",
+            std::path::Path::new(&entry.key),
+            std::io::Error::other(error),
+        )
+    })
+}
+
+/// Hashes the compressed bytes as the decoder pulls them.
+struct Counting<R> {
+    inner: R,
+    digest: DigestBuilder,
+    progress: Progress,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.digest.update(&buffer[..read]);
+        (self.progress)(read as u64);
+        Ok(read)
+    }
+}
+
+/// The streaming comparison; see the module comment.
+pub(crate) fn stream(
+    compressed: impl Read,
+    key: &str,
+    expected: &Expected,
+    mut sink: Option<&mut std::fs::File>,
+    progress: &Progress,
+) -> Verdict {
+    let limit = expected.manifest.raw_size;
+    let counting = Counting {
+        inner: compressed,
+        digest: DigestBuilder::default(),
+        progress: progress.clone(),
+    };
+    let mut decoder = flate2::read::MultiGzDecoder::new(counting);
+    let mut raw = DigestBuilder::default();
+    let mut buffer = vec![0u8; BUFFER];
+    let (mut lines, mut last_byte, mut total) = (0u64, None, 0u64);
+    let verdict = |status, reason: String, sha256, raw_bytes, lines| Verdict {
+        key: key.to_owned(),
+        status,
+        reason: Some(reason),
+        sha256,
+        raw_bytes,
+        lines,
+    };
+    loop {
+        // One byte past the recorded size is enough to know it is too big.
+        let room = (limit + 1 - total).min(BUFFER as u64) as usize;
+        let read = match decoder.read(&mut buffer[..room]) {
+            Ok(read) => read,
+            Err(error) => {
+                return verdict(
+                    Status::Corrupt,
+                    format!("the gzip stream is damaged after {total} raw bytes: {error}"),
+                    None,
+                    total,
+                    lines,
+                );
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        let chunk = &buffer[..read];
+        total += read as u64;
+        if total > limit {
+            return verdict(
+                Status::Mismatched,
+                format!(
+                    "it holds more than the recorded {limit} raw bytes; stopped there (a gzip bomb, or a wrong record)"
+                ),
+                None,
+                total,
+                lines,
+            );
+        }
+        raw.update(chunk);
+        lines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        last_byte = chunk.last().copied();
+        if let Some(file) = sink.as_deref_mut()
+            && let Err(error) = file.write_all(chunk)
+        {
+            return verdict(
+                Status::Mismatched,
+                format!("cannot write the restored copy: {error}"),
+                None,
+                total,
+                lines,
+            );
+        }
+    }
+    lines += u64::from(last_byte.is_some_and(|byte| byte != b'\n'));
+    let gzip = decoder.into_inner().digest.finish();
+    let raw = raw.finish();
+    compare(key, expected, &raw, &gzip, lines)
+}
+
+fn compare(
+    key: &str,
+    expected: &Expected,
+    raw: &FileDigest,
+    gzip: &FileDigest,
+    lines: u64,
+) -> Verdict {
+    let manifest = &expected.manifest;
+    let mut differences = Vec::new();
+    if raw.size != manifest.raw_size {
+        differences.push(format!(
+            "{} raw bytes, recorded {}",
+            raw.size, manifest.raw_size
+        ));
+    }
+    if raw.sha256 != manifest.sha256 {
+        differences.push(format!(
+            "raw sha256 {}, recorded {}",
+            raw.sha256, manifest.sha256
+        ));
+    }
+    if lines != manifest.line_count {
+        differences.push(format!("{lines} lines, recorded {}", manifest.line_count));
+    }
+    let gzip_differs = expected
+        .gzip_sha256
+        .as_ref()
+        .is_some_and(|recorded| *recorded != gzip.sha256);
+    let status = if differences.is_empty() && !gzip_differs {
+        Status::Good
+    } else if differences.is_empty() {
+        // The raw bytes are right but the stored gzip is not the one written.
+        differences.push(format!(
+            "gzip sha256 {}, recorded {}",
+            gzip.sha256,
+            expected.gzip_sha256.clone().unwrap_or_default()
+        ));
+        Status::Mismatched
+    } else {
+        Status::Mismatched
+    };
+    Verdict {
+        key: key.to_owned(),
+        status,
+        reason: (!differences.is_empty()).then(|| differences.join("; ")),
+        sha256: Some(raw.sha256.clone()),
+        raw_bytes: raw.size,
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use loghaul_model::{ArchiveManifest, FileIdentity, RotationReason};
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::new(6));
+        encoder.write_all(bytes).expect("compress");
+        encoder.finish().expect("finish")
+    }
+
+    fn expected_for(raw: &[u8]) -> Expected {
+        let mut digest = DigestBuilder::default();
+        digest.update(raw);
+        let digest = digest.finish();
+        Expected {
+            manifest: ArchiveManifest {
+                host: "h".into(),
+                source_path: "/var/log/a.log".into(),
+                file: FileIdentity {
+                    device: 1,
+                    inode: 2,
+                    fingerprint: 3,
+                },
+                sha256: digest.sha256,
+                raw_size: digest.size,
+                line_count: memchr::memchr_iter(b'\n', raw).count() as u64
+                    + u64::from(raw.last().is_some_and(|byte| *byte != b'\n')),
+                first_timestamp_unix_nano: 0,
+                last_timestamp_unix_nano: 0,
+                reason: RotationReason::Size,
+            },
+            raw_name: "a.log.1".into(),
+            gzip_sha256: None,
+        }
+    }
+
+    fn verdict_of(compressed: &[u8], expected: &Expected) -> Verdict {
+        stream(compressed, "k", expected, None, &no_progress())
+    }
+
+    #[test]
+    fn good_flipped_truncated_and_bomb_are_told_apart() {
+        let raw: Vec<u8> = (0..20_000)
+            .flat_map(|n| format!("2026-11-30T00:00:00Z line {n}\n").into_bytes())
+            .collect();
+        let expected = expected_for(&raw);
+        let compressed = gzip(&raw);
+        let good = verdict_of(&compressed, &expected);
+        assert_eq!(good.status, Status::Good, "{good:?}");
+        assert_eq!((good.raw_bytes, good.lines), (raw.len() as u64, 20_000));
+
+        let mut flipped = compressed.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0x01;
+        let verdict = verdict_of(&flipped, &expected);
+        assert!(
+            matches!(verdict.status, Status::Corrupt | Status::Mismatched),
+            "{verdict:?}"
+        );
+        assert_ne!(verdict.status, Status::Good);
+
+        let truncated = &compressed[..compressed.len() * 2 / 3];
+        assert_eq!(
+            verdict_of(truncated, &expected).status,
+            Status::Corrupt,
+            "a cut stream is corrupt"
+        );
+
+        // 64 MiB of zeros in a 64 KiB gzip, recorded as 1,000 bytes.
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        let mut small = expected_for(&[0u8; 1000]);
+        small.manifest.raw_size = 1000;
+        let verdict = verdict_of(&bomb, &small);
+        assert_eq!(verdict.status, Status::Mismatched, "{verdict:?}");
+        assert_eq!(verdict.raw_bytes, 1001, "it stops one byte past the record");
+    }
+
+    #[test]
+    fn wrong_records_are_mismatches_named_by_field() {
+        let raw = b"one\ntwo\nthree";
+        let mut expected = expected_for(raw);
+        assert_eq!(expected.manifest.line_count, 3);
+        expected.manifest.line_count = 2;
+        let verdict = verdict_of(&gzip(raw), &expected);
+        assert_eq!(verdict.status, Status::Mismatched);
+        assert_eq!(verdict.reason.as_deref(), Some("3 lines, recorded 2"));
+        let mut expected = expected_for(raw);
+        expected.gzip_sha256 = Some("0".repeat(64));
+        let verdict = verdict_of(&gzip(raw), &expected);
+        assert_eq!(verdict.status, Status::Mismatched);
+        assert!(
+            verdict
+                .reason
+                .is_some_and(|reason| reason.starts_with("gzip sha256"))
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Rehydrated indexes: archived files brought back into their own index
+//! for a while (`loghaul archive reindex`).
+//!
+//! Each lives in `<data_dir>/rehydrated/<id>/` with its own `index/0/<day>`
+//! directories and a `rehydration.json` saying when it expires. The
+//! directory appears under its final name only once it is complete (it is
+//! built as `<id>.partial`). Searches include it when asked
+//! (`rehydrated=1`); once its time is up it is deleted, at the next search
+//! that looks or the indexer's next retention pass.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+/// The directory under `data_dir`.
+pub const DIR: &str = "rehydrated";
+/// The description file in each rehydration.
+pub const FILE: &str = "rehydration.json";
+/// Suffix of a rehydration being built.
+pub const PARTIAL: &str = ".partial";
+
+/// What one rehydration holds and until when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rehydration {
+    /// Its directory name.
+    pub id: String,
+    /// When it was made, ns since the epoch.
+    pub created_unix_nano: i64,
+    /// When it is deleted, ns since the epoch.
+    pub expires_unix_nano: i64,
+    /// The archive it came from.
+    pub archive: String,
+    /// The selection (host, source, range) it was made from.
+    pub selection: serde_json::Value,
+    /// Archived files read.
+    pub files: u64,
+    /// Events indexed.
+    pub events: u64,
+    /// Events not indexed because the live index still holds them.
+    pub skipped_live: u64,
+}
+
+/// `<data_dir>/rehydrated`.
+pub fn root(data_dir: &Path) -> PathBuf {
+    data_dir.join(DIR)
+}
+
+/// The complete, unexpired rehydrations under `data_dir`, oldest first.
+/// Expired ones are deleted on the way.
+pub fn current(data_dir: &Path, now: i64) -> Vec<(PathBuf, Rehydration)> {
+    let Ok(entries) = std::fs::read_dir(root(data_dir)) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(PARTIAL) || !path.is_dir() {
+            continue;
+        }
+        let described = std::fs::read(path.join(FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Rehydration>(&bytes).ok());
+        let Some(rehydration) = described else {
+            warn!(path = %path.display(), "a rehydration without a readable {FILE}: not searched");
+            continue;
+        };
+        if rehydration.expires_unix_nano <= now {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => {
+                    info!(id = %rehydration.id, events = rehydration.events, "rehydration expired: deleted")
+                }
+                Err(error) => {
+                    warn!(path = %path.display(), %error, "cannot delete an expired rehydration")
+                }
+            }
+            continue;
+        }
+        found.push((path, rehydration));
+    }
+    found.sort_by_key(|(_, rehydration)| rehydration.created_unix_nano);
+    found
+}
+
+/// Deletes expired rehydrations; returns how many remain.
+pub fn sweep(data_dir: &Path) -> usize {
+    current(data_dir, loghaul_model::time::now_unix_nano()).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn make(data_dir: &Path, id: &str, expires: i64) -> PathBuf {
+        let dir = root(data_dir).join(id);
+        std::fs::create_dir_all(dir.join("index/0")).expect("mkdir");
+        let rehydration = Rehydration {
+            id: id.into(),
+            created_unix_nano: 1,
+            expires_unix_nano: expires,
+            archive: "file:///a".into(),
+            selection: serde_json::json!({}),
+            files: 1,
+            events: 2,
+            skipped_live: 0,
+        };
+        std::fs::write(
+            dir.join(FILE),
+            serde_json::to_vec(&rehydration).expect("json"),
+        )
+        .expect("write");
+        dir
+    }
+
+    #[test]
+    fn expired_ones_are_deleted_and_partial_ones_ignored() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let kept = make(data.path(), "a", 100);
+        let gone = make(data.path(), "b", 50);
+        std::fs::create_dir_all(root(data.path()).join(format!("c{PARTIAL}"))).expect("mkdir");
+        let current = current(data.path(), 60);
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0].0, kept);
+        assert!(!gone.exists(), "the expired one is deleted");
+        assert!(root(data.path()).join(format!("c{PARTIAL}")).exists());
+    }
+}
