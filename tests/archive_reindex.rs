@@ -61,7 +61,7 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
     let text: String = (0..20_000)
         .map(|n| {
             format!(
-                "2026-11-20T{:02}:{:02}:{:02}Z {} live line {n:05}\n",
+                "2026-11-20T{:02}:{:02}:{:02}Z {} live line {n:05} served by the pipeline\n",
                 n / 3600,
                 (n / 60) % 60,
                 n % 60,
@@ -71,11 +71,12 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         .collect();
     std::fs::write(logs.join("app.log"), &text).expect("log");
     let config_flag = config.display().to_string();
-    let (mut run, addr, _stderr) = start_run_with(
+    let (run, addr, _stderr) = start_run_with(
         Path::new(env!("CARGO_BIN_EXE_loghaul")),
         dir.path(),
         &["-c".into(), config_flag.clone()],
     );
+    let _run = KillOnDrop(run);
     wait_for("20,000 live events", Duration::from_secs(120), || {
         api_count(addr, "live") == Some(20_000)
     });
@@ -217,6 +218,14 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         .expect("list")
         .count();
     assert_eq!(left, 0, "the expired rehydration is deleted");
-    run.kill().expect("kill");
-    let _ = run.wait();
+}
+
+/// Stops `loghaul run` however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

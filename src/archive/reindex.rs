@@ -290,7 +290,7 @@ impl Job {
                 query: query.clone(),
                 from: None,
                 to: None,
-                limit: 10_000,
+                limit: 1_000,
                 cursor,
             })?;
             ids.extend(
