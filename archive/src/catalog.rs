@@ -566,6 +566,91 @@ mod tests {
         assert_eq!(header_unescape("50%"), "50%");
     }
 
+    /// A store that lists whatever keys it is given, as S3 does for keys
+    /// with `..` in them (s3s-fs does not: it writes them elsewhere).
+    struct Listed(BTreeMap<String, Vec<u8>>);
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Listed {
+        fn describe(&self) -> String {
+            "memory://".into()
+        }
+
+        async fn put_file(
+            &self,
+            key: &str,
+            path: &std::path::Path,
+            _: &Metadata,
+        ) -> Result<crate::PutOutcome, ArchiveError> {
+            Err(ArchiveError::io(
+                "put",
+                path,
+                std::io::Error::other(format!("read-only test store: {key}")),
+            ))
+        }
+
+        async fn get(&self, key: &str) -> Result<crate::ObjectReader, ArchiveError> {
+            let bytes = self.0.get(key).cloned().ok_or(ArchiveError::NotFound {
+                key: key.into(),
+                store: self.describe(),
+            })?;
+            Ok(Box::new(std::io::Cursor::new(bytes)))
+        }
+
+        async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ArchiveError> {
+            crate::validate_key(key)?;
+            Ok(self.0.get(key).map(|bytes| ObjectInfo {
+                key: key.into(),
+                size: bytes.len() as u64,
+                metadata: Metadata::new(),
+                retention: None,
+            }))
+        }
+
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|(key, _)| key.starts_with(prefix))
+                .map(|(key, bytes)| ObjectInfo {
+                    key: key.clone(),
+                    size: bytes.len() as u64,
+                    metadata: Metadata::new(),
+                    retention: None,
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_that_climb_out_are_listed_refused_and_never_read() {
+        let name = "20261122T000000Z_20261122T000001Z_0123456789ab.log.gz";
+        let hostile = format!("../../etc/2026/11/22/cron.d/{name}");
+        let store: Arc<dyn ObjectStore> = Arc::new(Listed(BTreeMap::from([(
+            hostile.clone(),
+            b"not gzip".to_vec(),
+        )])));
+        let listing = list(store.clone(), &Selection::default())
+            .await
+            .expect("listing");
+        assert_eq!(listing.entries.len(), 1, "{listing:?}");
+        let entry = &listing.entries[0];
+        assert_eq!(entry.key, hostile);
+        let verdict = crate::check::unreadable(entry).expect("refused before reading");
+        assert_eq!(verdict.status, crate::check::Status::Refused);
+        let dest = tempfile::tempdir().expect("tempdir");
+        let restored = crate::restore::restore(
+            store.as_ref(),
+            entry,
+            dest.path(),
+            crate::check::no_progress(),
+        )
+        .await
+        .expect("answers");
+        assert_eq!(restored.verdict.status, crate::check::Status::Refused);
+        assert_eq!(std::fs::read_dir(dest.path()).expect("list").count(), 0);
+    }
+
     #[test]
     fn record_keys_sit_beside_objects() {
         assert_eq!(

@@ -160,3 +160,118 @@ async fn when_required_checksum_mode_still_writes_and_verifies() {
     let digest = loghaul_archive::digest_file(&file).await.expect("digest");
     store.verify("multi/f", &digest).await.expect("verified");
 }
+
+/// A raw client on the same server, to put what loghaul never would.
+async fn raw_client(server: &S3Server) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(server.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            S3_ACCESS_KEY,
+            S3_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn a_key_that_climbs_out_is_named_and_never_read() {
+    use loghaul_archive::catalog::{self, Selection};
+    use loghaul_archive::check::{self, Status};
+    let server = S3Server::start();
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(store_on(&server, "", StoreOptions::default()).await);
+    let client = raw_client(&server).await;
+    let bucket = store.describe().trim_start_matches("s3://").to_owned();
+    let hostile =
+        "../../etc/2026/11/22/cron.d/20261122T000000Z_20261122T000001Z_0123456789ab.log.gz";
+    let put = client
+        .put_object()
+        .bucket(&bucket)
+        .key(hostile)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    match put {
+        Err(error) => {
+            // Then the server itself keeps such keys out; say so.
+            eprintln!(
+                "s3s-fs refuses the key {hostile:?} itself: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            );
+            assert!(store.list("").await.expect("list").is_empty());
+        }
+        Ok(_) => {
+            let listing = catalog::list(store.clone(), &Selection::default())
+                .await
+                .expect("listing");
+            match listing.entries.iter().find(|entry| entry.key == hostile) {
+                Some(entry) => {
+                    let verdict = check::unreadable(entry).expect("not read");
+                    assert_eq!(verdict.status, Status::Refused, "{verdict:?}");
+                }
+                None => eprintln!(
+                    "s3s-fs 0.14.1 stored {hostile:?} outside the bucket's directory and does not list it; \
+                     the catalog's unit tests cover a store that lists such keys"
+                ),
+            }
+            let dest = tempfile::tempdir().expect("tempdir");
+            for entry in &listing.entries {
+                loghaul_archive::restore::restore(
+                    store.as_ref(),
+                    entry,
+                    dest.path(),
+                    check::no_progress(),
+                )
+                .await
+                .expect("restore answers");
+            }
+            assert_eq!(std::fs::read_dir(dest.path()).expect("list").count(), 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn object_lock_is_asked_for_on_upload() {
+    let server = S3Server::start();
+    let options = StoreOptions {
+        object_lock: Some(loghaul_config::ObjectLockConfig {
+            mode: loghaul_config::LockMode::Governance,
+            days: 30,
+        }),
+        ..StoreOptions::default()
+    };
+    let store = store_on(&server, "", options).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"locked\n").expect("write");
+    match store
+        .put_file("h/locked.log.gz", &file, &Metadata::new())
+        .await
+    {
+        Ok(outcome) => {
+            assert_eq!(outcome, PutOutcome::Created);
+            let info = store
+                .head("h/locked.log.gz")
+                .await
+                .expect("head")
+                .expect("exists");
+            match info.retention {
+                Some(retention) => assert_eq!(retention.mode, "GOVERNANCE"),
+                None => eprintln!(
+                    "s3s-fs 0.14 accepts the Object Lock headers but keeps no retention: \
+                     `archive ls` shows '-' there; on AWS, MinIO or Ceph with a locked bucket it shows the mode and date"
+                ),
+            }
+        }
+        Err(error) => {
+            eprintln!("s3s-fs refuses Object Lock: {error}");
+            assert!(!error.is_retryable(), "a refusal is permanent: {error}");
+        }
+    }
+}
