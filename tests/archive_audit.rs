@@ -279,6 +279,34 @@ async fn audit(archive: Archive) {
     let (code, verified) = archive.json(&["verify"]);
     assert_eq!(code, 0, "{verified}");
     assert_eq!(verified["summary"]["good"], 4);
+    // Piped, verify draws no progress bar: stderr stays empty.
+    let piped = archive.cli(&["verify"]);
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "");
+    // Bad usage is 2, with the flag named.
+    for (args, named) in [
+        (&["verify", "--from", "yesterday-ish"][..], "--from"),
+        (
+            &["verify", "--from", "2026-11-23", "--to", "2026-11-22"][..],
+            "--from",
+        ),
+        (&["verify", "--source", "[unclosed"][..], "--source"),
+        (&["verify", "--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let output = archive.cli(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(named),
+            "{output:?}"
+        );
+    }
+    let unnamed = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["archive", "verify"])
+        .env_remove("LOGHAUL_CONFIG")
+        .output()
+        .expect("runs");
+    assert_eq!(unnamed.status.code(), Some(2), "{unnamed:?}");
+    assert!(String::from_utf8_lossy(&unnamed.stderr).contains("--archive"));
 
     // One byte flipped, one object cut short, one deleted behind its record.
     let flipped = archive.objects_on_disk.join(&key_app_22);

@@ -218,6 +218,62 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         .expect("list")
         .count();
     assert_eq!(left, 0, "the expired rehydration is deleted");
+
+    // Ctrl-C midway keeps nothing. A bigger file makes the work long enough
+    // to interrupt: 400,000 lines of another host.
+    let big: String = (0..400_000)
+        .map(|n| format!("2026-11-18T00:00:{:02}Z INFO big line {n}\n", n % 60))
+        .collect();
+    let big_raw = work.path().join("big.log.20261118T010000Z");
+    std::fs::write(&big_raw, &big).expect("raw");
+    Archiver::new(
+        Arc::new(LocalStore::new(&data.join("archive"))),
+        Spool::open(&work.path().join("spool")).expect("spool"),
+        "",
+        1,
+        64 << 20,
+    )
+    .archive(&ArchiveRequest {
+        raw_path: big_raw,
+        source_path: "/var/log/big.log".into(),
+        host: "big-host".into(),
+        file: FileIdentity {
+            device: 9,
+            inode: 100,
+            fingerprint: 1,
+        },
+        reason: RotationReason::Size,
+    })
+    .await
+    .expect("archived");
+    let interrupted = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["archive", "reindex", "-c", &config_flag, "--ttl", "1h"])
+        .args(["--host", "big-host"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let rehydrated = data.join("rehydrated");
+    wait_for("the reindex to start", Duration::from_secs(60), || {
+        std::fs::read_dir(&rehydrated).is_ok_and(|mut entries| entries.next().is_some())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // SIGINT, as Ctrl-C sends.
+    let sent = Command::new("kill")
+        .args(["-INT", &interrupted.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let output = interrupted.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("nothing was kept"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&rehydrated).expect("list").count(),
+        0,
+        "a cancelled reindex leaves nothing"
+    );
 }
 
 /// Stops `loghaul run` however the test ends.

@@ -732,3 +732,158 @@ fn an_axe_pass_of_the_main_view_and_figures_for_10000_rows() {
         "virtualised while scrolling: {fps}"
     );
 }
+
+/// A plain HTTP/1.0 GET returning the body's bytes (the archived object
+/// is gzip, not text).
+fn get_bytes(address: SocketAddr, path: &str) -> (String, Vec<u8>) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    let split = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header");
+    (
+        String::from_utf8_lossy(&answer[..split]).into_owned(),
+        answer[split + 4..].to_vec(),
+    )
+}
+
+#[test]
+fn an_event_links_to_its_archived_file_and_rehydrations_join_at_a_switch() {
+    let lines = numbered(3000);
+    let run = run_with(&lines, "[shipper.rotate]\nmax_bytes = \"100KiB\"\n", None);
+    let dir = run.log.parent().expect("dir").to_owned();
+    let original: Vec<u8> = lines
+        .iter()
+        .flat_map(|line| format!("{line}\n").into_bytes())
+        .collect();
+    let (_, body) = loghaul_testkit::http_get(
+        run.address,
+        "/api/search?q=%22request%201500%20served%22&since=30d",
+    );
+    let page: serde_json::Value = serde_json::from_str(&body).expect("page");
+    let id = page["events"][0]["id"].as_str().expect("id").to_owned();
+    // Rotated at once (the file starts over 100 KiB), then archived.
+    let deadline = std::time::Instant::now() + WAIT;
+    let located = loop {
+        let (status, body) =
+            loghaul_testkit::http_get(run.address, &format!("/api/archived?id={id}"));
+        assert_eq!(status, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).expect("answer");
+        if answer["archived"] == true {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never archived: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let raw_name = located["object"]["raw_name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(raw_name.starts_with("app.log."), "{located}");
+    assert_eq!(located["object"]["line_count"], 3000);
+    // The download is the stored gzip; gunzip gives the file byte for byte.
+    let (head, gzip) = get_bytes(run.address, &format!("/api/archived/object?id={id}"));
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("filename=\"{raw_name}.gz\"")),
+        "{head}"
+    );
+    assert!(
+        loghaul_testkit::gunzip(&gzip) == original,
+        "the archived file is the original"
+    );
+
+    let browser = Browser::start();
+    browser.goto(&format!(
+        "http://{}/?q=served&since=30d&event={id}",
+        run.address
+    ));
+    browser.wait_for(
+        "the archived file in the event's details",
+        &format!(
+            "const cell = document.getElementById('archived'); return cell && cell.textContent.includes('{raw_name}.gz') && cell.textContent.includes('3,000 lines')"
+        ),
+        WAIT,
+    );
+
+    // A file of another host, only in the archive, rehydrated for an hour.
+    let old_lines: Vec<String> = numbered(500)
+        .into_iter()
+        .map(|line| line.replace("served", "replayed"))
+        .collect();
+    let raw = dir.join("old.log.1");
+    std::fs::write(
+        &raw,
+        old_lines
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect::<String>(),
+    )
+    .expect("raw");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime
+        .block_on(
+            loghaul_archive::Archiver::new(
+                std::sync::Arc::new(loghaul_archive::LocalStore::new(&dir.join("data/archive"))),
+                loghaul_archive::Spool::open(&dir.join("old-spool")).expect("spool"),
+                "",
+                6,
+                64 << 20,
+            )
+            .archive(&loghaul_archive::ArchiveRequest {
+                raw_path: raw,
+                source_path: "/var/log/old.log".into(),
+                host: "old-host".into(),
+                file: loghaul_model::FileIdentity {
+                    device: 7,
+                    inode: 7,
+                    fingerprint: 7,
+                },
+                reason: loghaul_model::RotationReason::Size,
+            }),
+        )
+        .expect("archived");
+    let config = dir.join("reindex.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = \"{}\"\n", dir.join("data").display()),
+    )
+    .expect("config");
+    let reindexed = std::process::Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args([
+            "archive", "reindex", "--host", "old-host", "--ttl", "1h", "-c",
+        ])
+        .arg(&config)
+        .output()
+        .expect("reindex");
+    assert!(reindexed.status.success(), "{reindexed:?}");
+
+    browser.goto(&format!("http://{}/?q=replayed&since=30d", run.address));
+    browser.wait_for(
+        "the switch, offered with its count",
+        "const b = document.getElementById('rehydrated'); return !b.hidden && b.textContent === 'Rehydrated (1)' && b.getAttribute('aria-pressed') === 'false'",
+        WAIT,
+    );
+    browser.wait_for(
+        "no live match",
+        "return document.getElementById('count').textContent === '0 events'",
+        WAIT,
+    );
+    browser.click("#rehydrated");
+    browser.wait_for(
+        "the rehydrated events, and the switch in the URL",
+        "return document.getElementById('count').textContent === '500 events' && location.search.includes('rehydrated=1') && document.getElementById('rehydrated').getAttribute('aria-pressed') === 'true'",
+        WAIT,
+    );
+    browser.screenshot(&screenshots().join("rehydrated.png"));
+}

@@ -75,6 +75,8 @@ struct ScanEstimate {
 }
 
 pub(crate) async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
+    // From the start: Ctrl-C at any point cancels cleanly.
+    let cancel = crate::signals::shutdown_on_signal();
     let ttl = loghaul_indexer::api::parse_duration(&args.ttl)
         .map_err(|message| BadInput(format!("--ttl: {message}")))?;
     if ttl.is_zero() {
@@ -157,7 +159,6 @@ pub(crate) async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
     );
     let partial = rehydrated::root(&data_dir).join(format!("{id}{}", rehydrated::PARTIAL));
     std::fs::create_dir_all(partial.join("work"))?;
-    let cancel = crate::signals::shutdown_on_signal();
     let bar = progress_bar(estimate.raw_bytes, args.common.json);
     let job = Job {
         specs: loghaul_shipper::sources_from_config(&opened.config)?,
@@ -238,13 +239,10 @@ async fn run_job(
         }
         let raw = partial.join("work").join(format!("{index}.raw"));
         let file = std::fs::File::create(&raw)?;
-        let (verdict, file) = check::check(
-            opened.store.as_ref(),
-            entry,
-            Some(file),
-            check::no_progress(),
-        )
-        .await?;
+        let (verdict, file) = tokio::select! {
+            checked = check::check(opened.store.as_ref(), entry, Some(file), check::no_progress()) => checked?,
+            () = cancel.cancelled() => anyhow::bail!("cancelled"),
+        };
         drop(file);
         if verdict.status != Status::Good {
             anyhow::bail!(
