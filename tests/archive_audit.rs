@@ -42,13 +42,10 @@ impl Archive {
 
     async fn s3() -> Self {
         let server = S3Server::start();
-        let connection = S3Connection {
-            endpoint: Some(server.endpoint()),
-            region: "us-east-1".into(),
-            force_path_style: true,
-            static_credentials: Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
-            checksum_when_required: false,
-        };
+        let connection = S3Connection::path_style(
+            &server.endpoint(),
+            Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+        );
         let store = S3Store::connect(&connection, "audit", "", StoreOptions::default()).await;
         store.create_bucket_if_missing().await.expect("bucket");
         Archive {

@@ -31,6 +31,20 @@ fn json_of(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// Archives one rotated file into `data`'s archive, as the shipper would.
+async fn archive_file(data: &Path, work: &Path, request: ArchiveRequest) {
+    Archiver::new(
+        Arc::new(LocalStore::new(&data.join("archive"))),
+        Spool::open(&work.join("spool")).expect("spool"),
+        "",
+        1,
+        64 << 20,
+    )
+    .archive(&request)
+    .await
+    .expect("archived");
+}
+
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -111,22 +125,18 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         inode: 99,
         fingerprint: 999,
     };
-    Archiver::new(
-        Arc::new(LocalStore::new(&data.join("archive"))),
-        Spool::open(&work.path().join("spool")).expect("spool"),
-        "",
-        6,
-        64 << 20,
+    archive_file(
+        &data,
+        work.path(),
+        ArchiveRequest {
+            raw_path: raw,
+            source_path: logs.join("app.log").display().to_string(),
+            host: "old-host".into(),
+            file: old_file,
+            reason: RotationReason::Size,
+        },
     )
-    .archive(&ArchiveRequest {
-        raw_path: raw,
-        source_path: logs.join("app.log").display().to_string(),
-        host: "old-host".into(),
-        file: old_file,
-        reason: RotationReason::Size,
-    })
-    .await
-    .expect("archived");
+    .await;
 
     // A cap below the selection is refused before any work.
     let capped = loghaul(&[
@@ -226,26 +236,22 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         .collect();
     let big_raw = work.path().join("big.log.20261118T010000Z");
     std::fs::write(&big_raw, &big).expect("raw");
-    Archiver::new(
-        Arc::new(LocalStore::new(&data.join("archive"))),
-        Spool::open(&work.path().join("spool")).expect("spool"),
-        "",
-        1,
-        64 << 20,
-    )
-    .archive(&ArchiveRequest {
-        raw_path: big_raw,
-        source_path: "/var/log/big.log".into(),
-        host: "big-host".into(),
-        file: FileIdentity {
-            device: 9,
-            inode: 100,
-            fingerprint: 1,
+    archive_file(
+        &data,
+        work.path(),
+        ArchiveRequest {
+            raw_path: big_raw,
+            source_path: "/var/log/big.log".into(),
+            host: "big-host".into(),
+            file: FileIdentity {
+                device: 9,
+                inode: 100,
+                fingerprint: 1,
+            },
+            reason: RotationReason::Size,
         },
-        reason: RotationReason::Size,
-    })
-    .await
-    .expect("archived");
+    )
+    .await;
     let interrupted = Command::new(env!("CARGO_BIN_EXE_loghaul"))
         .args(["archive", "reindex", "-c", &config_flag, "--ttl", "1h"])
         .args(["--host", "big-host"])

@@ -76,13 +76,10 @@ fn finals(dest: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_gib_restore_killed_midway_resumes_byte_exact() {
     let server = S3Server::start();
-    let connection = S3Connection {
-        endpoint: Some(server.endpoint()),
-        region: "us-east-1".into(),
-        force_path_style: true,
-        static_credentials: Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
-        checksum_when_required: false,
-    };
+    let connection = S3Connection::path_style(
+        &server.endpoint(),
+        Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+    );
     let store: Arc<dyn ObjectStore> = {
         let store = S3Store::connect(&connection, "big", "", StoreOptions::default()).await;
         store.create_bucket_if_missing().await.expect("bucket");

@@ -24,16 +24,13 @@ fn start_shipper(config: &Path) -> std::process::Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_multipart_then_restart_gives_a_whole_object() {
     let server = loghaul_testkit::S3Server::start();
-    let connection = S3Connection {
-        endpoint: Some(server.endpoint()),
-        region: "us-east-1".into(),
-        force_path_style: true,
-        static_credentials: Some((
+    let connection = S3Connection::path_style(
+        &server.endpoint(),
+        Some((
             loghaul_testkit::S3_ACCESS_KEY.into(),
             loghaul_testkit::S3_SECRET_KEY.into(),
         )),
-        checksum_when_required: false,
-    };
+    );
     let bucket = S3Store::connect(&connection, "crash", "", StoreOptions::default()).await;
     bucket.create_bucket_if_missing().await.expect("bucket");
 

@@ -48,6 +48,20 @@ pub struct S3Connection {
     pub checksum_when_required: bool,
 }
 
+impl S3Connection {
+    /// `endpoint` addressed path-style (MinIO, Ceph, s3s-fs), with static
+    /// keys when given, in us-east-1.
+    pub fn path_style(endpoint: &str, static_credentials: Option<(String, String)>) -> Self {
+        S3Connection {
+            endpoint: Some(endpoint.to_owned()),
+            region: "us-east-1".into(),
+            force_path_style: true,
+            static_credentials,
+            checksum_when_required: false,
+        }
+    }
+}
+
 /// Objects under a prefix of one bucket.
 pub struct S3Store {
     client: Client,
@@ -167,6 +181,35 @@ impl S3Store {
         } else {
             format!("{}/{key}", self.prefix)
         })
+    }
+
+    /// Every page of ListObjectsV2 under `full_prefix` (with `delimiter`),
+    /// following continuation tokens.
+    async fn list_pages(
+        &self,
+        full_prefix: &str,
+        delimiter: Option<&str>,
+        mut each: impl FnMut(&aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output),
+    ) -> Result<(), ArchiveError> {
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(full_prefix)
+                .set_delimiter(delimiter.map(str::to_owned))
+                .set_max_keys(self.list_page_size)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|error| s3_error("list-objects-v2", full_prefix, error))?;
+            each(&page);
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     fn full_prefix(&self, prefix: &str) -> String {
@@ -527,19 +570,7 @@ impl ObjectStore for S3Store {
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
         let full_prefix = self.full_prefix(prefix);
         let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&full_prefix)
-                .delimiter("/")
-                .set_max_keys(self.list_page_size)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|error| s3_error("list-objects-v2", &full_prefix, error))?;
+        self.list_pages(&full_prefix, Some("/"), |page| {
             for common in page.common_prefixes() {
                 if let Some(name) = common
                     .prefix()
@@ -549,11 +580,8 @@ impl ObjectStore for S3Store {
                     names.push(name.to_owned());
                 }
             }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
+        })
+        .await?;
         names.sort();
         names.dedup();
         Ok(names)
@@ -562,18 +590,7 @@ impl ObjectStore for S3Store {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ArchiveError> {
         let full_prefix = self.full_prefix(prefix);
         let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&full_prefix)
-                .set_max_keys(self.list_page_size)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|error| s3_error("list-objects-v2", &full_prefix, error))?;
+        self.list_pages(&full_prefix, None, |page| {
             for object in page.contents() {
                 let Some(full) = object.key() else { continue };
                 found.push(ObjectInfo {
@@ -583,11 +600,8 @@ impl ObjectStore for S3Store {
                     retention: None,
                 });
             }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
+        })
+        .await?;
         found.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(found)
     }

@@ -12,13 +12,10 @@ use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 use tokio::io::AsyncReadExt;
 
 async fn s3_store(server: &S3Server, options: StoreOptions) -> Arc<dyn ObjectStore> {
-    let connection = S3Connection {
-        endpoint: Some(server.endpoint()),
-        region: "us-east-1".into(),
-        force_path_style: true,
-        static_credentials: Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
-        checksum_when_required: false,
-    };
+    let connection = S3Connection::path_style(
+        &server.endpoint(),
+        Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+    );
     let store = S3Store::connect(&connection, "archive-test", "", options).await;
     store.create_bucket_if_missing().await.expect("bucket");
     Arc::new(store)

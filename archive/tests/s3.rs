@@ -9,13 +9,10 @@ use loghaul_archive::{
 use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
 fn connection(server: &S3Server) -> S3Connection {
-    S3Connection {
-        endpoint: Some(server.endpoint()),
-        region: "us-east-1".into(),
-        force_path_style: true,
-        static_credentials: Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
-        checksum_when_required: false,
-    }
+    S3Connection::path_style(
+        &server.endpoint(),
+        Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+    )
 }
 
 async fn store_on(server: &S3Server, prefix: &str, options: StoreOptions) -> S3Store {

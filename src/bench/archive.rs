@@ -149,13 +149,10 @@ pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
             Arc::new(LocalStore::new(&scratch.path().join("archive")));
         let s3: Option<Arc<dyn ObjectStore>> = match &args.s3_endpoint {
             Some(endpoint) => {
-                let connection = S3Connection {
-                    endpoint: Some(endpoint.clone()),
-                    region: "us-east-1".into(),
-                    force_path_style: true,
-                    static_credentials: args.s3_access_key.clone().zip(args.s3_secret_key.clone()),
-                    checksum_when_required: false,
-                };
+                let connection = S3Connection::path_style(
+                    endpoint,
+                    args.s3_access_key.clone().zip(args.s3_secret_key.clone()),
+                );
                 let store =
                     S3Store::connect(&connection, &args.s3_bucket, "", StoreOptions::default())
                         .await;
