@@ -7,6 +7,7 @@ mod archive;
 mod bench;
 mod config_check;
 mod exit;
+mod explain;
 mod index;
 mod logging;
 mod parse;

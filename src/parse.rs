@@ -26,23 +26,75 @@ says why. Messages that do not decode go to the dead-letter queue
 
 SIGTERM or Ctrl-C stops it after the batch in hand; exit code 0.
 
+Before shipping a new source, --explain shows how its lines are read: for
+each record the format chosen, the time (or that none was found), the level
+and the fields, then a summary. Nothing is consumed from any queue. Give -c
+for the config's [[parser.patterns]] (regex:NAME formats).
+
 Examples:
   loghaul parse -c /etc/loghaul/loghaul.toml
-  loghaul parse -c loghaul.toml --workers 2";
+  loghaul parse -c loghaul.toml --workers 2
+  loghaul parse --explain /var/log/postgresql/postgresql-15-main.log
+  tail -n 20 app.log | loghaul parse --explain - --format logfmt --json";
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ParseArgs {
     /// Config file with [queue] (amqp) and [[parser.patterns]].
-    #[arg(short, long, value_name = "FILE", env = "LOGHAUL_CONFIG")]
-    config: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        env = "LOGHAUL_CONFIG",
+        required_unless_present = "explain"
+    )]
+    config: Option<PathBuf>,
 
     /// Workers in this process, each with its own consumer; one per core.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        conflicts_with = "explain"
+    )]
     workers: u16,
+
+    /// Show how each line of FILE (- or nothing: stdin) is read, and exit.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    explain: Option<PathBuf>,
+
+    /// With --explain: read every line as this format (json, logfmt, syslog,
+    /// common, combined, apache_error, log4j, klog, docker, cri, plain,
+    /// regex:NAME) instead of detecting it.
+    #[arg(long, value_name = "NAME", requires = "explain")]
+    format: Option<String>,
+
+    /// With --explain: the zone of stamps that carry none (UTC, Europe/Paris, local).
+    #[arg(long, value_name = "ZONE", requires = "explain")]
+    timezone: Option<String>,
+
+    /// With --explain: one JSON object per record.
+    #[arg(long, requires = "explain")]
+    json: bool,
 }
 
 pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
-    let config = loghaul_config::load_file_as(&args.config, loghaul_config::Role::Parser)?;
+    if let Some(input) = &args.explain {
+        let config = match &args.config {
+            Some(path) => loghaul_config::load_file(path)?,
+            None => loghaul_config::Config::default(),
+        };
+        return crate::explain::explain(
+            &config,
+            input,
+            args.format.as_deref(),
+            args.timezone.as_deref(),
+            args.json,
+        );
+    }
+    let Some(config_path) = &args.config else {
+        return Err(BadInput("-c FILE is required".into()).into());
+    };
+    let config = loghaul_config::load_file_as(config_path, loghaul_config::Role::Parser)?;
     if args.workers == 0 {
         return Err(BadInput("--workers must be at least 1".into()).into());
     }

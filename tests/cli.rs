@@ -674,3 +674,90 @@ fn run_indexes_a_relative_path() {
     wait_for_count(address, "relative", 2);
     terminate(&mut child);
 }
+
+fn explain(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = loghaul()
+        .args(["parse", "--explain"])
+        .args(args)
+        .env_remove("LOGHAUL_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("ends")
+}
+
+#[test]
+fn parse_explain_shows_how_each_line_is_read() {
+    let lines =
+        b"{\"time\":\"2026-11-22T10:00:00Z\",\"level\":\"warn\",\"msg\":\"disk low\",\"free\":3}\n\
+        ts=2026-11-22T10:00:01Z level=error msg=\"boom\" code=7\n\
+        no time and no level here\r\n";
+    let output = explain(&["-"], lines);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("line 1: json"), "{text}");
+    assert!(text.contains("  time     2026-11-22T10:00:00Z"), "{text}");
+    assert!(text.contains("  free  3"), "{text}");
+    assert!(text.contains("line 2: logfmt"), "{text}");
+    assert!(text.contains("  code  7"), "{text}");
+    assert!(text.contains("no time found"), "{text}");
+    assert!(
+        text.contains("3 records: json 1, logfmt 1, plain 1; 1 without a time, 1 without a level, 1 not parsed"),
+        "{text}"
+    );
+
+    // Real files from this machine's PostgreSQL and Redis, as JSON.
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/this-machine");
+    for (file, level) in [("postgresql-15.log", "LOG"), ("redis-7.0.15.log", "NOTICE")] {
+        let output = loghaul()
+            .args(["parse", "--json", "--explain"])
+            .arg(data.join(file))
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{output:?}");
+        let records: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+            .collect();
+        assert!(records.len() > 5, "{file}");
+        let timed = records
+            .iter()
+            .filter(|record| record["time"].is_string())
+            .count();
+        assert_eq!(timed, records.len(), "{file}: every record has its time");
+        assert!(
+            records.iter().any(|record| record["level"] == level),
+            "{file}: {level} is read"
+        );
+    }
+
+    // A forced format that does not fit is shown, not hidden.
+    let output = explain(&["-", "--format", "json"], b"plain words\n");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("NOT PARSED"), "{text}");
+    assert!(text.contains("1 not parsed"), "{text}");
+
+    // Bad usage exits 2 and names the flag.
+    for (args, named) in [
+        (&["-", "--format", "yaml"][..], "--format"),
+        (&["-", "--format", "regex:nope"][..], "--format"),
+        (&["-", "--timezone", "Mars/Olympus"][..], "--timezone"),
+        (&["/no/such/file"][..], "/no/such/file"),
+    ] {
+        let output = explain(args, b"");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(named),
+            "{output:?}"
+        );
+    }
+}

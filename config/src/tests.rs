@@ -259,6 +259,38 @@ fn validation_errors_point_at_their_key() {
 }
 
 #[test]
+fn object_lock_is_checked_where_it_is_written() {
+    let config = load_str(
+        "[archive]\nurl = \"s3://logs\"\nobject_lock = { mode = \"compliance\", days = 365 }\n",
+        "x",
+        &env,
+    )
+    .expect("valid");
+    assert_eq!(
+        config.archive.object_lock,
+        Some(crate::ObjectLockConfig {
+            mode: crate::LockMode::Compliance,
+            days: 365
+        })
+    );
+    let located = error_of(
+        "[archive]\nurl = \"s3://logs\"\nobject_lock = { mode = \"governance\", days = 0 }\n",
+    );
+    assert_eq!(position(&located).2, Some("archive.object_lock.days"));
+    let located = error_of("[archive]\nobject_lock = { mode = \"governance\", days = 1 }\n");
+    assert_eq!(position(&located).2, Some("archive.object_lock"));
+    assert!(located.message.contains("s3://"), "{}", located.message);
+    let located = error_of(
+        "[archive]\nurl = \"s3://logs\"\nobject_lock = { mode = \"forever\", days = 1 }\n",
+    );
+    assert!(
+        located.message.contains("governance"),
+        "{}",
+        located.message
+    );
+}
+
+#[test]
 fn positions_survive_interpolation() {
     // The substituted value is longer than `${LONGVALUE}`; the error after it on
     // the same line must still point at the original column.

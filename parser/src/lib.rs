@@ -362,6 +362,49 @@ mod tests {
     /// PostgreSQL's default stderr line and Python logging's default format
     /// keep their time and level.
     #[test]
+    fn laravel_channels_and_mongodb_json_keep_their_level_and_time() {
+        let parse = |line: &str| {
+            let mut detector = Detector::default();
+            let mut draft = Draft::default();
+            detector.parse(line, &mut draft);
+            draft
+        };
+        let draft = parse(
+            "[2026-11-22 10:00:00] production.ERROR: Undefined variable $user {\"exception\":\"[object]\"}",
+        );
+        assert!(draft.stamp.is_some());
+        assert_eq!(draft.level.as_deref(), Some("ERROR"));
+        assert!(
+            draft
+                .body
+                .as_deref()
+                .is_some_and(|body| body.starts_with("Undefined variable"))
+        );
+        // A dotted word that is not a channel and level stays text.
+        let draft = parse("[2026-11-22 10:00:00] app.Service: started");
+        assert_eq!(draft.level, None);
+
+        let draft = parse(
+            r#"{"t":{"$date":"2026-11-22T10:00:00.123+00:00"},"s":"W","c":"NETWORK","id":4615610,"ctx":"conn12","msg":"Slow query","attr":{"durationMillis":120}}"#,
+        );
+        assert!(draft.stamp.is_some(), "the $date is the time");
+        assert_eq!(draft.level.as_deref(), Some("W"));
+        assert_eq!(draft.severity_number, Some(crate::severity::number::WARN));
+        assert_eq!(draft.body.as_deref(), Some("Slow query"));
+        assert_eq!(
+            draft.attributes.get("c"),
+            Some(&serde_json::json!("NETWORK"))
+        );
+        let draft = parse(r#"{"t":{"$date":{"$numberLong":"1795341600000"}},"s":"D2","msg":"x"}"#);
+        assert!(draft.stamp.is_some());
+        assert_eq!(draft.severity_number, Some(crate::severity::number::DEBUG));
+        // An "s" that is no MongoDB severity is an ordinary attribute.
+        let draft = parse(r#"{"s":"hello","msg":"x"}"#);
+        assert_eq!(draft.level, None);
+        assert_eq!(draft.attributes.get("s"), Some(&serde_json::json!("hello")));
+    }
+
+    #[test]
     fn postgresql_and_python_default_lines_keep_their_level() {
         let parse = |line: &str| {
             let mut detector = Detector::default();

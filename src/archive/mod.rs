@@ -543,7 +543,7 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
     outcome(&summary, "files are")
 }
 
-fn rfc3339(unix_nano: i64) -> String {
+pub(crate) fn rfc3339(unix_nano: i64) -> String {
     output::rfc3339(unix_nano)
 }
 

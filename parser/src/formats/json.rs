@@ -68,7 +68,41 @@ impl Scalar<'_> {
     }
 }
 
+/// MongoDB's `"s"`: `F`, `E`, `W`, `I`, or `D1`–`D5`.
+fn mongo_severity(value: &Scalar<'_>) -> Option<(String, u8)> {
+    let text = match value {
+        Scalar::Text(text) => text.as_ref(),
+        Scalar::Other(Value::String(text)) => text.as_str(),
+        Scalar::Other(_) => return None,
+    };
+    let number = match text {
+        "F" => crate::severity::number::FATAL,
+        "E" => crate::severity::number::ERROR,
+        "W" => crate::severity::number::WARN,
+        "I" => crate::severity::number::INFO,
+        "D" | "D1" | "D2" | "D3" | "D4" | "D5" => crate::severity::number::DEBUG,
+        _ => return None,
+    };
+    Some((text.to_owned(), number))
+}
+
 fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
+    // MongoDB 4.4+: {"t":{"$date":…},"s":"W","c":"NETWORK",…,"msg":…}.
+    if key == "s"
+        && draft.level.is_none()
+        && let Some((text, number)) = mongo_severity(&value)
+    {
+        draft.level = Some(text);
+        draft.severity_number = Some(number);
+        return;
+    }
+    if key == "t"
+        && draft.stamp.is_none()
+        && let Some(stamp) = stamp_of(&value)
+    {
+        draft.stamp = Some(stamp);
+        return;
+    }
     match role(&key) {
         Role::Time if draft.stamp.is_none() => {
             if let Some(stamp) = stamp_of(&value) {
@@ -126,6 +160,18 @@ fn stamp_of(value: &Scalar<'_>) -> Option<Stamp> {
         Scalar::Other(Value::Number(number)) => {
             timestamp::from_epoch_number(number.as_f64()?).map(Stamp::UnixNano)
         }
+        // Extended JSON: {"$date": "2026-…"} or {"$date": {"$numberLong": "…"}}.
+        Scalar::Other(Value::Object(object)) => match object.get("$date")? {
+            Value::String(text) => timestamp::scan(text.trim().as_bytes()).map(|(stamp, _)| stamp),
+            Value::Number(number) => {
+                timestamp::from_epoch_number(number.as_f64()?).map(Stamp::UnixNano)
+            }
+            Value::Object(long) => {
+                let millis: f64 = long.get("$numberLong")?.as_str()?.parse().ok()?;
+                timestamp::from_epoch_number(millis).map(Stamp::UnixNano)
+            }
+            _ => None,
+        },
         Scalar::Other(_) => None,
     }
 }

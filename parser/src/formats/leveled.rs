@@ -54,6 +54,17 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
         .trim_end_matches(':')
         .trim_start_matches(['[', '<'])
         .trim_end_matches([']', '>']);
+    // Laravel/Monolog's `production.ERROR:`: a channel, a dot, an
+    // upper-case level.
+    if let Some((channel, level)) = bare.rsplit_once('.')
+        && !channel.is_empty()
+        && word.ends_with(':')
+        && level.len() > 1
+        && level.bytes().all(|byte| byte.is_ascii_uppercase())
+        && severity::from_word(level).is_some()
+    {
+        return Some(level);
+    }
     if bare.is_empty() || bare.len() > 11 {
         return None;
     }
