@@ -362,6 +362,36 @@ mod tests {
     /// PostgreSQL's default stderr line and Python logging's default format
     /// keep their time and level.
     #[test]
+    fn the_config_and_the_parser_know_the_same_format_names() {
+        let config: Vec<&str> = loghaul_config::SourceFormat::BUILTIN.to_vec();
+        for name in &config {
+            assert!(
+                Format::builtin(name).is_some() || Wrapper::named(name).is_some(),
+                "the config accepts {name:?}, the parser does not know it"
+            );
+        }
+        let mut parser: Vec<String> = Format::candidates()
+            .iter()
+            .map(|format| format.name().to_owned())
+            .collect();
+        parser.extend(
+            [
+                Format::Plain.name(),
+                Wrapper::Docker.name(),
+                Wrapper::Cri.name(),
+            ]
+            .map(str::to_owned),
+        );
+        for name in &parser {
+            assert!(
+                config.contains(&name.as_str()),
+                "the parser reads {name:?}, the config refuses it"
+            );
+        }
+        assert_eq!(config.len(), parser.len());
+    }
+
+    #[test]
     fn laravel_channels_and_mongodb_json_keep_their_level_and_time() {
         let parse = |line: &str| {
             let mut detector = Detector::default();
