@@ -63,11 +63,12 @@ pub(crate) struct Common {
     /// Address buckets as endpoint/bucket.
     #[arg(long)]
     path_style: bool,
-    /// S3 access key id (else the config's, else the AWS chain).
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    /// S3 access key id; else the config's keys, else the AWS chain
+    /// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, IMDS).
+    #[arg(long)]
     access_key_id: Option<String>,
-    /// S3 secret access key.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    /// S3 secret access key (with --access-key-id).
+    #[arg(long)]
     secret_access_key: Option<String>,
     /// Only this host, exactly as shipped.
     #[arg(long)]
