@@ -125,7 +125,7 @@ fn format_of(event: &Event) -> &str {
 
 fn time_of(event: &Event) -> Option<String> {
     (event.timestamp_unix_nano != READ_TIME)
-        .then(|| crate::archive::rfc3339(event.timestamp_unix_nano))
+        .then(|| crate::archive::output::rfc3339(event.timestamp_unix_nano))
 }
 
 fn write_json(out: &mut impl Write, line: u64, event: &Event) -> std::io::Result<()> {

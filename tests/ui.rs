@@ -733,24 +733,6 @@ fn an_axe_pass_of_the_main_view_and_figures_for_10000_rows() {
     );
 }
 
-/// A plain HTTP/1.0 GET returning the body's bytes (the archived object
-/// is gzip, not text).
-fn get_bytes(address: SocketAddr, path: &str) -> (String, Vec<u8>) {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).expect("read");
-    let split = answer
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header");
-    (
-        String::from_utf8_lossy(&answer[..split]).into_owned(),
-        answer[split + 4..].to_vec(),
-    )
-}
-
 #[test]
 fn an_event_links_to_its_archived_file_and_rehydrations_join_at_a_switch() {
     let lines = numbered(3000);
@@ -789,7 +771,8 @@ fn an_event_links_to_its_archived_file_and_rehydrations_join_at_a_switch() {
     assert!(raw_name.starts_with("app.log."), "{located}");
     assert_eq!(located["object"]["line_count"], 3000);
     // The download is the stored gzip; gunzip gives the file byte for byte.
-    let (head, gzip) = get_bytes(run.address, &format!("/api/archived/object?id={id}"));
+    let (head, gzip) =
+        loghaul_testkit::http_get_raw(run.address, &format!("/api/archived/object?id={id}"), &[]);
     assert!(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
         "{head}"

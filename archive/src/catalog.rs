@@ -332,25 +332,20 @@ async fn describe(store: &dyn ObjectStore, candidate: Candidate) -> Result<Entry
     let from_metadata = head
         .as_ref()
         .map(|info| expected_from_metadata(&candidate.key, &info.metadata));
-    let (expected, problem) = match (record, from_metadata) {
-        (Some(Ok(record)), Some(Ok(metadata))) => {
-            let from_record = Expected {
-                manifest: record.manifest,
-                raw_name: record.raw_name,
-                gzip_sha256: Some(record.gzip_sha256),
-            };
+    let from_record = record.map(|record| {
+        record.map(|record| Expected {
+            manifest: record.manifest,
+            raw_name: record.raw_name,
+            gzip_sha256: Some(record.gzip_sha256),
+        })
+    });
+    let (expected, problem) = match (from_record, from_metadata) {
+        (Some(Ok(from_record)), Some(Ok(metadata))) => {
             let problem = (from_record.manifest != metadata.manifest)
                 .then(|| "its record and its metadata disagree".to_owned());
             (Some(from_record), problem)
         }
-        (Some(Ok(record)), _) => (
-            Some(Expected {
-                manifest: record.manifest,
-                raw_name: record.raw_name,
-                gzip_sha256: Some(record.gzip_sha256),
-            }),
-            None,
-        ),
+        (Some(Ok(from_record)), _) => (Some(from_record), None),
         (Some(Err(record_error)), Some(Ok(metadata))) => (Some(metadata), Some(record_error)),
         (None, Some(Ok(metadata))) => (Some(metadata), None),
         (Some(Err(record_error)), Some(Err(metadata_error))) => {

@@ -924,11 +924,11 @@ pub struct ArchivedAnswer {
     pub store: Option<String>,
 }
 
-/// The event `params.id` and the archived object of its file.
+/// The archive, and the archived object of event `params.id`'s file.
 async fn locate_archived(
     state: &Arc<ApiState>,
     params: &Params,
-) -> Result<Option<crate::archived::Located>, ApiError> {
+) -> Result<(Archive, Option<crate::archived::Located>), ApiError> {
     let Some(Archive(store)) = state.archive.clone() else {
         return Err(ApiError {
             status: StatusCode::NOT_FOUND,
@@ -945,20 +945,21 @@ async fn locate_archived(
         },
     )
     .await?;
-    crate::archived::locate(store.as_ref(), &found.0.event)
+    let located = crate::archived::locate(store.as_ref(), &found.0.event)
         .await
-        .map_err(|error| ApiError::unavailable(format!("the archive: {error}")))
+        .map_err(|error| ApiError::unavailable(format!("the archive: {error}")))?;
+    Ok((Archive(store), located))
 }
 
 async fn archived(
     State(state): State<Arc<ApiState>>,
     params: Params,
 ) -> Result<Json<ArchivedAnswer>, ApiError> {
-    let located = locate_archived(&state, &params).await?;
+    let (Archive(store), located) = locate_archived(&state, &params).await?;
     Ok(Json(ArchivedAnswer {
         archived: located.is_some(),
         object: located.map(|located| serde_json::json!(located)),
-        store: state.archive.as_ref().map(|store| store.0.describe()),
+        store: Some(store.describe()),
     }))
 }
 
@@ -968,16 +969,12 @@ async fn archived_object(
     State(state): State<Arc<ApiState>>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let located = locate_archived(&state, &params)
-        .await?
-        .ok_or_else(|| ApiError {
-            status: StatusCode::NOT_FOUND,
-            message: "the event's file is not archived yet".into(),
-            position: None,
-        })?;
-    let Some(Archive(store)) = state.archive.clone() else {
-        return Err(ApiError::unavailable("no archive"));
-    };
+    let (Archive(store), located) = locate_archived(&state, &params).await?;
+    let located = located.ok_or_else(|| ApiError {
+        status: StatusCode::NOT_FOUND,
+        message: "the event's file is not archived yet".into(),
+        position: None,
+    })?;
     let reader = store
         .get(&located.key)
         .await

@@ -1,7 +1,7 @@
 //! `loghaul archive ls | verify | restore | reindex`: what auditors use to
 //! prove what a host logged, from the raw files in the archive.
 
-mod output;
+pub(crate) mod output;
 mod reindex;
 
 use std::io::IsTerminal;
@@ -512,8 +512,8 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
         selection: serde_json::json!({
             "host": common.host,
             "source": common.source,
-            "from": opened.selection.from.map(rfc3339),
-            "to": opened.selection.to.map(rfc3339),
+            "from": opened.selection.from.map(output::rfc3339),
+            "to": opened.selection.to.map(output::rfc3339),
             "lookback": common.lookback,
         }),
         destination: dest.display().to_string(),
@@ -544,10 +544,6 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
     outcome(&summary, "files are")
 }
 
-pub(crate) fn rfc3339(unix_nano: i64) -> String {
-    output::rfc3339(unix_nano)
-}
-
 fn rfc3339_now() -> String {
-    rfc3339(loghaul_model::time::now_unix_nano())
+    output::rfc3339(loghaul_model::time::now_unix_nano())
 }

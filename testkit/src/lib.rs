@@ -248,6 +248,18 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// [`http_get`] with extra header lines such as `Authorization: Bearer x`.
 pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> (u16, String) {
+    let (head, body) = http_get_raw(addr, path, headers);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A plain HTTP/1.0 GET: the response's head (status line and headers) and
+/// its body's bytes, for bodies that are not text.
+pub fn http_get_raw(addr: SocketAddr, path: &str, headers: &[&str]) -> (String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     stream
@@ -257,17 +269,13 @@ pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> (u16, St
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    match response.windows(4).position(|window| window == b"\r\n\r\n") {
+        Some(split) => (
+            String::from_utf8_lossy(&response[..split]).into_owned(),
+            response[split + 4..].to_vec(),
+        ),
+        None => (String::from_utf8_lossy(&response).into_owned(), Vec::new()),
+    }
 }
 
 /// A loopback address with a port free right now.
