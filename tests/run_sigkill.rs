@@ -42,19 +42,57 @@ fn count(address: SocketAddr) -> Option<u64> {
     api_count(address, "marker")
 }
 
-fn wait_for_count(address: SocketAddr, wanted: u64) {
+fn wait_for_count(run: &Run, dir: &Path, wanted: u64) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if count(address) == Some(wanted) {
+        if count(run.address) == Some(wanted) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "count stuck at {:?}, wanted {wanted}",
-            count(address)
-        );
+        if Instant::now() >= deadline {
+            panic!(
+                "count stuck at {:?}, wanted {wanted}\n{}",
+                count(run.address),
+                what_went_wrong(run, dir)
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// For a failure: which numbers are doubled or missing (as ranges), the
+/// shipper's checkpoints, and the run's warnings.
+fn what_went_wrong(run: &Run, dir: &Path) -> String {
+    let seen = numbers_on_the_index(run.address, "marker");
+    let top = seen.keys().max().copied().unwrap_or(0);
+    let ranges = |wanted: &dyn Fn(u32) -> bool| {
+        let mut out: Vec<String> = Vec::new();
+        let mut start: Option<u32> = None;
+        for n in 0..=top + 1 {
+            match (wanted(n), start) {
+                (true, None) => start = Some(n),
+                (false, Some(from)) => {
+                    out.push(format!("{from}..{n}"));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out.join(" ")
+    };
+    let doubled = ranges(&|n| seen.get(&n).is_some_and(|count| *count > 1));
+    let missing = ranges(&|n| n <= top && !seen.contains_key(&n));
+    let checkpoints = std::fs::read_to_string(dir.join("data/shipper/checkpoints.json"))
+        .unwrap_or_else(|error| format!("no checkpoints: {error}"));
+    let warnings: Vec<String> = run
+        ._stderr
+        .try_iter()
+        .filter(|line| !line.contains(" INFO "))
+        .take(50)
+        .collect();
+    format!(
+        "doubled: {doubled}\nmissing: {missing}\ncheckpoints: {checkpoints}\nwarnings:\n{}",
+        warnings.join("\n")
+    )
 }
 
 fn kill(run: &mut Run) {
@@ -120,11 +158,11 @@ fn two_sigkills_a_rename_and_a_copytruncate_lose_and_double_nothing() {
     // what is written between a shipper's last read and the truncation, so
     // the writer waits for everything to be searchable first).
     let mut third = start(dir.path(), &config);
-    wait_for_count(third.address, 20_000);
+    wait_for_count(&third, dir.path(), 20_000);
     std::fs::copy(&log, logs.join("app.log.copy")).expect("copy");
     std::fs::File::create(&log).expect("truncate");
     write_slowly(&log, 20_000..TOTAL, None);
-    wait_for_count(third.address, u64::from(TOTAL));
+    wait_for_count(&third, dir.path(), u64::from(TOTAL));
     let seen = numbers_on_the_index(third.address, "marker");
     std::process::Command::new("kill")
         .args(["-TERM", &third.child.id().to_string()])

@@ -46,6 +46,24 @@ impl DiskKey {
     }
 }
 
+/// Opens `path` only if it is still the file `key` names.
+///
+/// A path's metadata and an open of the same path are two lookups: a rename
+/// between them (logrotate's, at any moment) opens another file than the one
+/// examined. Every open of a file known by its key goes through here, so the
+/// key and the content always belong to the same file.
+pub fn open_as(path: &std::path::Path, key: DiskKey) -> io::Result<File> {
+    let file = File::open(path)?;
+    if DiskKey::of(&file)? == key {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the path now names another file (it was renamed or replaced)",
+        ))
+    }
+}
+
 /// A hash of a file's first `len` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fingerprint {

@@ -9,7 +9,6 @@
 //! once, never lost (the archive's keys make a second copy harmless).
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use loghaul_model::RotationReason;
@@ -134,7 +133,9 @@ impl Handoff {
         if checkpoints.get(&key).is_some_and(|entry| entry.archived) {
             return;
         }
-        let Ok(file) = File::open(path) else { return };
+        let Ok(file) = crate::identity::open_as(path, key) else {
+            return;
+        };
         let size = file.metadata().map(|stat| stat.len()).unwrap_or(0);
         if size == 0 || looks_compressed(&file) {
             return;

@@ -14,7 +14,7 @@ use super::Tailer;
 use super::watcher::{FileWatcher, Resume};
 use crate::checkpoint::FileCheckpoint;
 use crate::discovery::looks_rotated;
-use crate::identity::{DiskKey, looks_compressed, looks_gzip};
+use crate::identity::{DiskKey, looks_compressed, looks_gzip, open_as};
 
 impl Tailer {
     /// Looks for files: new ones start (from their checkpoint or from 0),
@@ -126,8 +126,11 @@ impl Tailer {
         if self.skipped.contains(&key) {
             return;
         }
-        let file = match File::open(&path) {
+        let file = match open_as(&path, key) {
             Ok(file) => file,
+            // Renamed between the scan's look and this open: the next scan
+            // sees both names as they are now.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
             Err(error) => {
                 warn!(%error, path = %path.display(), "cannot open file; will try again at the next scan");
                 return;
@@ -186,7 +189,7 @@ pub(super) fn find_beside(key: DiskKey, old_path: &Path) -> Option<(PathBuf, Fil
         if entry
             .metadata()
             .is_ok_and(|stat| stat.is_file() && DiskKey::from_metadata(&stat) == key)
-            && let Ok(file) = File::open(entry.path())
+            && let Ok(file) = open_as(&entry.path(), key)
         {
             return Some((entry.path(), file));
         }
@@ -201,5 +204,120 @@ fn reopen_moved(watcher: &mut FileWatcher) {
         None => {
             warn!(path = %watcher.path().display(), "a closed idle file was rotated and deleted before it was reopened")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use super::super::{OutgoingBatch, SourceSpec, Tailer, TailerSettings};
+    use crate::checkpoint::Checkpoints;
+    use crate::discovery::FileMatcher;
+    use crate::identity::DiskKey;
+
+    fn tailer(dir: &Path) -> Tailer {
+        let source = SourceSpec {
+            name: "app".into(),
+            matcher: FileMatcher::new("app", &[dir.join("app.log").display().to_string()], &[])
+                .expect("glob"),
+            labels: Default::default(),
+            max_line_bytes: 1 << 16,
+            multiline: None,
+            include_compressed: false,
+        };
+        let settings = TailerSettings {
+            host: "h".into(),
+            batch_max_bytes: 1 << 20,
+            batch_max_records: 1000,
+            batch_max_wait: Duration::from_millis(10),
+            buffer_bytes: 1 << 24,
+            max_open_files: 100,
+            read_chunk: 4096,
+        };
+        let checkpoints = Checkpoints::load(&dir.join("cp.json")).expect("checkpoints");
+        Tailer::new(settings, vec![source], checkpoints)
+    }
+
+    fn append(path: &Path, range: std::ops::Range<u32>) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open");
+        for n in range {
+            writeln!(file, "line {n}").expect("write");
+        }
+    }
+
+    /// Reads, confirms what was read, and returns the numbers of the lines.
+    fn step(tailer: &mut Tailer, now: &mut Instant) -> Vec<(u32, u64)> {
+        let mut out: Vec<OutgoingBatch> = Vec::new();
+        for _ in 0..2 {
+            *now += Duration::from_millis(50);
+            tailer.scan(*now);
+            tailer.poll(*now, &mut out);
+        }
+        let mut lines = Vec::new();
+        for batch in &out {
+            tailer.confirm(&batch.confirmation);
+            for record in batch.decode().expect("a batch").records {
+                let text = String::from_utf8_lossy(&record.bytes).into_owned();
+                let number = text.trim_start_matches("line ").parse().expect("numbered");
+                lines.push((number, batch.confirmation.epoch));
+            }
+        }
+        lines
+    }
+
+    /// The CI failure of `run_sigkill` on a loaded machine: a restart's scan
+    /// took `app.log`'s key while it was still the old file, logrotate
+    /// renamed it, and the open found the new file. The new file was then
+    /// read under the old file's key (as that file "rewritten", a new
+    /// epoch), and both files again from the start under new identities:
+    /// 9,100 lines doubled. Now the open is checked against the key.
+    #[test]
+    fn a_rename_between_the_scans_look_and_its_open_doubles_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("app.log");
+        append(&log, 0..100);
+        let mut now = Instant::now();
+        let mut first = tailer(dir.path());
+        let read: Vec<u32> = step(&mut first, &mut now)
+            .iter()
+            .map(|line| line.0)
+            .collect();
+        assert_eq!(read, (0..100).collect::<Vec<_>>());
+        first.persist().expect("persist");
+        drop(first);
+        append(&log, 100..150);
+        let old_key = DiskKey::from_metadata(&std::fs::metadata(&log).expect("stat"));
+
+        // The restart looked at app.log (the old file) ... then it is renamed
+        // and a new app.log is written, before the open.
+        std::fs::rename(&log, dir.path().join("app.log.1")).expect("rotate");
+        append(&log, 1000..1050);
+        let mut second = tailer(dir.path());
+        second.start_watching(old_key, log.clone(), 0, now);
+        assert!(
+            !second.files.contains_key(&old_key),
+            "the old key must not be given the new file"
+        );
+        let checkpoint = second.checkpoints.get(&old_key).expect("still known");
+        assert_eq!((checkpoint.epoch, checkpoint.offset > 0), (0, true));
+
+        let mut lines = Vec::new();
+        for _ in 0..4 {
+            lines.extend(step(&mut second, &mut now));
+            now += super::super::ROTATE_WAIT + Duration::from_secs(1);
+        }
+        lines.sort_unstable();
+        let expected: Vec<(u32, u64)> = (100..150).chain(1000..1050).map(|n| (n, 0)).collect();
+        assert_eq!(
+            lines, expected,
+            "the rest of the old file and all the new, once, epoch 0"
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! Reading a file: plain or gzip, found truncated or rewritten, bytes to
 //! records, multiline, into the batch.
 
-use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::time::Instant;
 
@@ -47,7 +46,7 @@ impl FileWatcher {
             if !self.grew_at_path() {
                 return None;
             }
-            match File::open(&self.place.path) {
+            match crate::identity::open_as(&self.place.path, self.key) {
                 Ok(file) => {
                     self.reading.file = Some(file);
                     *slots -= 1;
