@@ -74,17 +74,13 @@ impl Archive {
         std::fs::write(&raw, text).expect("write raw");
         let spool = Spool::open(&work.path().join("spool")).expect("spool");
         let archiver = Archiver::new(self.store.clone(), spool, "", 1, 64 << 20);
-        let inode = text.len() as u64;
+        let file = FileIdentity::of_path(&raw, 7).expect("stat");
         archiver
             .archive(&ArchiveRequest {
                 raw_path: raw,
                 source_path: source.into(),
                 host: host.into(),
-                file: FileIdentity {
-                    device: 1,
-                    inode,
-                    fingerprint: 7,
-                },
+                file,
                 reason: RotationReason::Size,
             })
             .await

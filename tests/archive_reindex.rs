@@ -120,11 +120,7 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
     let work = tempfile::tempdir().expect("tempdir");
     let raw = work.path().join("app.log.20261119T110000Z");
     std::fs::write(&raw, &old_text).expect("raw");
-    let old_file = FileIdentity {
-        device: 9,
-        inode: 99,
-        fingerprint: 999,
-    };
+    let old_file = FileIdentity::of_path(&raw, 999).expect("stat");
     archive_file(
         &data,
         work.path(),
@@ -240,14 +236,10 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         &data,
         work.path(),
         ArchiveRequest {
+            file: FileIdentity::of_path(&big_raw, 1).expect("stat"),
             raw_path: big_raw,
             source_path: "/var/log/big.log".into(),
             host: "big-host".into(),
-            file: FileIdentity {
-                device: 9,
-                inode: 100,
-                fingerprint: 1,
-            },
             reason: RotationReason::Size,
         },
     )

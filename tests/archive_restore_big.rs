@@ -102,11 +102,7 @@ async fn a_one_gib_restore_killed_midway_resumes_byte_exact() {
                 raw_path: raw.clone(),
                 source_path: "/var/log/big.log".into(),
                 host: "big-host".into(),
-                file: FileIdentity {
-                    device: 1,
-                    inode: seed,
-                    fingerprint: 0,
-                },
+                file: FileIdentity::of_path(&raw, 0).expect("stat"),
                 reason: RotationReason::Size,
             })
             .await

@@ -813,6 +813,7 @@ fn an_event_links_to_its_archived_file_and_rehydrations_join_at_a_switch() {
             .collect::<String>(),
     )
     .expect("raw");
+    let file = loghaul_model::FileIdentity::of_path(&raw, 7).expect("stat");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime
         .block_on(
@@ -827,11 +828,7 @@ fn an_event_links_to_its_archived_file_and_rehydrations_join_at_a_switch() {
                 raw_path: raw,
                 source_path: "/var/log/old.log".into(),
                 host: "old-host".into(),
-                file: loghaul_model::FileIdentity {
-                    device: 7,
-                    inode: 7,
-                    fingerprint: 7,
-                },
+                file,
                 reason: loghaul_model::RotationReason::Size,
             }),
         )

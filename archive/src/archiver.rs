@@ -122,11 +122,6 @@ impl Archiver {
     /// Compresses, uploads and verifies one file. The raw file is left in
     /// place; deleting it is the caller's decision, safe once this returns Ok.
     pub async fn archive(&self, request: &ArchiveRequest) -> Result<Archived, ArchiveError> {
-        if !request.raw_path.exists() {
-            return Err(ArchiveError::MissingRaw {
-                path: request.raw_path.display().to_string(),
-            });
-        }
         let name = format!(
             "{}-{}",
             request.file.to_key(),
@@ -137,12 +132,19 @@ impl Archiver {
         );
         let prepared = prepare(
             &request.raw_path,
+            request.file,
             &self.spool.work_dir(),
             &name,
             self.gzip_level,
         )
         .await?;
-        let result = self.upload(request, &prepared).await;
+        // logrotate may have renamed it again (app.log.1 to app.log.2) and put
+        // a newer file under its name: what follows names the file read.
+        let located = ArchiveRequest {
+            raw_path: prepared.raw_path.clone(),
+            ..request.clone()
+        };
+        let result = self.upload(&located, &prepared).await;
         let _ = tokio::fs::remove_file(&prepared.gzip_path).await;
         result
     }

@@ -37,8 +37,9 @@ pub enum ArchiveError {
         /// What differed.
         reason: String,
     },
-    /// The rotated file to archive is gone; only a person can say why.
-    #[error("{path}: the file to archive no longer exists")]
+    /// The rotated file to archive is gone, under its name and beside it;
+    /// only a person can say why.
+    #[error("{path}: the file to archive no longer exists (nor under another name beside it)")]
     MissingRaw {
         /// The file.
         path: String,

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use loghaul_model::FileIdentity;
+
 use crate::ArchiveError;
 use crate::digest::{DigestBuilder, FileDigest};
 
@@ -19,6 +21,9 @@ const LINE_SAMPLE: usize = 512;
 /// What one pass learned, and where the compressed copy is.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// Where the raw file was read: its request's path, or the name it was
+    /// renamed to since.
+    pub raw_path: PathBuf,
     /// The gzip copy, ready to upload.
     pub gzip_path: PathBuf,
     /// Size and sha256 of the raw bytes.
@@ -33,30 +38,76 @@ pub struct Prepared {
     pub last_line: Vec<u8>,
 }
 
-/// Reads `raw` once, writing `<work_dir>/<name>.gz` at gzip `level`.
+/// Reads the file `file` (found at `raw` or renamed beside it) once,
+/// writing `<work_dir>/<name>.gz` at gzip `level`.
 pub async fn prepare(
     raw: &Path,
+    file: FileIdentity,
     work_dir: &Path,
     name: &str,
     level: u32,
 ) -> Result<Prepared, ArchiveError> {
     let (raw, work_dir, name) = (raw.to_owned(), work_dir.to_owned(), name.to_owned());
-    tokio::task::spawn_blocking(move || prepare_blocking(&raw, &work_dir, &name, level))
+    tokio::task::spawn_blocking(move || prepare_blocking(&raw, file, &work_dir, &name, level))
         .await
         .map_err(|error| {
             ArchiveError::io("compress", Path::new("."), std::io::Error::other(error))
         })?
 }
 
+/// Where the file `file` names is now: `path` while it is still that file,
+/// else the entry beside it with the same device and inode (renamed again).
+/// A path that now holds another file is never taken for it.
+pub fn locate_raw(path: &Path, file: &FileIdentity) -> Result<PathBuf, ArchiveError> {
+    if std::fs::metadata(path).is_ok_and(|stat| file.is_file_of(&stat)) {
+        return Ok(path.to_owned());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let beside = std::fs::read_dir(dir).ok().and_then(|entries| {
+        entries.flatten().find_map(|entry| {
+            let stat = entry.metadata().ok()?;
+            (stat.is_file() && file.is_file_of(&stat)).then(|| entry.path())
+        })
+    });
+    match beside {
+        Some(found) => {
+            tracing::info!(from = %path.display(), to = %found.display(), "the rotated file was renamed again; archiving it under its new name");
+            Ok(found)
+        }
+        None => Err(ArchiveError::MissingRaw {
+            path: path.display().to_string(),
+        }),
+    }
+}
+
+/// Opens the file `file` names, found by [`locate_raw`]. A rename between
+/// the look and the open opens another file: that is checked on the open
+/// file, and the look is made again.
+fn open_located(path: &Path, file: &FileIdentity) -> Result<(PathBuf, File), ArchiveError> {
+    for _ in 0..3 {
+        let located = locate_raw(path, file)?;
+        let input =
+            File::open(&located).map_err(|error| ArchiveError::io("open", &located, error))?;
+        if input.metadata().is_ok_and(|stat| file.is_file_of(&stat)) {
+            return Ok((located, input));
+        }
+    }
+    Err(ArchiveError::MissingRaw {
+        path: path.display().to_string(),
+    })
+}
+
 fn prepare_blocking(
     raw: &Path,
+    file: FileIdentity,
     work_dir: &Path,
     name: &str,
     level: u32,
 ) -> Result<Prepared, ArchiveError> {
     std::fs::create_dir_all(work_dir)
         .map_err(|error| ArchiveError::io("create directory", work_dir, error))?;
-    let mut input = File::open(raw).map_err(|error| ArchiveError::io("open", raw, error))?;
+    let (raw, mut input) = open_located(raw, &file)?;
+    let raw = raw.as_path();
     let gzip_path = work_dir.join(format!("{name}.gz"));
     let partial = work_dir.join(format!("{name}.gz.partial"));
     let output =
@@ -110,6 +161,7 @@ fn prepare_blocking(
     let last_line =
         last_line(&input, raw_digest.size).map_err(|error| ArchiveError::io("read", raw, error))?;
     Ok(Prepared {
+        raw_path: raw.to_owned(),
         gzip_path,
         raw: raw_digest,
         gzip,
@@ -156,13 +208,45 @@ mod tests {
 
     use super::*;
 
+    fn identity(path: &Path) -> FileIdentity {
+        FileIdentity::of_path(path, 1).expect("stat")
+    }
+
+    /// logrotate's numbered scheme renames app.log.1 to app.log.2 and puts a
+    /// newer file at app.log.1 before the archiver gets to it: the file
+    /// asked for is archived from its new name, never the newer file.
+    #[tokio::test]
+    async fn a_file_renamed_again_is_read_under_its_new_name_not_the_old_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = dir.path().join("app.log.1");
+        std::fs::write(&first, "older\n").expect("write");
+        let file = identity(&first);
+        std::fs::rename(&first, dir.path().join("app.log.2")).expect("rotate");
+        std::fs::write(&first, "newer, not yet archived\n").expect("write");
+        let prepared = prepare(&first, file, &dir.path().join("work"), "r", 6)
+            .await
+            .expect("prepare");
+        assert_eq!(prepared.raw_path, dir.path().join("app.log.2"));
+        assert_eq!(prepared.first_line, b"older");
+
+        // Gone under every name: an error naming it, not the newer file.
+        std::fs::remove_file(dir.path().join("app.log.2")).expect("delete");
+        let error = prepare(&first, file, &dir.path().join("work"), "g", 6)
+            .await
+            .expect_err("gone");
+        assert!(
+            matches!(&error, ArchiveError::MissingRaw { path } if path.ends_with("app.log.1")),
+            "{error}"
+        );
+    }
+
     #[tokio::test]
     async fn one_pass_gives_digest_lines_samples_and_an_exact_gzip() {
         let dir = tempfile::tempdir().expect("tempdir");
         let raw = dir.path().join("app.log");
         let text = "2026-11-22T00:00:00Z first\nmiddle\n2026-11-22T01:00:00Z last without newline";
         std::fs::write(&raw, text).expect("write");
-        let prepared = prepare(&raw, &dir.path().join("work"), "x", 6)
+        let prepared = prepare(&raw, identity(&raw), &dir.path().join("work"), "x", 6)
             .await
             .expect("prepare");
         assert_eq!(prepared.line_count, 3);
@@ -194,7 +278,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let raw = dir.path().join("empty.log");
         std::fs::write(&raw, b"").expect("write");
-        let prepared = prepare(&raw, dir.path(), "e", 1).await.expect("prepare");
+        let prepared = prepare(&raw, identity(&raw), dir.path(), "e", 1)
+            .await
+            .expect("prepare");
         assert_eq!((prepared.line_count, prepared.raw.size), (0, 0));
         assert!(prepared.first_line.is_empty() && prepared.last_line.is_empty());
     }

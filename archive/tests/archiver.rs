@@ -31,11 +31,13 @@ fn request(raw: &Path) -> ArchiveRequest {
         raw_path: raw.to_owned(),
         source_path: "/var/log/app/app.log".into(),
         host: "web-1".into(),
-        file: FileIdentity {
+        // The archiver reads the file by its device and inode; a file not
+        // written yet (a vanished one) gets a made-up identity.
+        file: FileIdentity::of_path(raw, 3).unwrap_or(FileIdentity {
             device: 1,
             inode: 2,
             fingerprint: 3,
-        },
+        }),
         reason: RotationReason::Size,
     }
 }

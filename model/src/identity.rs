@@ -34,6 +34,24 @@ impl FileIdentity {
         (mixed % u64::from(shards)) as u32
     }
 
+    /// The identity of the file at `path` (its device and inode) with a
+    /// given fingerprint.
+    pub fn of_path(path: &std::path::Path, fingerprint: u64) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let stat = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            device: stat.dev(),
+            inode: stat.ino(),
+            fingerprint,
+        })
+    }
+
+    /// Whether `stat` is of this identity's file (same device and inode).
+    pub fn is_file_of(&self, stat: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        stat.dev() == self.device && stat.ino() == self.inode
+    }
+
     /// A short stable text form, `dev-inode-fingerprint` in hex, used in archive
     /// metadata and index fields.
     pub fn to_key(&self) -> String {

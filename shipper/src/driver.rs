@@ -522,10 +522,15 @@ impl Archiving {
 
 /// `keep_local`: how many of each source's newest archived rotated files
 /// stay on disk. Only files archived and verified by this process are ever
-/// deleted, oldest first.
+/// deleted, oldest first, and each is found by its device and inode: under
+/// logrotate's numbered names, the path it was archived from may by now
+/// hold a newer file.
 struct LocalRetention {
     keep: Option<u32>,
-    archived: std::collections::HashMap<String, std::collections::VecDeque<PathBuf>>,
+    archived: std::collections::HashMap<
+        String,
+        std::collections::VecDeque<(PathBuf, loghaul_model::FileIdentity)>,
+    >,
 }
 
 impl LocalRetention {
@@ -535,10 +540,14 @@ impl LocalRetention {
             .archived
             .entry(archived.manifest.source_path.clone())
             .or_default();
-        kept.push_back(archived.raw_path.clone());
+        kept.push_back((archived.raw_path.clone(), archived.manifest.file));
         while kept.len() > keep as usize {
-            let Some(oldest) = kept.pop_front() else {
+            let Some((path, file)) = kept.pop_front() else {
                 break;
+            };
+            let Ok(oldest) = loghaul_archive::locate_raw(&path, &file) else {
+                info!(path = %path.display(), "an archived rotated file is already gone");
+                continue;
             };
             match std::fs::remove_file(&oldest) {
                 Ok(()) => {
@@ -805,6 +814,57 @@ mod tests {
     use crate::checkpoint::Checkpoints;
     use crate::discovery::FileMatcher;
     use std::io::Write;
+
+    fn archived(path: &std::path::Path) -> Archived {
+        Archived {
+            key: path.display().to_string(),
+            raw_path: path.to_owned(),
+            manifest: loghaul_model::ArchiveManifest {
+                host: "h".into(),
+                source_path: "/var/log/app.log".into(),
+                file: loghaul_model::FileIdentity::of_path(path, 0).expect("stat"),
+                sha256: String::new(),
+                raw_size: 0,
+                line_count: 0,
+                first_timestamp_unix_nano: 0,
+                last_timestamp_unix_nano: 0,
+                reason: loghaul_model::RotationReason::External,
+            },
+            outcome: loghaul_archive::PutOutcome::Created,
+            compressed_bytes: 0,
+        }
+    }
+
+    /// logrotate's numbered names: the file archived from app.log.1 is at
+    /// app.log.2 by the time it is the oldest, and app.log.1 holds a newer
+    /// file. keep_local deletes the old file, wherever it is now, never the
+    /// newer one that took its name.
+    #[test]
+    fn keep_local_deletes_the_archived_file_not_the_one_now_at_its_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (first, second) = (dir.path().join("app.log.1"), dir.path().join("app.log.2"));
+        let mut retention = LocalRetention {
+            keep: Some(1),
+            archived: Default::default(),
+        };
+        std::fs::write(&first, "older\n").expect("write");
+        retention.archived(&archived(&first));
+        std::fs::rename(&first, &second).expect("rotate");
+        std::fs::write(&first, "newer\n").expect("write");
+        retention.archived(&archived(&first));
+        assert!(
+            !second.exists(),
+            "the older file is deleted where it is now"
+        );
+        assert_eq!(std::fs::read_to_string(&first).expect("kept"), "newer\n");
+
+        // Gone already (someone deleted it): nothing else is deleted.
+        std::fs::rename(&first, &second).expect("rotate");
+        std::fs::write(&first, "newest\n").expect("write");
+        std::fs::remove_file(&second).expect("delete");
+        retention.archived(&archived(&first));
+        assert_eq!(std::fs::read_to_string(&first).expect("kept"), "newest\n");
+    }
 
     fn tailer(logs: &std::path::Path, state: &std::path::Path) -> Tailer {
         let source = SourceSpec {

@@ -84,11 +84,7 @@ async fn archive_once(
         raw_path: file.to_owned(),
         source_path: file.display().to_string(),
         host: "bench".into(),
-        file: FileIdentity {
-            device: 0,
-            inode: 0,
-            fingerprint: 0,
-        },
+        file: FileIdentity::of_path(file, 0)?,
         reason: RotationReason::Manual,
     };
     let (cpu_before, _) = cpu_seconds();
