@@ -115,6 +115,12 @@ pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
                 shutdown.clone(),
             ));
         }
+        // Served until this function returns: /readyz turns 503 when the
+        // drain starts, /healthz stays 200 through it.
+        let _health = match config.parser.metrics_listen {
+            Some(listen) => Some(serve_health(listen, stats.clone(), shutdown.clone()).await?),
+            None => None,
+        };
         info!(workers = args.workers, queue = %config.queue.url.redacted(), "parsing; Ctrl-C or SIGTERM stops");
         let started = Instant::now();
         let mut report = tokio::time::interval(Duration::from_secs(30));
@@ -134,6 +140,85 @@ pub(crate) fn parse(args: ParseArgs) -> anyhow::Result<()> {
         log_stats(&stats, started);
         Ok(())
     })
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listen`; the server
+/// stops when the returned guard drops.
+async fn serve_health(
+    listen: std::net::SocketAddr,
+    stats: Arc<WorkerStats>,
+    draining: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<tokio_util::sync::DropGuard> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("parser.metrics_listen: cannot listen on {listen}"))?;
+    let metrics = move || {
+        let stats = stats.clone();
+        async move {
+            let mut out = String::new();
+            for (name, help, counter) in [
+                (
+                    "loghaul_parser_batches_total",
+                    "Raw batches parsed and acknowledged.",
+                    &stats.batches,
+                ),
+                (
+                    "loghaul_parser_events_total",
+                    "Records parsed into events.",
+                    &stats.events,
+                ),
+                (
+                    "loghaul_parser_parse_errors_total",
+                    "Events kept with parse_error set.",
+                    &stats.parse_errors,
+                ),
+                (
+                    "loghaul_parser_dead_lettered_total",
+                    "Messages sent to the dead-letter queue.",
+                    &stats.dead_lettered,
+                ),
+                (
+                    "loghaul_parser_bytes_total",
+                    "Raw payload bytes parsed.",
+                    &stats.bytes,
+                ),
+            ] {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                    counter.load(Ordering::Relaxed)
+                ));
+            }
+            loghaul_durable::render_metrics(&mut out);
+            ([("content-type", "text/plain; version=0.0.4")], out)
+        }
+    };
+    let ready = move || {
+        let draining = draining.is_cancelled();
+        async move {
+            if draining {
+                (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+            } else {
+                (StatusCode::OK, "ready\n")
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready));
+    let until = tokio_util::sync::CancellationToken::new();
+    let stop = until.clone();
+    tokio::spawn(async move {
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(error) = server.await {
+            tracing::warn!(%error, "metrics server stopped");
+        }
+    });
+    info!(%listen, "serving /metrics, /healthz and /readyz");
+    Ok(until.drop_guard())
 }
 
 fn log_stats(stats: &WorkerStats, started: Instant) {

@@ -336,6 +336,9 @@ impl Default for BatchConfig {
 pub struct ParserConfig {
     /// `[[parser.patterns]]`: user formats, used as `format = "regex:<name>"`.
     pub patterns: Vec<PatternConfig>,
+    /// Prometheus metrics, `/healthz` and `/readyz` of `loghaul parse`,
+    /// when set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `[[parser.patterns]]`

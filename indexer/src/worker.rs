@@ -183,6 +183,15 @@ pub async fn run(
     };
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     info!(shard, "indexer consuming");
+    // Not ready from the moment a drain starts: an orchestrator stops
+    // sending queries while what is pending is committed.
+    tokio::spawn({
+        let (ready, shutdown) = (ready.clone(), shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            ready.store(false, Ordering::Relaxed);
+        }
+    });
     loop {
         let Ended::DiskFull(error) = indexer.consume().await? else {
             break;
@@ -248,7 +257,7 @@ impl Indexer {
         } = self;
         let (shard, policy) = (*shard, *policy);
         let mut consumer = broker.consumer(Route::Events(shard)).await?;
-        ready.store(true, Ordering::Relaxed);
+        ready.store(!shutdown.is_cancelled(), Ordering::Relaxed);
         let mut next_retention = Instant::now();
         // Commit before holding as many deliveries as the consumer may.
         let max_held = usize::from(broker.settings().prefetch.max(2)) - 1;

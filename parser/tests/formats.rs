@@ -309,6 +309,7 @@ fn user_patterns_with_strftime_and_zone() {
             timezone: "Europe/Berlin".into(),
             timestamp_format: Some("%d.%m.%Y %H:%M:%S".into()),
         }],
+        ..ParserConfig::default()
     };
     let mut parser = Parser::new(&config).expect("parser");
     let events = parse_with(

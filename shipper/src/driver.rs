@@ -145,9 +145,15 @@ pub async fn ship_with_metrics(
     let (batch_sender, batch_receiver) = tokio::sync::mpsc::channel(8);
     let _watcher = watch_directories(&sources, wake_sender.clone());
 
+    // Stop on the caller's shutdown or on a termination notice: from then
+    // on the shipper drains.
+    let stop = CancellationToken::new();
+    // Health is served until this function returns, drain included.
+    let served = CancellationToken::new();
+    let _serve_until_return = served.clone().drop_guard();
     if let Some(listen) = config.shipper.metrics_listen {
-        crate::metrics::serve(listen, metrics.clone(), shutdown.clone()).await?;
-        info!(%listen, "serving /metrics and /healthz");
+        crate::metrics::serve(listen, metrics.clone(), stop.clone(), served).await?;
+        info!(%listen, "serving /metrics, /healthz and /readyz");
     }
     let rescan = config.shipper.rescan_interval.0;
     let drain_timeout = config.shipper.drain_timeout.0;
@@ -209,8 +215,6 @@ pub async fn ship_with_metrics(
         give_up.clone(),
         metrics.clone(),
     ));
-    // Stop on the caller's shutdown or on a termination notice.
-    let stop = CancellationToken::new();
     tokio::spawn({
         let (stop, shutdown) = (stop.clone(), shutdown.clone());
         async move {

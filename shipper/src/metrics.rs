@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
@@ -111,11 +112,15 @@ impl ShipperMetrics {
     }
 }
 
-/// Serves `/metrics` and `/healthz` on `listen` until `shutdown`.
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listen` until `until`.
+/// `/readyz` answers 503 once `draining` is cancelled, while `/healthz`
+/// stays 200 to the end: an orchestrator stops routing to a draining
+/// shipper without killing it before its queue has confirmed what it read.
 pub(crate) async fn serve(
     listen: SocketAddr,
     metrics: Arc<ShipperMetrics>,
-    shutdown: CancellationToken,
+    draining: CancellationToken,
+    until: CancellationToken,
 ) -> Result<(), ShipperError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -139,10 +144,23 @@ pub(crate) async fn serve(
                 }
             }),
         )
-        .route("/healthz", get(|| async { "ok\n" }));
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let draining = draining.is_cancelled();
+                async move {
+                    if draining {
+                        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+                    } else {
+                        (StatusCode::OK, "ready\n")
+                    }
+                }
+            }),
+        );
     tokio::spawn(async move {
         let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+            .with_graceful_shutdown(async move { until.cancelled().await });
         if let Err(error) = server.await {
             tracing::warn!(%error, "metrics server stopped");
         }

@@ -335,6 +335,7 @@ fn measure(
             timezone: "UTC".into(),
             timestamp_format: None,
         }],
+        ..ParserConfig::default()
     };
     let mut parser = Parser::new(&config).map_err(anyhow::Error::msg)?;
     let mut parse_errors = 0;
