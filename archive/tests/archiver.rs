@@ -119,8 +119,8 @@ async fn archived_objects_decompress_to_the_original_bytes() {
         Some("/var/log/app/app.log")
     );
     assert_eq!(
-        info.metadata.get("file-identity").map(String::as_str),
-        Some("1-2-0000000000000003")
+        info.metadata.get("file-identity"),
+        Some(&request(&raw).file.to_key())
     );
     assert!(raw.exists(), "the raw file is the caller's to delete");
 

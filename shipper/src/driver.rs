@@ -157,6 +157,7 @@ pub async fn ship_with_metrics(
     }
     let rescan = config.shipper.rescan_interval.0;
     let drain_timeout = config.shipper.drain_timeout.0;
+    let drain = DrainBudget::new(drain_timeout);
     let thread_metrics = metrics.clone();
     // Rotated files go through a durable spool to the archive.
     let spool = Spool::open(&config.data_dir.join("shipper").join("archive-spool"))?;
@@ -177,13 +178,14 @@ pub async fn ship_with_metrics(
         archiver,
         archive_wake.clone(),
         archive_stop.clone(),
-        drain_timeout,
+        drain.clone(),
         retention,
     ));
     let policy = RotationPolicy::from_config(&config.shipper.rotate);
     let rotate_on_policy = policy.is_active();
     let rotator = Rotator::new(policy);
     let thread_wake = archive_wake.clone();
+    let thread_drain = drain.clone();
     let thread = std::thread::Builder::new()
         .name("loghaul-tailer".into())
         .spawn(move || {
@@ -193,7 +195,7 @@ pub async fn ship_with_metrics(
                 batch_sender,
                 Timing {
                     rescan,
-                    drain_timeout,
+                    drain: thread_drain,
                 },
                 &thread_metrics,
                 Archiving {
@@ -246,6 +248,26 @@ pub async fn ship_with_metrics(
         None => None,
     };
     let drain_started = Instant::now();
+    // The notice's own deadline, when nearer, bounds every step of the drain.
+    let deadline = notice.as_ref().and_then(|(_, notice)| notice.deadline());
+    let budget = crate::spot::drain_budget(drain_timeout, deadline, std::time::SystemTime::now());
+    drain.set(budget);
+    if let Some((_, notice)) = &notice {
+        if deadline.is_some_and(|deadline| {
+            deadline <= std::time::SystemTime::now() + crate::spot::MIN_DRAIN
+        }) {
+            warn!(
+                ?notice,
+                "the notice's deadline is already (nearly) past; draining for the shortest time"
+            );
+        }
+        info!(
+            ?notice,
+            seconds_to_deadline = seconds_left(deadline),
+            drain_seconds = budget.as_secs_f64(),
+            "draining before the machine goes away"
+        );
+    }
     let emergency = match (&notice, config.shipper.archive_on_shutdown) {
         (Some(_), _) => Some(RotationReason::Spot),
         (None, true) => Some(RotationReason::Shutdown),
@@ -254,7 +276,7 @@ pub async fn ship_with_metrics(
     let _ = wake_sender.send(emergency.map_or(Wake::Stop, Wake::Emergency));
     let give_up_later = give_up.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(drain_timeout).await;
+        tokio::time::sleep(budget).await;
         give_up_later.cancel();
     });
     let tailed = tokio::task::spawn_blocking(move || thread.join())
@@ -278,7 +300,12 @@ pub async fn ship_with_metrics(
         warn!(%error, "archive task ended abnormally");
     }
     if let Some(reason) = emergency {
-        info!(%reason, drain_seconds = drain_started.elapsed().as_secs_f64(), "drain done: files rotated, read, published and archived");
+        info!(
+            %reason,
+            drain_seconds = drain_started.elapsed().as_secs_f64(),
+            seconds_to_deadline = seconds_left(deadline),
+            "drain done: files rotated, read, published and archived"
+        );
     }
     if let Some((watcher, notice)) = &notice
         && let Err(error) = watcher.acknowledge(notice).await
@@ -431,7 +458,40 @@ fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
 
 struct Timing {
     rescan: Duration,
-    drain_timeout: Duration,
+    drain: DrainBudget,
+}
+
+/// Seconds until `deadline` (0 once past), for the drain's logs.
+fn seconds_left(deadline: Option<std::time::SystemTime>) -> Option<f64> {
+    deadline.map(|deadline| {
+        deadline
+            .duration_since(std::time::SystemTime::now())
+            .map_or(0.0, |left| left.as_secs_f64())
+    })
+}
+
+/// How long each step of a drain may take, fixed when the drain starts:
+/// `drain_timeout`, or less when a termination notice's own deadline comes
+/// first ([`crate::spot::drain_budget`]). The tailer thread, the
+/// publisher's give-up timer and the archive task all read it.
+#[derive(Clone, Debug)]
+struct DrainBudget(Arc<std::sync::atomic::AtomicU64>);
+
+impl DrainBudget {
+    fn new(budget: Duration) -> Self {
+        let shared = DrainBudget(Arc::default());
+        shared.set(budget);
+        shared
+    }
+
+    fn set(&self, budget: Duration) {
+        let millis = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        self.0.store(millis, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::Relaxed))
+    }
 }
 
 /// What the tailer thread needs for rotation and archiving.
@@ -571,7 +631,7 @@ async fn archive_loop(
     archiver: Archiver,
     wake: Arc<tokio::sync::Notify>,
     stop: CancellationToken,
-    last_pass_limit: Duration,
+    last_pass_limit: DrainBudget,
     mut retention: LocalRetention,
 ) {
     if let Err(error) = archiver.recover().await {
@@ -583,7 +643,7 @@ async fn archive_loop(
         let stopping = stop.is_cancelled();
         let pass = async { archiver.drain_spool().await };
         let result = if stopping {
-            match tokio::time::timeout(last_pass_limit, pass).await {
+            match tokio::time::timeout(last_pass_limit.get(), pass).await {
                 Ok(result) => result,
                 Err(_) => {
                     warn!("archive still busy at shutdown; what is left stays in the spool");
@@ -638,10 +698,7 @@ fn tail_loop(
     metrics: &ShipperMetrics,
     mut archiving: Archiving,
 ) -> Result<(), ShipperError> {
-    let Timing {
-        rescan,
-        drain_timeout,
-    } = timing;
+    let Timing { rescan, drain } = timing;
     let host = tailer.host().to_owned();
     let mut next_scan = Instant::now();
     let mut next_persist = Instant::now() + PERSIST_INTERVAL;
@@ -707,6 +764,8 @@ fn tail_loop(
         }
     }
 
+    // Read now: the drain's budget is set before the stop is sent.
+    let drain_timeout = drain.get();
     if let Some(reason) = emergency {
         emergency_drain(
             &mut tailer,

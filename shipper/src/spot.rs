@@ -55,6 +55,49 @@ pub enum Notice {
     },
 }
 
+impl Notice {
+    /// When the machine goes away, as the notice itself says: AWS's
+    /// `instance-action.time` (RFC 3339) and Azure's `NotBefore` (RFC 1123).
+    /// GCP's preemption and AWS's rebalance carry none (GCP documents 30 s:
+    /// keep `drain_timeout` below that there). `None` too when the text does
+    /// not parse; the drain then keeps `drain_timeout`.
+    pub fn deadline(&self) -> Option<std::time::SystemTime> {
+        let timestamp = match self {
+            Notice::AwsInstanceAction { time, .. } => time.parse::<jiff::Timestamp>().ok()?,
+            Notice::AzurePreempt { not_before, .. } => {
+                jiff::fmt::rfc2822::parse(not_before).ok()?.timestamp()
+            }
+            Notice::AwsRebalance { .. } | Notice::GcpPreempted => return None,
+        };
+        Some(std::time::SystemTime::from(timestamp))
+    }
+}
+
+/// How long each step of a drain may take: `drain_timeout`, or less when a
+/// notice's own deadline comes first. The drain ends [`DEADLINE_MARGIN`]
+/// before that deadline, but is never given less than [`MIN_DRAIN`] (a
+/// deadline already past, from a skewed clock or a stale notice, still gets
+/// a short best effort rather than none).
+pub fn drain_budget(
+    drain_timeout: Duration,
+    deadline: Option<std::time::SystemTime>,
+    now: std::time::SystemTime,
+) -> Duration {
+    let Some(deadline) = deadline else {
+        return drain_timeout;
+    };
+    let left = deadline
+        .duration_since(now)
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN);
+    drain_timeout.min(left.max(MIN_DRAIN))
+}
+
+/// Time kept in hand before a notice's deadline.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+/// The shortest drain, whatever the deadline says.
+pub const MIN_DRAIN: Duration = Duration::from_secs(3);
+
 /// Why the metadata service could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum SpotError {
@@ -352,5 +395,56 @@ impl SpotWatcher {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    fn at(seconds: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn notices_carry_their_deadlines() {
+        let aws = Notice::AwsInstanceAction {
+            action: "terminate".into(),
+            time: "2026-11-30T10:02:00Z".into(),
+        };
+        assert_eq!(aws.deadline(), Some(at(1_796_032_920)));
+        let azure = Notice::AzurePreempt {
+            event_id: "e".into(),
+            not_before: "Mon, 30 Nov 2026 10:02:00 GMT".into(),
+        };
+        assert_eq!(azure.deadline(), Some(at(1_796_032_920)));
+        let garbled = Notice::AwsInstanceAction {
+            action: "terminate".into(),
+            time: "soon".into(),
+        };
+        assert_eq!(garbled.deadline(), None);
+        assert_eq!(Notice::GcpPreempted.deadline(), None);
+    }
+
+    #[test]
+    fn the_earlier_of_the_deadline_and_drain_timeout_bounds_the_drain() {
+        let timeout = Duration::from_secs(30);
+        let now = at(1_000);
+        assert_eq!(drain_budget(timeout, None, now), timeout);
+        // Two minutes away: drain_timeout comes first.
+        assert_eq!(drain_budget(timeout, Some(at(1_120)), now), timeout);
+        // Ten seconds away: ten less the margin.
+        assert_eq!(
+            drain_budget(timeout, Some(at(1_010)), now),
+            Duration::from_secs(10) - DEADLINE_MARGIN
+        );
+        // Past, or nearly: a short best effort, never more than drain_timeout.
+        assert_eq!(drain_budget(timeout, Some(at(900)), now), MIN_DRAIN);
+        assert_eq!(
+            drain_budget(Duration::from_secs(1), Some(at(900)), now),
+            Duration::from_secs(1)
+        );
     }
 }

@@ -16,11 +16,24 @@ enum Cloud {
     Azure,
 }
 
-#[derive(Default)]
 struct State {
     notice: bool,
     tokens_issued: u32,
     azure_acks: Vec<String>,
+    /// When the notice says the machine goes away, from the notice on:
+    /// AWS gives two minutes; Azure at least 30 s.
+    deadline: jiff::Timestamp,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            notice: false,
+            tokens_issued: 0,
+            azure_acks: Vec::new(),
+            deadline: jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120),
+        }
+    }
 }
 
 struct FakeMetadata {
@@ -76,7 +89,15 @@ impl FakeMetadata {
     }
 
     fn give_notice(&self) {
-        self.state.lock().expect("state").notice = true;
+        self.give_notice_with(Duration::from_secs(120));
+    }
+
+    /// A notice whose deadline is `left` from now.
+    fn give_notice_with(&self, left: Duration) {
+        let mut state = self.state.lock().expect("state");
+        state.notice = true;
+        state.deadline =
+            jiff::Timestamp::now() + jiff::SignedDuration::try_from(left).expect("a duration");
     }
 }
 
@@ -110,7 +131,10 @@ fn respond(cloud: Cloud, state: &Mutex<State>, head: &str, body: &str) -> (u16, 
             match (path, notice) {
                 ("/latest/meta-data/spot/instance-action", true) => (
                     200,
-                    r#"{"action": "terminate", "time": "2026-11-22T10:02:00Z"}"#.into(),
+                    format!(
+                        r#"{{"action": "terminate", "time": "{}"}}"#,
+                        state.deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    ),
                 ),
                 _ => (404, String::new()),
             }
@@ -140,9 +164,14 @@ fn respond(cloud: Cloud, state: &Mutex<State>, head: &str, body: &str) -> (u16, 
                 return (200, String::new());
             }
             let events = if notice {
-                r#"[{"EventId": "602d9444-d2cd-49c7-8624-8643e7171297", "EventType": "Preempt", "NotBefore": "Mon, 19 Sep 2016 18:29:47 GMT"}]"#
+                let not_before = jiff::fmt::rfc2822::DateTimePrinter::new()
+                    .timestamp_to_rfc9110_string(&state.deadline)
+                    .expect("a date");
+                format!(
+                    r#"[{{"EventId": "602d9444-d2cd-49c7-8624-8643e7171297", "EventType": "Preempt", "NotBefore": "{not_before}"}}]"#
+                )
             } else {
-                "[]"
+                "[]".to_owned()
             };
             (
                 200,
@@ -163,12 +192,18 @@ async fn aws_uses_an_imdsv2_token_and_sees_the_instance_action() {
     let mut watcher = watcher(SpotProvider::Aws, &fake);
     assert_eq!(watcher.poll().await.expect("poll"), None);
     fake.give_notice();
-    assert_eq!(
-        watcher.poll().await.expect("poll"),
-        Some(Notice::AwsInstanceAction {
-            action: "terminate".into(),
-            time: "2026-11-22T10:02:00Z".into()
-        })
+    let notice = watcher.poll().await.expect("poll").expect("a notice");
+    let Notice::AwsInstanceAction { action, .. } = &notice else {
+        panic!("{notice:?}");
+    };
+    assert_eq!(action, "terminate");
+    let deadline = notice.deadline().expect("its deadline");
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .expect("ahead");
+    assert!(
+        left > Duration::from_secs(100) && left <= Duration::from_secs(120),
+        "{left:?}"
     );
     assert_eq!(
         fake.state.lock().expect("state").tokens_issued,
@@ -198,6 +233,15 @@ async fn azure_sees_preempt_and_acknowledges_after_the_drain() {
     let notice = watcher.poll().await.expect("poll").expect("a notice");
     assert!(
         matches!(&notice, Notice::AzurePreempt { event_id, .. } if event_id == "602d9444-d2cd-49c7-8624-8643e7171297")
+    );
+    let left = notice
+        .deadline()
+        .expect("NotBefore read")
+        .duration_since(std::time::SystemTime::now())
+        .expect("ahead");
+    assert!(
+        left > Duration::from_secs(100) && left <= Duration::from_secs(120),
+        "{left:?}"
     );
     assert!(
         fake.state.lock().expect("state").azure_acks.is_empty(),
@@ -448,4 +492,69 @@ async fn a_gcp_preemption_drains_200_mib_into_s3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_azure_preempt_event_drains_200_mib_then_acknowledges() {
     drain_on_notice(Cloud::Azure, "azure", 200 << 20).await;
+}
+
+/// A notice whose own deadline (8 s) is nearer than `drain_timeout` (300 s)
+/// bounds the drain: with an archive that cannot be reached, the drain ends
+/// near the deadline instead of waiting out `drain_timeout`, and what was
+/// read is still published and confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)]
+async fn a_notice_deadline_nearer_than_drain_timeout_bounds_the_drain() {
+    use loghaul_queue::Broker;
+
+    let fake = FakeMetadata::start(Cloud::Aws).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_s3 = closed.local_addr().expect("addr");
+    drop(closed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let lines = write_unarchived(&logs, 1 << 20);
+    let text = format!(
+        "data_dir = \"{data}\"\nhost = \"spot-host\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\
+         [shipper]\ndrain_timeout = \"300s\"\n[shipper.spot]\nprovider = \"aws\"\nendpoint = \"{endpoint}\"\npoll_interval = \"100ms\"\n\
+         [shipper.batch]\nmax_wait = \"50ms\"\n\
+         [archive]\nurl = \"s3://spot\"\nendpoint = \"http://{dead_s3}\"\nforce_path_style = true\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n\
+         [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n",
+        data = dir.path().join("data").display(),
+        url = loghaul_testkit::amqp_url(),
+        prefix = loghaul_queue::contract::unique_prefix("spotdeadline"),
+        endpoint = fake.endpoint,
+        logs = logs.display(),
+    );
+    let config = loghaul_config::load_str(&text, "spot.toml", &|_| None).expect("valid config");
+    let broker: std::sync::Arc<dyn Broker> = std::sync::Arc::new(loghaul_queue::AmqpBroker::new(
+        config.queue.url.expose(),
+        loghaul_queue::QueueSettings::from_config(&config.queue),
+    ));
+    broker
+        .consumer(loghaul_queue::Route::Raw)
+        .await
+        .expect("declare the queue");
+    let shipping = tokio::spawn({
+        let (config, broker) = (config.clone(), broker.clone());
+        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    fake.give_notice_with(Duration::from_secs(8));
+    let noticed = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(200), shipping)
+        .await
+        .expect("the drain ends before drain_timeout")
+        .expect("task")
+        .expect("clean drain");
+    let drain = noticed.elapsed();
+    println!(
+        "a notice 8 s from its deadline, drain_timeout 300 s, archive down: drained in {drain:.2?}"
+    );
+    assert_eq!(
+        report.records, lines,
+        "what was read is published and confirmed"
+    );
+    assert!(
+        drain < Duration::from_secs(100),
+        "bounded by the notice's deadline, not drain_timeout: {drain:?}"
+    );
+    broker.delete_topology().await.expect("cleanup");
 }
