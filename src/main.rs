@@ -6,6 +6,7 @@
 mod archive;
 mod bench;
 mod config_check;
+mod dead;
 mod exit;
 mod explain;
 mod index;
@@ -73,6 +74,10 @@ enum Command {
     #[command(subcommand)]
     Archive(archive::ArchiveCommand),
 
+    /// Dead letters: list, show, replay to their queue, or purge.
+    #[command(subcommand)]
+    Dead(dead::DeadCommand),
+
     /// Measure loghaul on this machine, beside standard tools.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
         Command::Index(args) => index::index(args),
         Command::Query(args) => query::query(args),
         Command::Archive(command) => archive::archive(command),
+        Command::Dead(command) => dead::dead(command),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),
         Command::Bench(BenchCommand::Archive(args)) => bench::bench_archive(args),
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),

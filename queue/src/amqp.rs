@@ -36,8 +36,8 @@ use loghaul_durable::Backoff;
 use tracing::{debug, warn};
 
 use crate::{
-    AckTag, Broker, Consumer, DEAD_LETTER_REASON_HEADER, Delivery, Headers, Message, Publisher,
-    QueueError, QueueSettings, Route,
+    AckTag, Broker, Consumer, DEAD_LETTER_ORIGIN_HEADER, DEAD_LETTER_REASON_HEADER, Delivery,
+    Headers, Message, Publisher, QueueError, QueueSettings, Route,
 };
 
 /// A RabbitMQ broker at one URL.
@@ -62,6 +62,80 @@ impl AmqpBroker {
         let (connection, _channel) = self.open("check").await?;
         let _ = connection.close(200, "check done".into()).await;
         Ok(())
+    }
+
+    /// Up to `limit` messages of the dead-letter queue, oldest first, and how
+    /// many it holds. They stay in the queue: each is fetched unacknowledged
+    /// and all go back, in their order, when the channel closes. (On
+    /// RabbitMQ 4, a quorum queue counts that return against its delivery
+    /// limit.)
+    pub async fn dead_letters(&self, limit: usize) -> Result<(Vec<DeadLetter>, u64), QueueError> {
+        let (connection, channel) = self.open("dead-ls").await?;
+        let result = fetch_dead(&channel, &self.settings, limit).await;
+        let _ = channel.close(200, "listed".into()).await;
+        let _ = connection.close(200, "listed".into()).await;
+        result.map(|(letters, held)| {
+            (
+                letters.into_iter().map(|(letter, _)| letter).collect(),
+                held,
+            )
+        })
+    }
+
+    /// Takes the dead letters `chosen` picks (at most `limit` are looked at):
+    /// with `replay`, each is published to the queue it came from (its
+    /// origin header, else its envelope's kind) and then acknowledged;
+    /// without, it is only acknowledged (purged). The rest go back. Returns
+    /// what was taken.
+    pub async fn take_dead_letters(
+        &self,
+        limit: usize,
+        chosen: &dyn Fn(&DeadLetter) -> bool,
+        replay: bool,
+    ) -> Result<Vec<DeadLetter>, QueueError> {
+        let (connection, channel) = self.open("dead-take").await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(classify)?;
+        let result = async {
+            let (letters, _) = fetch_dead(&channel, &self.settings, limit).await?;
+            let mut taken = Vec::new();
+            for (letter, tag) in letters {
+                if !chosen(&letter) {
+                    continue;
+                }
+                if replay {
+                    let route = letter.origin(&self.settings).ok_or_else(|| {
+                        QueueError::Refused(format!(
+                            "dead letter {} names no queue to go back to",
+                            letter.id
+                        ))
+                    })?;
+                    let mut headers = letter.headers.clone();
+                    headers.remove(DEAD_LETTER_REASON_HEADER);
+                    headers.remove(DEAD_LETTER_ORIGIN_HEADER);
+                    let message = Message {
+                        payload: letter.payload.clone(),
+                        headers,
+                    };
+                    match publish_once(&channel, &self.settings, route, &[message]).await {
+                        Attempt::Done => {}
+                        Attempt::Final(error) | Attempt::Broken(error) => return Err(error),
+                    }
+                }
+                channel
+                    .basic_ack(tag, BasicAckOptions::default())
+                    .await
+                    .map_err(classify)?;
+                taken.push(letter);
+            }
+            Ok(taken)
+        }
+        .await;
+        let _ = channel.close(200, "taken".into()).await;
+        let _ = connection.close(200, "taken".into()).await;
+        result
     }
 
     async fn open(&self, role: &str) -> Result<(Connection, Channel), QueueError> {
@@ -163,6 +237,89 @@ async fn declare_topology(channel: &Channel, settings: &QueueSettings) -> lapin:
 
 /// Broker refusals that will not change by retrying become
 /// [`QueueError::Refused`]; everything else is a connection problem.
+/// A message in the dead-letter queue.
+#[derive(Clone, Debug)]
+pub struct DeadLetter {
+    /// The first 12 hex digits of the payload's SHA-256: the same in every
+    /// listing, so `show`, `replay` and `purge` can name it.
+    pub id: String,
+    /// Its headers, the reason and origin among them.
+    pub headers: Headers,
+    /// The message as it was.
+    pub payload: bytes::Bytes,
+}
+
+impl DeadLetter {
+    fn new(payload: Vec<u8>, headers: Headers) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&payload);
+        let id = digest[..6]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        DeadLetter {
+            id,
+            headers,
+            payload: payload.into(),
+        }
+    }
+
+    /// Why it was dead-lettered.
+    pub fn reason(&self) -> &str {
+        self.headers
+            .get(DEAD_LETTER_REASON_HEADER)
+            .map_or("(no reason recorded)", String::as_str)
+    }
+
+    /// The queue it came from: its origin header, else what its envelope
+    /// holds (a raw batch came from the raw queue; an event batch's shard
+    /// is not in its bytes, so it needs the header).
+    pub fn origin(&self, settings: &QueueSettings) -> Option<Route> {
+        if let Some(route) = self
+            .headers
+            .get(DEAD_LETTER_ORIGIN_HEADER)
+            .and_then(|key| Route::from_key(key))
+        {
+            return (route != Route::Dead
+                && !matches!(route, Route::Events(shard) if shard >= settings.shards))
+            .then_some(route);
+        }
+        self.payload.starts_with(b"LH\x01").then_some(Route::Raw)
+    }
+}
+
+/// Fetches up to `limit` dead letters unacknowledged, with their delivery
+/// tags, and how many the queue held before.
+async fn fetch_dead(
+    channel: &Channel,
+    settings: &QueueSettings,
+    limit: usize,
+) -> Result<(Vec<(DeadLetter, u64)>, u64), QueueError> {
+    let queue = settings.queue_name(Route::Dead);
+    let mut letters = Vec::new();
+    let mut held = None;
+    while letters.len() < limit {
+        let Some(message) = channel
+            .basic_get(
+                queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
+            .await
+            .map_err(classify)?
+        else {
+            break;
+        };
+        held.get_or_insert(u64::from(message.message_count) + 1);
+        let delivery = message.delivery;
+        let headers = headers_of(&delivery.properties);
+        letters.push((
+            DeadLetter::new(delivery.data, headers),
+            delivery.delivery_tag,
+        ));
+    }
+    Ok((letters, held.unwrap_or(0)))
+}
+
 fn classify(error: lapin::Error) -> QueueError {
     if let ErrorKind::ProtocolError(amqp_error) = error.kind()
         && let AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED | AMQPSoftError::ACCESSREFUSED) =
@@ -488,6 +645,7 @@ impl Consumer for AmqpConsumer {
         }
         let mut headers = delivery.headers.clone();
         headers.insert(DEAD_LETTER_REASON_HEADER.into(), reason.to_owned());
+        headers.insert(DEAD_LETTER_ORIGIN_HEADER.into(), self.route.key());
         let message = Message {
             payload: delivery.payload.clone(),
             headers,

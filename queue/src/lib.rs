@@ -45,13 +45,13 @@ mod topology;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use amqp::AmqpBroker;
+pub use amqp::{AmqpBroker, DeadLetter};
 pub use bytes::Bytes;
 pub use disk::{DiskBroker, SEGMENT_BYTES};
 pub use error::QueueError;
 use loghaul_config::{QueueConfig, QueueKind};
 pub use memory::MemoryBroker;
-pub use topology::{DEAD_LETTER_REASON_HEADER, QueueSettings, Route};
+pub use topology::{DEAD_LETTER_ORIGIN_HEADER, DEAD_LETTER_REASON_HEADER, QueueSettings, Route};
 
 /// Message headers: text keys and values.
 pub type Headers = BTreeMap<String, String>;

@@ -27,6 +27,30 @@ impl fmt::Display for Route {
 /// The header that carries why a message was dead-lettered.
 pub const DEAD_LETTER_REASON_HEADER: &str = "x-loghaul-reason";
 
+/// The header that names the queue a dead letter came from, as
+/// [`Route::key`] writes it: where `loghaul dead replay` sends it back.
+pub const DEAD_LETTER_ORIGIN_HEADER: &str = "x-loghaul-origin";
+
+impl Route {
+    /// A short stable name: `raw`, `events.<k>` or `dead`.
+    pub fn key(&self) -> String {
+        match self {
+            Route::Raw => "raw".into(),
+            Route::Events(shard) => format!("events.{shard}"),
+            Route::Dead => "dead".into(),
+        }
+    }
+
+    /// Reads back what [`Route::key`] wrote.
+    pub fn from_key(key: &str) -> Option<Route> {
+        match key {
+            "raw" => Some(Route::Raw),
+            "dead" => Some(Route::Dead),
+            _ => key.strip_prefix("events.")?.parse().ok().map(Route::Events),
+        }
+    }
+}
+
 /// Names and limits of the queues, shared by both backends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueSettings {
