@@ -452,3 +452,60 @@ fn a_draining_shipper_is_alive_but_not_ready() {
         broker.delete_topology().await.expect("cleanup");
     });
 }
+
+/// The parser's probes and metrics on `parser.metrics_listen`, which the
+/// Deployment's probes use.
+#[test]
+fn a_parser_serves_its_probes_and_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listen = loghaul_testkit::free_local_addr().to_string();
+    let prefix = loghaul_queue::contract::unique_prefix("parserprobe");
+    let config = dir.path().join("loghaul.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n[parser]\nmetrics_listen = \"{listen}\"\n",
+            dir.path().join("data").display(),
+            loghaul_testkit::amqp_url(),
+        ),
+    )
+    .expect("config");
+    let mut child = Command::new(BIN)
+        .args(["parse", "-c"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("parse starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(&listen, "/readyz") != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get(&listen, "/healthz"), Some(200));
+    let address: std::net::SocketAddr = listen.parse().expect("address");
+    let (status, metrics) = loghaul_testkit::http_get(address, "/metrics");
+    assert_eq!(status, 200);
+    for name in [
+        "loghaul_parser_events_total 0",
+        "loghaul_parser_batches_total 0",
+        "loghaul_parser_dead_lettered_total 0",
+    ] {
+        assert!(metrics.contains(name), "{name} in {metrics}");
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(child.wait().expect("exit").success());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        use loghaul_queue::Broker;
+        let broker = loghaul_queue::AmqpBroker::new(
+            &loghaul_testkit::amqp_url(),
+            loghaul_queue::QueueSettings::with_prefix(prefix),
+        );
+        broker.delete_topology().await.expect("cleanup");
+    });
+}
