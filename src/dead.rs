@@ -7,6 +7,8 @@
 //! one decoded, send chosen ones back to the queue they came from (after a
 //! fix or an upgrade), or delete them for good.
 
+#![allow(clippy::print_stdout)] // a listing's output is the command's result
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

@@ -149,7 +149,6 @@ async fn serve_health(
     stats: Arc<WorkerStats>,
     draining: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<tokio_util::sync::DropGuard> {
-    use axum::http::StatusCode;
     use axum::routing::get;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -194,20 +193,10 @@ async fn serve_health(
             ([("content-type", "text/plain; version=0.0.4")], out)
         }
     };
-    let ready = move || {
-        let draining = draining.is_cancelled();
-        async move {
-            if draining {
-                (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
-            } else {
-                (StatusCode::OK, "ready\n")
-            }
-        }
-    };
     let app = axum::Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready));
+        .route("/readyz", loghaul_shipper::metrics::readiness(draining));
     let until = tokio_util::sync::CancellationToken::new();
     let stop = until.clone();
     tokio::spawn(async move {

@@ -16,6 +16,8 @@
 //! `LOGHAUL_WRITE_GOLDEN=<date>` once: `cargo test --test upgrade`. The
 //! older directories stay, and this test reads every one of them.
 
+#![allow(clippy::print_stdout)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

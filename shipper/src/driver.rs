@@ -874,8 +874,6 @@ async fn publish_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::Checkpoints;
-    use crate::discovery::FileMatcher;
     use std::io::Write;
 
     fn archived(path: &std::path::Path) -> Archived {
@@ -930,29 +928,7 @@ mod tests {
     }
 
     fn tailer(logs: &std::path::Path, state: &std::path::Path) -> Tailer {
-        let source = SourceSpec {
-            name: "app".into(),
-            matcher: FileMatcher::new("app", &[logs.join("app.log").display().to_string()], &[])
-                .expect("glob"),
-            labels: Default::default(),
-            max_line_bytes: 1 << 16,
-            multiline: None,
-            include_compressed: false,
-        };
-        let settings = TailerSettings {
-            host: "h".into(),
-            batch_max_bytes: 1 << 20,
-            batch_max_records: 1000,
-            batch_max_wait: Duration::from_millis(10),
-            buffer_bytes: 1 << 24,
-            max_open_files: 100,
-            read_chunk: 4096,
-        };
-        Tailer::new(
-            settings,
-            vec![source],
-            Checkpoints::load(&state.join("checkpoints.json")).expect("checkpoints"),
-        )
+        crate::tailer::test_tailer(logs, &state.join("checkpoints.json"))
     }
 
     /// A rotated file finished while the spool's disk is full stays with

@@ -112,6 +112,21 @@ impl ShipperMetrics {
     }
 }
 
+/// `GET /readyz`: 200 until `draining` is cancelled, then 503. The parser
+/// serves the same.
+pub fn readiness(draining: CancellationToken) -> axum::routing::MethodRouter {
+    get(move || {
+        let draining = draining.is_cancelled();
+        async move {
+            if draining {
+                (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+            } else {
+                (StatusCode::OK, "ready\n")
+            }
+        }
+    })
+}
+
 /// Serves `/metrics`, `/healthz` and `/readyz` on `listen` until `until`.
 /// `/readyz` answers 503 once `draining` is cancelled, while `/healthz`
 /// stays 200 to the end: an orchestrator stops routing to a draining
@@ -145,19 +160,7 @@ pub(crate) async fn serve(
             }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let draining = draining.is_cancelled();
-                async move {
-                    if draining {
-                        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
-                    } else {
-                        (StatusCode::OK, "ready\n")
-                    }
-                }
-            }),
-        );
+        .route("/readyz", readiness(draining));
     tokio::spawn(async move {
         let server = axum::serve(listener, app)
             .with_graceful_shutdown(async move { until.cancelled().await });

@@ -343,10 +343,46 @@ fn write_unarchived(logs: &std::path::Path, total: u64) -> u64 {
     lines
 }
 
+/// Ships with the config `text` (RabbitMQ) until a notice whose deadline is
+/// `left` away ends it: the report, how long the drain took, and the broker.
+async fn ship_until_notice(
+    text: &str,
+    fake: &FakeMetadata,
+    left: Duration,
+) -> (
+    loghaul_shipper::ShipReport,
+    Duration,
+    std::sync::Arc<dyn loghaul_queue::Broker>,
+) {
+    use loghaul_queue::Broker;
+    let config = loghaul_config::load_str(text, "spot.toml", &|_| None).expect("valid config");
+    let broker: std::sync::Arc<dyn Broker> = std::sync::Arc::new(loghaul_queue::AmqpBroker::new(
+        config.queue.url.expose(),
+        loghaul_queue::QueueSettings::from_config(&config.queue),
+    ));
+    broker
+        .consumer(loghaul_queue::Route::Raw)
+        .await
+        .expect("declare the queue");
+    let shipping = tokio::spawn({
+        let (config, broker) = (config.clone(), broker.clone());
+        // Never cancelled: only the notice stops it.
+        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    fake.give_notice_with(left);
+    let noticed = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(300), shipping)
+        .await
+        .expect("the drain ends by itself")
+        .expect("task")
+        .expect("clean drain");
+    (report, noticed.elapsed(), broker)
+}
+
 #[allow(clippy::print_stdout)]
 async fn drain_on_notice(cloud: Cloud, provider: &str, total: u64) {
     use loghaul_archive::ObjectStore;
-    use loghaul_queue::Broker;
 
     let fake = FakeMetadata::start(cloud).await;
     let server = loghaul_testkit::S3Server::start();
@@ -388,29 +424,7 @@ async fn drain_on_notice(cloud: Cloud, provider: &str, total: u64) {
         secret = loghaul_testkit::S3_SECRET_KEY,
         logs = logs.display(),
     );
-    let config = loghaul_config::load_str(&text, "spot.toml", &|_| None).expect("valid config");
-    let broker: std::sync::Arc<dyn Broker> = std::sync::Arc::new(loghaul_queue::AmqpBroker::new(
-        config.queue.url.expose(),
-        loghaul_queue::QueueSettings::from_config(&config.queue),
-    ));
-    broker
-        .consumer(loghaul_queue::Route::Raw)
-        .await
-        .expect("declare the queue");
-    let shipping = tokio::spawn({
-        let (config, broker) = (config.clone(), broker.clone());
-        // Never cancelled: only the notice stops it.
-        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    fake.give_notice();
-    let noticed = std::time::Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(300), shipping)
-        .await
-        .expect("the drain ends by itself")
-        .expect("task")
-        .expect("clean drain");
-    let drain = noticed.elapsed();
+    let (report, drain, broker) = ship_until_notice(&text, &fake, Duration::from_secs(120)).await;
     assert_eq!(
         report.records, lines,
         "every line was published to the queue and confirmed before exiting"
@@ -501,8 +515,6 @@ async fn an_azure_preempt_event_drains_200_mib_then_acknowledges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)]
 async fn a_notice_deadline_nearer_than_drain_timeout_bounds_the_drain() {
-    use loghaul_queue::Broker;
-
     let fake = FakeMetadata::start(Cloud::Aws).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead_s3 = closed.local_addr().expect("addr");
@@ -523,28 +535,7 @@ async fn a_notice_deadline_nearer_than_drain_timeout_bounds_the_drain() {
         endpoint = fake.endpoint,
         logs = logs.display(),
     );
-    let config = loghaul_config::load_str(&text, "spot.toml", &|_| None).expect("valid config");
-    let broker: std::sync::Arc<dyn Broker> = std::sync::Arc::new(loghaul_queue::AmqpBroker::new(
-        config.queue.url.expose(),
-        loghaul_queue::QueueSettings::from_config(&config.queue),
-    ));
-    broker
-        .consumer(loghaul_queue::Route::Raw)
-        .await
-        .expect("declare the queue");
-    let shipping = tokio::spawn({
-        let (config, broker) = (config.clone(), broker.clone());
-        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    fake.give_notice_with(Duration::from_secs(8));
-    let noticed = std::time::Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(200), shipping)
-        .await
-        .expect("the drain ends before drain_timeout")
-        .expect("task")
-        .expect("clean drain");
-    let drain = noticed.elapsed();
+    let (report, drain, broker) = ship_until_notice(&text, &fake, Duration::from_secs(8)).await;
     println!(
         "a notice 8 s from its deadline, drain_timeout 300 s, archive down: drained in {drain:.2?}"
     );

@@ -475,3 +475,36 @@ impl Tailer {
         self.checkpoints.persist()
     }
 }
+
+/// A tailer of `<logs>/app.log` with small test settings and its
+/// checkpoints at `checkpoints`, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn test_tailer(logs: &Path, checkpoints: &Path) -> Tailer {
+    let source = SourceSpec {
+        name: "app".into(),
+        matcher: crate::discovery::FileMatcher::new(
+            "app",
+            &[logs.join("app.log").display().to_string()],
+            &[],
+        )
+        .expect("glob"),
+        labels: Default::default(),
+        max_line_bytes: 1 << 16,
+        multiline: None,
+        include_compressed: false,
+    };
+    let settings = TailerSettings {
+        host: "h".into(),
+        batch_max_bytes: 1 << 20,
+        batch_max_records: 1000,
+        batch_max_wait: std::time::Duration::from_millis(10),
+        buffer_bytes: 1 << 24,
+        max_open_files: 100,
+        read_chunk: 4096,
+    };
+    Tailer::new(
+        settings,
+        vec![source],
+        crate::checkpoint::Checkpoints::load(checkpoints).expect("checkpoints"),
+    )
+}

@@ -212,32 +212,11 @@ mod tests {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use super::super::{OutgoingBatch, SourceSpec, Tailer, TailerSettings};
-    use crate::checkpoint::Checkpoints;
-    use crate::discovery::FileMatcher;
+    use super::super::{OutgoingBatch, Tailer};
     use crate::identity::DiskKey;
 
     fn tailer(dir: &Path) -> Tailer {
-        let source = SourceSpec {
-            name: "app".into(),
-            matcher: FileMatcher::new("app", &[dir.join("app.log").display().to_string()], &[])
-                .expect("glob"),
-            labels: Default::default(),
-            max_line_bytes: 1 << 16,
-            multiline: None,
-            include_compressed: false,
-        };
-        let settings = TailerSettings {
-            host: "h".into(),
-            batch_max_bytes: 1 << 20,
-            batch_max_records: 1000,
-            batch_max_wait: Duration::from_millis(10),
-            buffer_bytes: 1 << 24,
-            max_open_files: 100,
-            read_chunk: 4096,
-        };
-        let checkpoints = Checkpoints::load(&dir.join("cp.json")).expect("checkpoints");
-        Tailer::new(settings, vec![source], checkpoints)
+        super::super::test_tailer(dir, &dir.join("cp.json"))
     }
 
     fn append(path: &Path, range: std::ops::Range<u32>) {
