@@ -20,6 +20,8 @@ QUERY is Lucene-style:
   timeout                         a word in the message
   \"connection reset\"              a phrase
   level:ERROR host:web-1          exact values of host, source, service, level
+                                  (a level word finds every spelling of its
+                                  level; quoted, only as written)
   http.response.status_code:500   an attribute, by its JSON path
   status:[500 TO 599]  severity:>=17   ranges
   time*  us?r                     wildcards

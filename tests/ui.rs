@@ -310,7 +310,7 @@ fn scrolling_pages_through_the_cursor_and_a_facet_edits_the_query() {
     );
     browser.wait_for(
         "the filtered count",
-        "return document.getElementById('q').value === 'level:ERROR' && document.getElementById('count').textContent.includes('250 events')",
+        "return document.getElementById('q').value === 'level:\"ERROR\"' && document.getElementById('count').textContent.includes('250 events')",
         WAIT,
     );
 }

@@ -4,7 +4,9 @@
 //! ```text
 //! timeout                         a word in the body
 //! "connection reset"              a phrase
-//! level:ERROR host:web-1          exact values of raw fields
+//! level:ERROR host:web-1          exact values of raw fields; a level word
+//!                                 finds every spelling of its level
+//! level:"ERROR"                   quoted: exactly as written
 //! http.response.status_code:500   an attribute (its JSON path)
 //! status:[500 TO 599]  severity:>=17   ranges, inclusive [] or exclusive {}
 //! time*  us?r  user:ad*           wildcards
@@ -803,6 +805,27 @@ fn compile_clause(
         }
         (Target::Raw(field), ClauseValue::Word(word)) if is_wildcard(word) => {
             wildcard(field, "", word, false, position)
+        }
+        // A level word finds every spelling of its level: `level:error`
+        // finds `ERROR`, `err`, `E` and `severe` (the severity number the
+        // parser gave them), and the word as written. Quoted, a value is
+        // taken exactly as written (`level:"ERROR"`), as the web UI's facet
+        // filters and histogram stacks need.
+        (Target::Raw(field), ClauseValue::Word(text)) if field == fields.level => {
+            let written: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            ));
+            Ok(match loghaul_model::level::from_word(text) {
+                Some(number) => Box::new(tantivy::query::BooleanQuery::union(vec![
+                    written,
+                    Box::new(TermQuery::new(
+                        Term::from_field_u64(fields.severity, u64::from(number)),
+                        IndexRecordOption::Basic,
+                    )),
+                ])),
+                None => written,
+            })
         }
         (Target::Raw(field), ClauseValue::Word(text) | ClauseValue::Phrase(text)) => Ok(Box::new(
             TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic),

@@ -112,10 +112,70 @@ fn fixture() -> (tempfile::TempDir, Vec<Event>) {
 }
 
 fn loghaul_parser_free_number(level: &str) -> u8 {
-    match level {
-        "WARN" => 13,
-        "ERROR" => 17,
-        _ => 9,
+    loghaul_model::level::from_word(level).unwrap_or(0)
+}
+
+/// Levels as programs spell them: `level:<word>` finds every spelling of
+/// the word's level (by the severity number the parser gave each), and
+/// still the word as written when it is no level at all.
+#[test]
+fn a_level_word_finds_every_spelling_of_its_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("store");
+    let spellings = [
+        "ERROR", "error", "err", "E", "severe", "critical", "WARNING", "warn", "W", "Config",
+        "LOG", "[Note]", "Audit",
+    ];
+    let events: Vec<Event> = spellings
+        .iter()
+        .enumerate()
+        .map(|(index, level)| Event {
+            id: EventId::new("levels", &file(9), index as u64),
+            timestamp_unix_nano: DAY0 + index as i64 * SECOND,
+            observed_timestamp_unix_nano: 0,
+            severity: Severity {
+                text: Some((*level).into()),
+                number: loghaul_parser_free_number(level),
+            },
+            body: format!("line {index}"),
+            attributes: serde_json::Map::new(),
+            resource: Resource {
+                host: "levels".into(),
+                source: "/var/log/levels.log".into(),
+                service: None,
+            },
+            file: file(9),
+            offset: index as u64,
+            parse_error: None,
+        })
+        .collect();
+    store.add_batch(&EventBatch { events }).expect("add");
+    store.commit().expect("commit");
+    store.close().expect("close");
+    let searcher = Searcher::new(dir.path(), 0);
+    for (query, wanted) in [
+        // ERROR, error, err, E, severe: one level (critical is the next).
+        ("level:ERROR", 5),
+        ("level:error", 5),
+        ("level:E", 5),
+        ("level:critical", 1),
+        ("level:warn", 3),
+        ("level:Warning", 3),
+        // Config is a Java level word (DEBUG); LOG is PostgreSQL's INFO and
+        // [Note] MariaDB's.
+        ("level:debug", 1),
+        ("level:info", 2),
+        ("level:note", 2),
+        // Quoted: exactly as written.
+        ("level:\"[Note]\"", 1),
+        ("level:\"ERROR\"", 1),
+        // Not a level word: only as written.
+        ("level:Audit", 1),
+        ("level:audit", 0),
+        ("level:ERROR OR level:warn", 8),
+        ("-level:error", 8),
+    ] {
+        assert_eq!(count(&searcher, query), wanted, "{query}");
     }
 }
 
@@ -135,7 +195,11 @@ fn the_query_language_finds_what_it_says() {
     assert_eq!(count(&searcher, "\"reset by peer\""), 30);
     assert_eq!(count(&searcher, "\"peer by reset\""), 0);
     assert_eq!(count(&searcher, "level:ERROR"), 75);
-    assert_eq!(count(&searcher, "level:error"), 0, "raw fields are exact");
+    assert_eq!(
+        count(&searcher, "level:error"),
+        75,
+        "a level word finds its level however it is spelled"
+    );
     assert_eq!(count(&searcher, "level:ERROR OR level:WARN"), 150);
     assert_eq!(count(&searcher, "level:ERROR AND reset"), 0);
     assert_eq!(count(&searcher, "level:INFO AND reset"), 15);

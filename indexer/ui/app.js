@@ -519,7 +519,10 @@ function select(index, scroll) {
 // ---------------------------------------------------------------- detail
 
 function addFilter(field, value, exclude) {
-  const quoted = /^[\w.\-/@]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
+  // A facet's value is filtered exactly as counted: a bare level word would
+  // find every spelling of its level, a quoted one only itself.
+  const bare = field !== "level" && /^[\w.\-/@]+$/.test(value);
+  const quoted = bare ? value : `"${value.replace(/"/g, '\\"')}"`;
   const clause = `${exclude ? "-" : ""}${field}:${quoted}`;
   $("q").value = state.q.trim() ? `${state.q.trim()} ${clause}` : clause;
   runSearch();

@@ -35,6 +35,7 @@ mod encoder;
 mod event;
 mod id;
 mod identity;
+pub mod level;
 mod manifest;
 mod raw;
 pub mod time;

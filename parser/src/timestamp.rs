@@ -326,6 +326,27 @@ fn clock(bytes: &[u8], at: usize, separator: u8) -> Option<(u8, u8, u8, u32, usi
     Some((hour as u8, minute as u8, second as u8, nanos, used))
 }
 
+/// ` H:MM:SS[.f]`, an hour padded with a space, at `at`.
+fn space_padded_clock(bytes: &[u8], at: usize) -> Option<(u8, u8, u8, u32, usize)> {
+    if !is(bytes, at, b' ') || !is(bytes, at + 2, b':') {
+        return None;
+    }
+    let hour = digit(bytes, at + 1)?;
+    let minute = fixed(bytes, at + 3, 2)?;
+    if !is(bytes, at + 5, b':') {
+        return None;
+    }
+    let second = fixed(bytes, at + 6, 2)?;
+    let (nanos, fraction_len) = fraction(bytes, at + 8);
+    Some((
+        hour as u8,
+        minute as u8,
+        second as u8,
+        nanos,
+        8 + fraction_len,
+    ))
+}
+
 /// A stamp must not run on into a word: `2026-11-22T08:00:00abc` is no stamp.
 fn ends_cleanly(bytes: &[u8], at: usize) -> bool {
     !bytes.get(at).is_some_and(u8::is_ascii_alphanumeric)
@@ -378,8 +399,14 @@ fn iso_like(b: &[u8]) -> Option<(Stamp, usize)> {
         b'-' => b'.',
         _ => return None,
     };
-    let (hour, minute, second, nanos, clock_len) =
-        clock(b, at + 1, clock_separator).or_else(|| clock(b, at + 1, b':'))?;
+    // MariaDB (and MySQL 5) pad the hour with a space: `2026-11-30  7:59:33`.
+    let padded = (b[at] == b' ')
+        .then(|| space_padded_clock(b, at + 1))
+        .flatten();
+    let (hour, minute, second, nanos, clock_len) = match padded {
+        Some(found) => found,
+        None => clock(b, at + 1, clock_separator).or_else(|| clock(b, at + 1, b':'))?,
+    };
     at += 1 + clock_len;
     let mut offset_seconds = None;
     if let Some((seconds, used)) = offset(b, at).or_else(|| spaced_offset(b, at)) {

@@ -427,6 +427,65 @@ fn auto_switches_when_the_source_changes_format() {
     assert!(after.iter().all(|event| event.parse_error.is_none()));
 }
 
+/// This machine's MariaDB 10.11 error log (a space-padded hour, a thread
+/// id, `[Note]` and `[Warning]`) and Mosquitto 2.0.11 log (epoch seconds,
+/// no levels: `Config loaded` is a message, not the level CONFIG).
+#[test]
+fn mariadb_and_mosquitto_logs_from_this_machine_keep_time_and_level() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/this-machine");
+    let text = std::fs::read_to_string(dir.join("mariadb-10.11.log")).expect("mariadb");
+    let lines: Vec<&str> = text.lines().collect();
+    let events = parse(&lines, None);
+    assert_eq!(events.len(), lines.len());
+    let mut levels = std::collections::BTreeMap::new();
+    for (line, event) in lines.iter().zip(&events) {
+        if line.starts_with("Version: ") {
+            // The second line of "ready for connections": no stamp of its
+            // own, so kept and flagged.
+            assert!(event.parse_error.is_some(), "{line}");
+            continue;
+        }
+        assert!(
+            event.parse_error.is_none(),
+            "{line}: {:?}",
+            event.parse_error
+        );
+        assert!(
+            (iso("2026-11-30T07:59:33Z")..=iso("2026-11-30T07:59:34Z"))
+                .contains(&event.timestamp_unix_nano),
+            "time of {line}"
+        );
+        *levels
+            .entry((
+                event.severity.text.clone().unwrap_or_default(),
+                event.severity.number,
+            ))
+            .or_insert(0) += 1;
+        assert!(!event.body.starts_with("2026"), "{line}");
+    }
+    assert_eq!(
+        levels.into_iter().collect::<Vec<_>>(),
+        [
+            (("Note".to_owned(), 9), 18),
+            (("Warning".to_owned(), 13), 1)
+        ]
+    );
+
+    let text = std::fs::read_to_string(dir.join("mosquitto-2.0.11.log")).expect("mosquitto");
+    let lines: Vec<&str> = text.lines().collect();
+    let events = parse(&lines, None);
+    for (line, event) in lines.iter().zip(&events) {
+        assert!(event.parse_error.is_none(), "{line}");
+        assert_eq!(event.severity.text, None, "no level in {line}");
+        let seconds: i64 = line
+            .split(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("epoch");
+        assert_eq!(event.timestamp_unix_nano, seconds * 1_000_000_000, "{line}");
+    }
+}
+
 /// Start-up logs of this machine's own PostgreSQL 15 and Redis 7 (copied
 /// unchanged into tests/data/this-machine): every line keeps its own time
 /// and a level, none is read as syslog.

@@ -72,6 +72,19 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
     if bare == "LOG" && word.ends_with(':') {
         return Some(bare);
     }
+    // Words that are levels in one logger and ordinary words elsewhere
+    // (Mosquitto's `1796025551: Config loaded from …`) count only as their
+    // loggers write them: upper case (JUL's `CONFIG`, `SEVERE`) or in
+    // brackets (MariaDB's `[Note]`).
+    let rare = [
+        "config", "fine", "finer", "finest", "severe", "note", "verbose",
+    ];
+    if rare.iter().any(|rare| bare.eq_ignore_ascii_case(rare))
+        && !word.starts_with(['[', '<'])
+        && !bare.bytes().all(|byte| byte.is_ascii_uppercase())
+    {
+        return None;
+    }
     if bare.len() == 1 {
         let letter = bare.chars().next()?;
         return (letter.is_ascii_uppercase() && severity::from_letter(letter).is_some())
