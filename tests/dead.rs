@@ -54,16 +54,7 @@ fn message(payload: &[u8], reason: Option<&str>) -> Message {
 async fn a_poison_message_is_listed_shown_replayed_and_purged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let prefix = loghaul_queue::contract::unique_prefix("dead");
-    let config = dir.path().join("loghaul.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\n[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n",
-            dir.path().join("data").display(),
-            loghaul_testkit::amqp_url()
-        ),
-    )
-    .expect("config");
+    let config = loghaul_testkit::amqp_config(dir.path(), &prefix, "");
     let loaded = loghaul_config::load_file(&config).expect("config");
     let broker = AmqpBroker::new(
         loaded.queue.url.expose(),
@@ -77,14 +68,7 @@ async fn a_poison_message_is_listed_shown_replayed_and_purged() {
         .expect("published");
 
     // A real parser dead-letters it.
-    let mut parser = Command::new(BIN)
-        .args(["parse", "-c"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("parse starts");
+    let mut parser = loghaul_testkit::spawn_role(Path::new(BIN), "parse", &config);
     let deadline = Instant::now() + Duration::from_secs(60);
     while listing(&config)["held"] != 1 {
         assert!(Instant::now() < deadline, "never dead-lettered");

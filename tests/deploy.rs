@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -387,28 +387,17 @@ fn a_draining_shipper_is_alive_but_not_ready() {
     let listen = metrics.local_addr().expect("addr").to_string();
     drop(metrics);
     let prefix = loghaul_queue::contract::unique_prefix("readyz");
-    let config = dir.path().join("loghaul.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{data}\"\nhost = \"drain\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\
-             [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n\
+    let config = loghaul_testkit::amqp_config(
+        dir.path(),
+        &prefix,
+        &format!(
+            "[[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n\
              [shipper]\nmetrics_listen = \"{listen}\"\narchive_on_shutdown = true\ndrain_timeout = \"4s\"\n\
              [archive]\nurl = \"s3://nowhere\"\nendpoint = \"http://{dead_s3}\"\nforce_path_style = true\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n",
-            data = dir.path().join("data").display(),
-            url = loghaul_testkit::amqp_url(),
             logs = logs.display(),
         ),
-    )
-    .expect("config");
-    let mut child = Command::new(BIN)
-        .args(["ship", "-c"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ship starts");
+    );
+    let mut child = loghaul_testkit::spawn_role(Path::new(BIN), "ship", &config);
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(&listen, "/readyz") != Some(200) {
         assert!(Instant::now() < deadline, "never ready");
@@ -460,24 +449,12 @@ fn a_parser_serves_its_probes_and_metrics() {
     let dir = tempfile::tempdir().expect("tempdir");
     let listen = loghaul_testkit::free_local_addr().to_string();
     let prefix = loghaul_queue::contract::unique_prefix("parserprobe");
-    let config = dir.path().join("loghaul.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\n[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n[parser]\nmetrics_listen = \"{listen}\"\n",
-            dir.path().join("data").display(),
-            loghaul_testkit::amqp_url(),
-        ),
-    )
-    .expect("config");
-    let mut child = Command::new(BIN)
-        .args(["parse", "-c"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("parse starts");
+    let config = loghaul_testkit::amqp_config(
+        dir.path(),
+        &prefix,
+        &format!("[parser]\nmetrics_listen = \"{listen}\"\n"),
+    );
+    let mut child = loghaul_testkit::spawn_role(Path::new(BIN), "parse", &config);
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(&listen, "/readyz") != Some(200) {
         assert!(Instant::now() < deadline, "never ready");

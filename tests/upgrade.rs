@@ -294,16 +294,11 @@ async fn fixture_era_envelopes_mixed_into_a_live_stream_are_all_indexed() {
         .expect("addr")
         .port();
     let prefix = loghaul_queue::contract::unique_prefix("upgrade");
-    let config = dir.path().join("loghaul.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\n[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n[indexer]\nlisten = \"127.0.0.1:{port}\"\ncommit_interval = \"200ms\"\n",
-            dir.path().join("data").display(),
-            loghaul_testkit::amqp_url()
-        ),
-    )
-    .expect("config");
+    let config = loghaul_testkit::amqp_config(
+        dir.path(),
+        &prefix,
+        &format!("[indexer]\nlisten = \"127.0.0.1:{port}\"\ncommit_interval = \"200ms\"\n"),
+    );
     let loaded = loghaul_config::load_file(&config).expect("config");
     let broker = AmqpBroker::new(
         loaded.queue.url.expose(),
@@ -350,18 +345,9 @@ async fn fixture_era_envelopes_mixed_into_a_live_stream_are_all_indexed() {
         .await
         .expect("events published");
 
-    let spawn = |role: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_loghaul"))
-            .args([role, "-c"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starts")
-    };
-    let mut parser = spawn("parse");
-    let mut indexer = spawn("index");
+    let bin = Path::new(env!("CARGO_BIN_EXE_loghaul"));
+    let mut parser = loghaul_testkit::spawn_role(bin, "parse", &config);
+    let mut indexer = loghaul_testkit::spawn_role(bin, "index", &config);
     let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let wanted = 300 + 1 + 3;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

@@ -339,3 +339,32 @@ pub fn start_run_with(
     };
     (child, address, receiver)
 }
+
+/// Writes `<dir>/loghaul.toml` for a role on the test RabbitMQ: `data_dir`
+/// under `dir`, queues named by `prefix`, then `extra` (sections only: it
+/// comes after `[queue]`).
+pub fn amqp_config(dir: &std::path::Path, prefix: &str, extra: &str) -> PathBuf {
+    let path = dir.join("loghaul.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\n[queue]\nkind = \"amqp\"\nurl = \"{}\"\nprefix = \"{prefix}\"\n{extra}",
+            dir.join("data").display(),
+            amqp_url()
+        ),
+    )
+    .expect("config");
+    path
+}
+
+/// Starts `bin <role> -c <config>`, warnings only, output discarded.
+pub fn spawn_role(bin: &std::path::Path, role: &str, config: &std::path::Path) -> Child {
+    Command::new(bin)
+        .args([role, "-c"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("loghaul {role} starts: {error}"))
+}
