@@ -80,12 +80,17 @@ impl SourceText<'_> {
         key_opt: Option<String>,
         message: impl Into<String>,
     ) -> ConfigError {
+        // Messages quote values (serde's "invalid type: string …").
+        let message = crate::secret::redact_quoted(
+            &message.into(),
+            key_opt.as_deref().is_some_and(crate::secret::is_secret_key),
+        );
         let mut located = Located {
             file: self.file.to_owned(),
             line: None,
             column: None,
             key: key_opt,
-            message: message.into(),
+            message,
             source_line: None,
         };
         if let Some(offset) = offset_opt {
@@ -98,7 +103,10 @@ impl SourceText<'_> {
                 .map_or(self.text.len(), |newline| offset + newline);
             located.line = Some(self.text[..line_start].matches('\n').count() + 1);
             located.column = Some(self.text[line_start..offset].chars().count() + 1);
-            located.source_line = Some(self.text[line_start..line_end].trim_end().to_owned());
+            // Quoted in errors, so never with a secret in it.
+            located.source_line = Some(crate::secret::redact_source_line(
+                self.text[line_start..line_end].trim_end(),
+            ));
         }
         ConfigError::Invalid(Box::new(located))
     }

@@ -65,6 +65,59 @@ impl SecretUrl {
     }
 }
 
+/// Keys whose values are secrets wherever they appear.
+const SECRET_KEYS: [&str; 5] = [
+    "token",
+    "secret_access_key",
+    "access_key_id",
+    "password",
+    "session_token",
+];
+
+/// Whether `key` (`indexer.token`, or a line's `token`) names a secret.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let last = key
+        .trim()
+        .trim_matches('"')
+        .rsplit('.')
+        .next()
+        .unwrap_or_default();
+    SECRET_KEYS.contains(&last)
+}
+
+/// A line of a config file as an error may quote it: the value of a secret
+/// key is `***`, and so is the password of every URL in a quoted string.
+pub(crate) fn redact_source_line(line: &str) -> String {
+    let secret = line
+        .split_once('=')
+        .is_some_and(|(key, _)| is_secret_key(key));
+    redact_quoted(line, secret)
+}
+
+/// Every `"…"` of `text` with its URL passwords replaced, or entirely when
+/// `all` (the value of a secret key), for error messages that quote values.
+pub(crate) fn redact_quoted(text: &str, all: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let close = rest.find('"').unwrap_or(rest.len());
+        if all {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&redact_url(&rest[..close]));
+        }
+        rest = &rest[close..];
+        if let Some(after) = rest.strip_prefix('"') {
+            out.push('"');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Replaces the password of a URL, and anything that looks like one in a
 /// string that does not parse as a URL.
 pub fn redact_url(text: &str) -> String {

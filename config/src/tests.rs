@@ -258,6 +258,49 @@ fn validation_errors_point_at_their_key() {
     );
 }
 
+/// A blank token would let anyone in while looking configured; one with
+/// surrounding spaces matches no client.
+#[test]
+fn a_blank_or_padded_token_is_refused_where_it_is_written() {
+    for (text, words) in [
+        (
+            "[indexer]\nlisten = \"0.0.0.0:7700\"\ntoken = \" \"\n",
+            "blank",
+        ),
+        ("[indexer]\ntoken = \"\"\n", "blank"),
+        ("[indexer]\ntoken = \" s3cret \"\n", "white space"),
+    ] {
+        let located = error_of(text);
+        let (line, _, key) = position(&located);
+        assert_eq!(key, Some("indexer.token"), "{text}");
+        assert!(line.is_some(), "{text}");
+        assert!(located.message.contains(words), "{}", located.message);
+        assert!(!located.message.contains("s3cret"), "{}", located.message);
+        let shown = ConfigError::Invalid(Box::new(located)).to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}
+
+/// Errors quote the offending line: never with a secret in it.
+#[test]
+fn error_snippets_never_show_secrets() {
+    for text in [
+        "[queue]\nurl = \"amqp://u:pw-one@h/v\"\nurl = \"amqp://u:pw-two@h/v\"\n",
+        "[indexer]\ntoken = 7\n",
+        "[archive]\nsecret_access_key = [\"pw-one\"]\n",
+        "[indexer]\nshard_urls = \"http://u:pw-one@h:7700\"\n",
+    ] {
+        let shown = load_str(text, "test.toml", &env)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            !shown.contains("pw-one") && !shown.contains("pw-two"),
+            "{shown}"
+        );
+        assert!(shown.contains("test.toml:"), "{shown}");
+    }
+}
+
 #[test]
 fn object_lock_is_checked_where_it_is_written() {
     let config = load_str(

@@ -224,6 +224,21 @@ fn validate_parser(config: &Config, issues: &mut Vec<Issue>) {
 
 fn validate_indexer(config: &Config, issues: &mut Vec<Issue>) {
     let indexer = &config.indexer;
+    if let Some(token) = &indexer.token {
+        let text = token.expose();
+        if text.trim().is_empty() {
+            issues.push(issue(
+                "indexer.token",
+                "the token is blank: set a secret (e.g. `openssl rand -hex 32`) or remove the key"
+                    .to_owned(),
+            ));
+        } else if text.trim() != text {
+            issues.push(issue(
+                "indexer.token",
+                "the token starts or ends with white space, which no client sends".to_owned(),
+            ));
+        }
+    }
     if !indexer.listen.ip().is_loopback()
         && indexer.token.as_ref().is_none_or(|t| t.expose().is_empty())
     {

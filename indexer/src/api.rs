@@ -1248,18 +1248,43 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     }
 }
 
-/// Constant-time comparison, so the token cannot be guessed by timing.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether `presented` is the token, in time that depends on neither: the
+/// SHA-256 digests of both (always 32 bytes) are compared without an early
+/// return, so neither the content nor the length leaks through timing.
+fn same(presented: &[u8], token: &[u8]) -> bool {
+    use sha2::Digest;
+    let (a, b) = (sha2::Sha256::digest(presented), sha2::Sha256::digest(token));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// The credentials of an `Authorization: Bearer …` header. The scheme is
+/// case-insensitive (RFC 7235) and may be followed by any run of spaces.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_matches(' '))
 }
 
 async fn authorize(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
     if let Some(token) = &state.token {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
+        let mut headers = request.headers().get_all(header::AUTHORIZATION).iter();
+        let first = headers.next();
+        if headers.next().is_some() {
+            // Which one would count? Proxies and servers disagree: refuse.
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(ErrorBody {
+                    error: "more than one Authorization header".into(),
+                    position: None,
+                }),
+            )
+                .into_response();
+        }
+        let presented = first.and_then(|value| value.to_str().ok()).and_then(bearer);
         if !presented.is_some_and(|presented| same(presented.as_bytes(), token.as_bytes())) {
             return (
                 StatusCode::UNAUTHORIZED,

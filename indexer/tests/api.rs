@@ -138,6 +138,31 @@ async fn every_endpoint_over_http() {
         http_get_with(addr, "/api/count", &["Authorization: Bearer wrong"]).0,
         401
     );
+    // A prefix of the token, or the token and more, is wrong too.
+    for wrong in [&TOKEN[..TOKEN.len() - 1], &format!("{TOKEN}x")] {
+        let header = format!("Authorization: Bearer {wrong}");
+        assert_eq!(http_get_with(addr, "/api/count", &[&header]).0, 401);
+    }
+    // The scheme in any case (RFC 7235), with extra spaces.
+    for scheme in ["bearer", "BEARER", "Bearer "] {
+        let header = format!("Authorization: {scheme} {TOKEN}");
+        assert_eq!(
+            http_get_with(addr, "/api/count", &[&header]).0,
+            200,
+            "{header}"
+        );
+    }
+    // Two Authorization headers: which counts is ambiguous, so neither.
+    let (status, body) = http_get_with(
+        addr,
+        "/api/count",
+        &[
+            &format!("Authorization: Bearer {TOKEN}"),
+            "Authorization: Bearer wrong",
+        ],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("more than one Authorization"), "{body}");
     assert_eq!(json_get(addr, "/readyz").0, 200);
 
     // Search, newest first, with a cursor.
