@@ -92,6 +92,7 @@ pub(crate) async fn serve_shard(
         ApiState::new(searcher, stats.clone(), token, ready.clone())
             .with_archive(archive)
             .with_peers(peers)
+            .with_allowed_hosts(config.indexer.allowed_hosts.clone())
             .with_limits(api::QueryLimits {
                 concurrent: config.indexer.max_concurrent_queries,
                 timeout: config.indexer.query_timeout.0,

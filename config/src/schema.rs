@@ -383,6 +383,11 @@ pub struct IndexerConfig {
     pub writer_heap: ByteSize,
     /// Other shards' API URLs, for a search node that fans out.
     pub shard_urls: Vec<String>,
+    /// Host names the API answers to, besides IP addresses and `localhost`
+    /// (`logs.example.com`, or `*.example.com` for every name under it).
+    /// Requests for any other name get 421: a web page cannot reach the
+    /// API by pointing its own name at 127.0.0.1 (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
     /// Queries the API runs at once; more wait for a slot within their
     /// time limit.
     pub max_concurrent_queries: usize,
@@ -405,6 +410,7 @@ impl Default for IndexerConfig {
             retention: HumanDuration::secs(30 * 86_400),
             writer_heap: ByteSize::mib(128),
             shard_urls: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_concurrent_queries: 4,
             query_timeout: HumanDuration::secs(10),
             query_memory: ByteSize::mib(256),

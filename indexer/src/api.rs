@@ -122,6 +122,8 @@ pub struct ApiState {
     latency_micros: AtomicU64,
     /// The other shards' APIs, for fan-out.
     peers: Vec<Client>,
+    /// Host names answered besides IP literals and loopback names.
+    allowed_hosts: Vec<String>,
     limits: QueryLimits,
     /// Where rotated files are archived, for links from events to them.
     archive: Option<Archive>,
@@ -158,6 +160,7 @@ impl ApiState {
             latency_buckets: Default::default(),
             latency_micros: AtomicU64::new(0),
             peers: Vec::new(),
+            allowed_hosts: Vec::new(),
             limits: QueryLimits::default(),
             archive: None,
         }
@@ -179,6 +182,16 @@ impl ApiState {
     /// A shorter (or longer) time limit per query than [`QUERY_TIMEOUT`].
     pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
         self.limits.timeout = timeout;
+        self
+    }
+
+    /// Also answers requests for these host names (`indexer.allowed_hosts`):
+    /// exact names, or `*.suffix` for every name under `suffix`.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.allowed_hosts = hosts
+            .into_iter()
+            .map(|host| host.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
         self
     }
 
@@ -1248,6 +1261,65 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     }
 }
 
+/// Whether a `Host` header names this API: an IP address (a rebinding
+/// attack needs a name), `localhost` or a name under it, or an allowed name.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = if let Some(inner) = host.strip_prefix('[') {
+        // `[::1]:7700`: an IPv6 literal.
+        return inner.split_once(']').is_some();
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name == "localhost" || name.ends_with(".localhost") {
+        return true;
+    }
+    allowed
+        .iter()
+        .any(|pattern| match pattern.strip_prefix("*.") {
+            Some(suffix) => name
+                .strip_suffix(suffix)
+                .is_some_and(|head| head.ends_with('.')),
+            None => name == *pattern,
+        })
+}
+
+/// Refuses requests for host names this API does not answer to, with 421
+/// Misdirected Request (RFC 9110): the DNS-rebinding guard.
+async fn check_host(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
+    let named = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str().to_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .map(|host| String::from_utf8_lossy(host.as_bytes()).into_owned())
+        });
+    if let Some(host) = named
+        && !host_allowed(&host, &state.allowed_hosts)
+    {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            Json(ErrorBody {
+                error: format!(
+                    "this API does not answer to the host {host:?}: use an IP address or localhost, or add the name to indexer.allowed_hosts"
+                ),
+                position: None,
+            }),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Whether `presented` is the token, in time that depends on neither: the
 /// SHA-256 digests of both (always 32 bytes) are compared without an early
 /// return, so neither the content nor the length leaks through timing.
@@ -1347,6 +1419,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 position: None,
             }
         })
+        // Every request, the page and /healthz too: first the host.
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .with_state(state)
 }
 

@@ -265,7 +265,7 @@ async fn every_endpoint_over_http() {
             .expect("timeout");
         write!(
             stream,
-            "GET /api/tail?q=refund HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+            "GET /api/tail?q=refund HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
         )
         .expect("request");
         let reader = BufReader::new(stream);
@@ -500,5 +500,66 @@ async fn errors_are_json_and_name_their_cause() {
     })
     .await
     .expect("checks");
+    stop.cancel();
+}
+
+/// DNS rebinding: a page whose own name now points at 127.0.0.1 sends its
+/// name as the Host. Only IP addresses, localhost and the configured names
+/// are answered; anything else gets 421 before the token is even looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_for_foreign_host_names_get_421() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = Arc::new(
+        ApiState::new(
+            Arc::new(Searcher::new(dir.path(), 0)),
+            Arc::new(IndexStats::default()),
+            None,
+            Arc::new(AtomicBool::new(true)),
+        )
+        .with_allowed_hosts(vec!["Logs.Example.com".into(), "*.corp.example".into()]),
+    );
+    let stop = CancellationToken::new();
+    let (addr, _) = api::start("127.0.0.1:0".parse().expect("addr"), state, stop.clone())
+        .await
+        .expect("listening");
+    let status = |host: &str, path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let address = addr;
+        std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(address).expect("connect");
+            stream.write_all(request.as_bytes()).expect("write");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).expect("read");
+            answer
+        })
+        .join()
+        .expect("request")
+    };
+    let port = addr.port();
+    for (host, wanted) in [
+        (format!("127.0.0.1:{port}"), "200"),
+        (format!("localhost:{port}"), "200"),
+        ("app.localhost".to_owned(), "200"),
+        (format!("[::1]:{port}"), "200"),
+        ("10.1.2.3".to_owned(), "200"),
+        ("logs.example.com".to_owned(), "200"),
+        ("LOGS.EXAMPLE.COM.".to_owned(), "200"),
+        ("eu.corp.example:443".to_owned(), "200"),
+        ("attacker.example".to_owned(), "421"),
+        (format!("attacker.example:{port}"), "421"),
+        ("corp.example".to_owned(), "421"),
+        ("evilcorp.example".to_owned(), "421"),
+        ("logs.example.com.attacker.example".to_owned(), "421"),
+    ] {
+        for path in ["/api/count?q=x", "/", "/healthz"] {
+            let answer = status(&host, path);
+            let code = answer.split(' ').nth(1).unwrap_or_default();
+            assert_eq!(code, wanted, "Host: {host} {path}: {answer}");
+            if wanted == "421" {
+                assert!(answer.contains("indexer.allowed_hosts"), "{answer}");
+            }
+        }
+    }
     stop.cancel();
 }
