@@ -64,10 +64,43 @@ pub fn rotated_patterns(globs: &[String]) -> Result<Option<GlobSet>, ShipperErro
 /// A source's compiled globs.
 #[derive(Debug, Clone)]
 pub struct FileMatcher {
+    source: String,
     include: GlobSet,
     exclude_paths: GlobSet,
     exclude_names: GlobSet,
     roots: Vec<(PathBuf, Option<usize>)>,
+    budget: ScanBudget,
+    /// Whether the budget's WARN was given (once per matcher, not per scan).
+    warned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How much of the file system one scan of one source may look at: a glob
+/// such as `/**/x.log` must not crawl a whole machine every second.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanBudget {
+    /// Directory entries read, at most.
+    pub entries: usize,
+    /// Directories deep below a root, at most (for `**`).
+    pub depth: usize,
+}
+
+impl Default for ScanBudget {
+    fn default() -> Self {
+        ScanBudget {
+            entries: 200_000,
+            depth: 24,
+        }
+    }
+}
+
+/// Kernel file systems a glob never descends into: nothing there is a log,
+/// and `/proc` alone holds entries without end.
+const PSEUDO_FILE_SYSTEMS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+fn is_pseudo_file_system(path: &Path) -> bool {
+    PSEUDO_FILE_SYSTEMS
+        .iter()
+        .any(|pseudo| path == Path::new(pseudo))
 }
 
 fn has_glob_chars(component: &str) -> bool {
@@ -124,6 +157,9 @@ impl FileMatcher {
             .cloned()
             .partition(|glob| !glob.contains('/'));
         Ok(FileMatcher {
+            source: source.to_owned(),
+            budget: ScanBudget::default(),
+            warned: Default::default(),
             include: compile(source, paths)?,
             exclude_paths: compile(source, &exclude_paths)?,
             exclude_names: compile(source, &exclude_names)?,
@@ -145,39 +181,92 @@ impl FileMatcher {
         self.roots.iter().map(|(root, _)| root.as_path())
     }
 
+    /// The same matcher with another scan budget.
+    pub fn with_budget(mut self, budget: ScanBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// Every regular file that matches now, sorted. Unreadable directories
-    /// are skipped (a log directory may appear later).
+    /// are skipped (a log directory may appear later). A scan never enters
+    /// `/proc`, `/sys` or `/dev`, and stops at its [`ScanBudget`], with a
+    /// WARN the first time; [`FileMatcher::scan_complete`] then says false.
     pub fn scan(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
+        let mut walk = Walk {
+            left: self.budget.entries,
+            max_depth: self.budget.depth,
+            cut: false,
+        };
         for (root, depth) in &self.roots {
-            walk(root, *depth, &mut |path| {
+            walk.dir(root, *depth, 0, &mut |path| {
                 if self.matches(path) {
                     found.push(path.to_path_buf());
                 }
             });
         }
+        if walk.cut && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                source = %self.source,
+                roots = ?self.roots.iter().map(|(root, _)| root).collect::<Vec<_>>(),
+                entries = self.budget.entries,
+                depth = self.budget.depth,
+                "a scan of this source's globs reached its budget and stopped: files beyond it are not found; narrow the glob"
+            );
+        }
         found.sort();
         found.dedup();
         found
     }
+
+    /// Whether every scan so far stayed within its budget.
+    pub fn scan_complete(&self) -> bool {
+        !self.warned.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
-fn walk(dir: &Path, depth: Option<usize>, visit: &mut dyn FnMut(&Path)) {
-    if depth == Some(0) {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
+/// One scan's walk and what is left of its budget.
+struct Walk {
+    left: usize,
+    max_depth: usize,
+    cut: bool,
+}
+
+impl Walk {
+    fn dir(
+        &mut self,
+        dir: &Path,
+        depth: Option<usize>,
+        level: usize,
+        visit: &mut dyn FnMut(&Path),
+    ) {
+        if depth == Some(0) {
+            return;
+        }
+        if level > self.max_depth {
+            self.cut = true;
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
-        if kind.is_dir() {
-            walk(&path, depth.map(|depth| depth - 1), visit);
-        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-            visit(&path);
+        for entry in entries.flatten() {
+            if self.left == 0 {
+                self.cut = true;
+                return;
+            }
+            self.left -= 1;
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !is_pseudo_file_system(&path) {
+                    self.dir(&path, depth.map(|depth| depth - 1), level + 1, visit);
+                }
+            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+                visit(&path);
+            }
         }
     }
 }
@@ -267,5 +356,74 @@ mod tests {
                 .starts_with("source app: invalid glob \"/var/log/[\""),
             "{error}"
         );
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn kernel_file_systems_are_never_entered() {
+        for pseudo in ["/proc", "/sys", "/dev"] {
+            assert!(is_pseudo_file_system(Path::new(pseudo)), "{pseudo}");
+        }
+        for real in ["/var/log", "/proc2", "/home/proc", "/"] {
+            assert!(!is_pseudo_file_system(Path::new(real)), "{real}");
+        }
+        // A glob over the whole machine, bounded by a small budget: nothing
+        // under a kernel file system is ever returned.
+        let matcher = FileMatcher::new("everything", &["/**/*".into()], &[])
+            .expect("glob")
+            .with_budget(ScanBudget {
+                entries: 20_000,
+                depth: 6,
+            });
+        let found = matcher.scan();
+        assert!(found.len() <= 20_000);
+        assert!(
+            found.iter().all(|path| !PSEUDO_FILE_SYSTEMS
+                .iter()
+                .any(|pseudo| path.starts_with(pseudo))),
+            "a path under a kernel file system"
+        );
+    }
+
+    #[test]
+    fn a_scan_stops_at_its_budget_and_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for n in 0..50 {
+            let sub = dir.path().join(format!("d{n}"));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            std::fs::write(sub.join("a.log"), "x\n").expect("write");
+        }
+        let glob = format!("{}/**/*.log", dir.path().display());
+        let whole = FileMatcher::new("logs", std::slice::from_ref(&glob), &[]).expect("glob");
+        assert_eq!(whole.scan().len(), 50);
+        assert!(whole.scan_complete());
+
+        let cut = FileMatcher::new("logs", std::slice::from_ref(&glob), &[])
+            .expect("glob")
+            .with_budget(ScanBudget {
+                entries: 30,
+                depth: 24,
+            });
+        assert!(cut.scan().len() < 50);
+        assert!(!cut.scan_complete(), "the cut is known");
+
+        // Depth: a.log five directories down is beyond a depth of 3.
+        let deep = dir.path().join("x/y/z/w/v");
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        std::fs::write(deep.join("deep.log"), "x\n").expect("write");
+        let shallow = FileMatcher::new("logs", &[glob], &[])
+            .expect("glob")
+            .with_budget(ScanBudget {
+                entries: 10_000,
+                depth: 3,
+            });
+        let found = shallow.scan();
+        assert!(!found.iter().any(|path| path.ends_with("deep.log")));
+        assert_eq!(found.len(), 50);
+        assert!(!shallow.scan_complete());
     }
 }
