@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use loghaul_model::codec::{self, MessageKind};
 use loghaul_queue::{AmqpBroker, DeadLetter, QueueSettings};
 
 use crate::exit::BadInput;
@@ -151,43 +152,47 @@ fn describe(letter: &DeadLetter, settings: &QueueSettings, full: bool) -> serde_
 }
 
 fn kind(payload: &[u8]) -> &'static str {
-    match payload.get(..3) {
-        Some([b'L', b'H', 1]) => "raw batch",
-        Some([b'L', b'H', 2]) => "event batch",
-        _ => "not a loghaul envelope",
+    match codec::peek(payload) {
+        Ok((MessageKind::RawBatch, _)) => "raw batch",
+        Ok((MessageKind::EventBatch, _)) => "event batch",
+        Err(_) => "not a loghaul envelope",
     }
 }
 
 /// The payload decoded as far as it goes: a raw batch's records, an event
 /// batch's events, or the bytes themselves with why they do not decode.
 fn decoded(payload: &[u8]) -> serde_json::Value {
-    if let Ok(batch) = loghaul_model::codec::decode_raw_batch(payload) {
-        let records: Vec<serde_json::Value> = batch
-            .records
-            .iter()
-            .map(|record| {
-                serde_json::json!({
-                    "offset": record.offset,
-                    "text": String::from_utf8_lossy(&record.bytes),
-                })
-            })
-            .collect();
-        return serde_json::json!({
-            "host": batch.host,
-            "source": batch.source,
-            "file": batch.file.to_key(),
-            "records": records,
-        });
-    }
-    if let Ok(batch) = loghaul_model::codec::decode_event_batch(payload) {
-        return serde_json::to_value(&batch).unwrap_or_default();
-    }
-    let error = loghaul_model::codec::decode_raw_batch(payload)
-        .err()
-        .map(|error| error.to_string());
+    let error = match codec::peek(payload) {
+        Ok((MessageKind::RawBatch, _)) => match codec::decode_raw_batch(payload) {
+            Ok(batch) => {
+                let records: Vec<serde_json::Value> = batch
+                    .records
+                    .iter()
+                    .map(|record| {
+                        serde_json::json!({
+                            "offset": record.offset,
+                            "text": String::from_utf8_lossy(&record.bytes),
+                        })
+                    })
+                    .collect();
+                return serde_json::json!({
+                    "host": batch.host,
+                    "source": batch.source,
+                    "file": batch.file.to_key(),
+                    "records": records,
+                });
+            }
+            Err(error) => error,
+        },
+        Ok((MessageKind::EventBatch, _)) => match codec::decode_event_batch(payload) {
+            Ok(batch) => return serde_json::to_value(&batch).unwrap_or_default(),
+            Err(error) => error,
+        },
+        Err(error) => error,
+    };
     let shown = &payload[..payload.len().min(4096)];
     serde_json::json!({
-        "undecodable": error,
+        "undecodable": error.to_string(),
         "text": String::from_utf8_lossy(shown),
         "truncated": payload.len() > shown.len(),
     })

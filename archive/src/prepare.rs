@@ -62,14 +62,7 @@ pub fn locate_raw(path: &Path, file: &FileIdentity) -> Result<PathBuf, ArchiveEr
     if std::fs::metadata(path).is_ok_and(|stat| file.is_file_of(&stat)) {
         return Ok(path.to_owned());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let beside = std::fs::read_dir(dir).ok().and_then(|entries| {
-        entries.flatten().find_map(|entry| {
-            let stat = entry.metadata().ok()?;
-            (stat.is_file() && file.is_file_of(&stat)).then(|| entry.path())
-        })
-    });
-    match beside {
+    match loghaul_model::find_beside(path, file.device, file.inode) {
         Some(found) => {
             tracing::info!(from = %path.display(), to = %found.display(), "the rotated file was renamed again; archiving it under its new name");
             Ok(found)

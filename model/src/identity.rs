@@ -73,6 +73,19 @@ impl FileIdentity {
     }
 }
 
+/// The regular file with `device` and `inode` in the directory of `path`,
+/// where a rotation leaves a file it renames (`app.log.1` to `app.log.2`).
+/// The shipper and the archiver both find a file this way, by what it is
+/// rather than by its name.
+pub fn find_beside(path: &std::path::Path, device: u64, inode: u64) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+        let stat = entry.metadata().ok()?;
+        (stat.is_file() && stat.dev() == device && stat.ino() == inode).then(|| entry.path())
+    })
+}
+
 impl fmt::Display for FileIdentity {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.to_key())

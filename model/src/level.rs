@@ -63,6 +63,14 @@ pub fn from_word(word: &str) -> Option<u8> {
     })
 }
 
+/// Words of the table above that are levels in one logger and ordinary
+/// words elsewhere (Mosquitto's `1796025551: Config loaded from …`): a
+/// parser takes them as levels only as their loggers write them, upper
+/// case (JUL's `CONFIG`, `SEVERE`) or in brackets (MariaDB's `[Note]`).
+pub const AMBIGUOUS_WORDS: [&str; 7] = [
+    "config", "fine", "finer", "finest", "severe", "note", "verbose",
+];
+
 /// Android and klog letters: V D I W E F, A (assert), S (silent).
 pub fn from_letter(letter: char) -> Option<u8> {
     Some(match letter.to_ascii_uppercase() {

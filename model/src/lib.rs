@@ -44,6 +44,6 @@ pub use codec::CodecError;
 pub use encoder::RawBatchEncoder;
 pub use event::{Event, EventBatch, Resource, Severity};
 pub use id::EventId;
-pub use identity::FileIdentity;
+pub use identity::{FileIdentity, find_beside};
 pub use manifest::{ArchiveManifest, RotationReason, safe_key_segment};
 pub use raw::{RawBatch, RawRecord, RecordFlags, SourceLabels};

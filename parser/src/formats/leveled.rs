@@ -72,14 +72,10 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
     if bare == "LOG" && word.ends_with(':') {
         return Some(bare);
     }
-    // Words that are levels in one logger and ordinary words elsewhere
-    // (Mosquitto's `1796025551: Config loaded from …`) count only as their
-    // loggers write them: upper case (JUL's `CONFIG`, `SEVERE`) or in
-    // brackets (MariaDB's `[Note]`).
-    let rare = [
-        "config", "fine", "finer", "finest", "severe", "note", "verbose",
-    ];
-    if rare.iter().any(|rare| bare.eq_ignore_ascii_case(rare))
+    // Upper case or in brackets only: see `AMBIGUOUS_WORDS`.
+    if loghaul_model::level::AMBIGUOUS_WORDS
+        .iter()
+        .any(|ambiguous| bare.eq_ignore_ascii_case(ambiguous))
         && !word.starts_with(['[', '<'])
         && !bare.bytes().all(|byte| byte.is_ascii_uppercase())
     {

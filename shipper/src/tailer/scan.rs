@@ -184,17 +184,9 @@ impl Tailer {
 /// Finds the file with `key` in the directory of `old_path`, where rotated
 /// names live.
 pub(super) fn find_beside(key: DiskKey, old_path: &Path) -> Option<(PathBuf, File)> {
-    let dir = old_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-        if entry
-            .metadata()
-            .is_ok_and(|stat| stat.is_file() && DiskKey::from_metadata(&stat) == key)
-            && let Ok(file) = open_as(&entry.path(), key)
-        {
-            return Some((entry.path(), file));
-        }
-    }
-    None
+    let path = loghaul_model::find_beside(old_path, key.device, key.inode)?;
+    let file = open_as(&path, key).ok()?;
+    Some((path, file))
 }
 
 /// A closed file vanished from its path: reopen it where it was rotated to.
@@ -220,15 +212,7 @@ mod tests {
     }
 
     fn append(path: &Path, range: std::ops::Range<u32>) {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("open");
-        for n in range {
-            writeln!(file, "line {n}").expect("write");
-        }
+        loghaul_testkit::append_numbered(path, range, "line");
     }
 
     /// Reads, confirms what was read, and returns the numbers of the lines.
@@ -244,7 +228,11 @@ mod tests {
             tailer.confirm(&batch.confirmation);
             for record in batch.decode().expect("a batch").records {
                 let text = String::from_utf8_lossy(&record.bytes).into_owned();
-                let number = text.trim_start_matches("line ").parse().expect("numbered");
+                let number = text
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("numbered");
                 lines.push((number, batch.confirmation.epoch));
             }
         }
