@@ -636,6 +636,10 @@ fn query_cli_against_a_server_and_a_data_directory() {
         );
         assert!(line.ends_with(&format!("order {word}")), "{line}");
     }
+    // The follow may print one appended line while the next is still on
+    // its way; a stop only promises that the rest is read on the next
+    // start, so wait for all of them before stopping.
+    wait_for_count(address, "order", 50 + appended);
     terminate(&mut child);
 
     // The same data read straight from the data directory.
