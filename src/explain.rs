@@ -71,6 +71,7 @@ pub(crate) fn explain(
         read_time_unix_nano: READ_TIME,
         timezone: timezone.map(str::to_owned),
         service: None,
+        source_name: None,
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut summary = Summary::default();

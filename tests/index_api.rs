@@ -39,6 +39,7 @@ fn batch(file: u64, count: u64) -> EventBatch {
                     host: format!("host-{file}").into(),
                     source: "/var/log/jobs.log".into(),
                     service: None,
+                    source_name: None,
                 },
                 file: identity,
                 offset: index * 64,

@@ -37,6 +37,7 @@ fn event_batch(file: u64, first: u64, count: u64) -> EventBatch {
                 host: "index-test".into(),
                 source: format!("/var/log/app-{file}.log").into(),
                 service: Some("app".into()),
+                source_name: None,
             },
             file: identity,
             offset: record * 120,

@@ -70,6 +70,7 @@ fn raw_batch(file: u64, batch: u64) -> RawBatch {
         read_time_unix_nano: 1_795_334_400_000_000_000,
         timezone: Some("UTC".into()),
         service: Some("app".into()),
+        source_name: None,
     }
 }
 

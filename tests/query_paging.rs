@@ -57,6 +57,7 @@ fn all_json_over_a_million_events_holds_one_page_at_a_time() {
                 host: "bulk".into(),
                 source: "/var/log/bulk.log".into(),
                 service: None,
+                source_name: None,
             },
             file,
             offset: index * 120,

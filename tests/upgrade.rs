@@ -66,6 +66,7 @@ fn raw_batch() -> RawBatch {
         read_time_unix_nano: 1_796_032_800_000_000_000,
         timezone: Some("UTC".into()),
         service: Some("golden".into()),
+        source_name: None,
     }
 }
 

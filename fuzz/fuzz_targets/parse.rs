@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
         },
         timezone: Some(ZONES[usize::from(selector >> 6)].to_owned()),
         service: None,
+        source_name: None,
     };
     // Twice: the second pass runs with what detection learnt.
     for _ in 0..2 {

@@ -538,6 +538,8 @@ pub fn parse(text: &str) -> Result<Ast, QueryError> {
 enum Target {
     Text(Field),
     Raw(Field),
+    /// The source's path or its configured name.
+    Source,
     Number(Field),
     Attribute(String),
 }
@@ -547,7 +549,7 @@ fn target(fields: &Fields, name: Option<&str>) -> Target {
         None | Some("body" | "message" | "msg") => Target::Text(fields.body),
         Some("parse_error") => Target::Text(fields.parse_error),
         Some("host") => Target::Raw(fields.host),
-        Some("source") => Target::Raw(fields.source),
+        Some("source") => Target::Source,
         Some("service") => Target::Raw(fields.service),
         Some("level") => Target::Raw(fields.level),
         Some("file") => Target::Raw(fields.file),
@@ -803,9 +805,16 @@ fn compile_clause(
             let words = tokens(analyzer, text);
             Ok(text_query(words, |word| Term::from_field_text(field, word)))
         }
-        (Target::Raw(field), ClauseValue::Word(word)) if is_wildcard(word) => {
-            wildcard(field, "", word, false, position)
-        }
+        // `source:` finds the path or the source's name (`source:nginx`,
+        // `source:/var/log/*.log`).
+        (Target::Source, value) => Ok(Box::new(BooleanQuery::union(vec![
+            raw_query(fields.source, value, position)?,
+            Box::new(InSchema {
+                field: SOURCE_NAME,
+                value: value.clone(),
+                position,
+            }),
+        ]))),
         // A level word finds every spelling of its level: `level:error`
         // finds `ERROR`, `err`, `E` and `severe` (the severity number the
         // parser gave them), and the word as written. Quoted, a value is
@@ -827,13 +836,7 @@ fn compile_clause(
                 None => written,
             })
         }
-        (Target::Raw(field), ClauseValue::Word(text) | ClauseValue::Phrase(text)) => Ok(Box::new(
-            TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic),
-        )),
-        (Target::Raw(field), ClauseValue::Range(low, high)) => Ok(Box::new(RangeQuery::new(
-            map_bound(low, |text| Ok(Term::from_field_text(field, text)))?,
-            map_bound(high, |text| Ok(Term::from_field_text(field, text)))?,
-        ))),
+        (Target::Raw(field), value) => raw_query(field, value, position),
         (Target::Text(_), ClauseValue::Range(..)) => Err(QueryError::at(
             position,
             format!("{name} is full text: ranges work on raw fields, numbers and attributes"),
@@ -878,6 +881,53 @@ fn map_bound(
 
 /// A wildcard over `field`'s terms that start with the regex `prefix`
 /// (empty for plain fields).
+/// A clause on a raw (untokenised) field: a term, a wildcard or a range.
+fn raw_query(
+    field: Field,
+    value: &ClauseValue,
+    position: usize,
+) -> Result<Box<dyn Query>, QueryError> {
+    match value {
+        ClauseValue::Word(word) if is_wildcard(word) => wildcard(field, "", word, false, position),
+        ClauseValue::Word(text) | ClauseValue::Phrase(text) => Ok(Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::Basic,
+        ))),
+        ClauseValue::Range(low, high) => Ok(Box::new(RangeQuery::new(
+            map_bound(low, |text| Ok(Term::from_field_text(field, text)))?,
+            map_bound(high, |text| Ok(Term::from_field_text(field, text)))?,
+        ))),
+    }
+}
+
+/// The field of sources' names, which day indexes written before
+/// 2026-11-30 lack.
+const SOURCE_NAME: &str = "source_name";
+
+/// A raw-field clause on a field found by name in the schema of the index
+/// searched, and matching nothing where that index lacks the field: days
+/// written by older builds keep their schema.
+#[derive(Clone, Debug)]
+struct InSchema {
+    field: &'static str,
+    value: ClauseValue,
+    position: usize,
+}
+
+impl Query for InSchema {
+    fn weight(
+        &self,
+        enable_scoring: tantivy::query::EnableScoring<'_>,
+    ) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
+        match enable_scoring.schema().get_field(self.field) {
+            Ok(field) => raw_query(field, &self.value, self.position)
+                .map_err(|error| tantivy::TantivyError::InvalidArgument(error.to_string()))?
+                .weight(enable_scoring),
+            Err(_) => EmptyQuery.weight(enable_scoring),
+        }
+    }
+}
+
 fn wildcard(
     field: Field,
     prefix: &str,

@@ -12,6 +12,11 @@
 //! | `parse_error` | text | finding what did not parse |
 //! | `gen` | u64, indexed | the writer generation, to roll back a half-committed one |
 //! | `_source` | stored JSON of the whole event | results come back exactly as indexed |
+//! | `source_name` | raw string | `source:` finds a source by its configured name too |
+//!
+//! Fields are only ever added at the end, so that one set of handles fits
+//! the days older builds wrote: their schema lacks the newer fields, and
+//! queries on those match nothing there (see `query::InSchema`).
 
 use loghaul_model::Event;
 use tantivy::schema::{
@@ -53,6 +58,8 @@ pub struct Fields {
     pub generation: Field,
     /// The whole event as JSON.
     pub source_json: Field,
+    /// The configured name of the source (days written since 2026-11-30).
+    pub source_name: Field,
 }
 
 impl Fields {
@@ -62,7 +69,8 @@ impl Fields {
     }
 
     /// The schema of builds before flat dotted attribute keys were
-    /// expanded (2026-11-30): day indexes they wrote keep it.
+    /// expanded and sources' names were added (2026-11-30): day indexes
+    /// they wrote keep it.
     #[cfg(test)]
     pub(crate) fn before_expanded_dots() -> Self {
         Self::build(false)
@@ -107,6 +115,13 @@ impl Fields {
         let parse_error = builder.add_text_field("parse_error", TEXT);
         let generation = builder.add_u64_field("gen", INDEXED | FAST);
         let source_json = builder.add_text_field("_source", STORED);
+        // The older schema lacks it; its handle then names no field there,
+        // and the store never writes it into such a day.
+        let source_name = if expand_dots {
+            builder.add_text_field("source_name", STRING)
+        } else {
+            Field::from_field_id(u32::MAX)
+        };
         Fields {
             schema: builder.build(),
             id,
@@ -123,11 +138,13 @@ impl Fields {
             parse_error,
             generation,
             source_json,
+            source_name,
         }
     }
 
-    /// The document of `event`, written in writer generation `generation`.
-    pub fn document(&self, event: &Event, generation: u64) -> TantivyDocument {
+    /// The document of `event`, written in writer generation `generation`,
+    /// for a day whose schema has the `source_name` field when `names`.
+    pub fn document(&self, event: &Event, generation: u64, names: bool) -> TantivyDocument {
         let mut document = TantivyDocument::default();
         document.add_text(self.id, event.id.to_string());
         document.add_date(
@@ -138,6 +155,9 @@ impl Fields {
         document.add_text(self.source, &event.resource.source);
         if let Some(service) = &event.resource.service {
             document.add_text(self.service, service);
+        }
+        if names && let Some(name) = &event.resource.source_name {
+            document.add_text(self.source_name, name);
         }
         if let Some(level) = &event.severity.text {
             document.add_text(self.level, level);

@@ -87,6 +87,9 @@ struct Day {
     writer: Option<IndexWriter>,
     /// Documents added in the current generation.
     pending: u64,
+    /// Whether its schema has the `source_name` field (days written before
+    /// it was added keep their schema).
+    names: bool,
 }
 
 /// What a commit did.
@@ -305,12 +308,14 @@ impl ShardStore {
                 path: path.clone(),
                 source,
             })?;
+            let names = index.schema().get_field("source_name").is_ok();
             self.days.insert(
                 day.to_owned(),
                 Day {
                     index,
                     writer: None,
                     pending: 0,
+                    names,
                 },
             );
         }
@@ -365,8 +370,9 @@ impl ShardStore {
     }
 
     fn add_event(&mut self, event: &Event, generation: u64) -> Result<(), StoreError> {
-        let document = self.fields.document(event, generation);
         let day_name = day_of(event.timestamp_unix_nano);
+        let names = self.day(&day_name)?.names;
+        let document = self.fields.document(event, generation, names);
         let day = self.day(&day_name)?;
         let writer = day.writer.as_mut().ok_or_else(|| StoreError::Io {
             path: PathBuf::from(&day_name),
@@ -595,6 +601,7 @@ mod tests {
                     host: "h".into(),
                     source: "/a.log".into(),
                     service: None,
+                    source_name: None,
                 },
                 file: FILE,
                 offset: index * 10,
@@ -627,13 +634,39 @@ mod tests {
         let old = crate::schema::Fields::before_expanded_dots();
         Index::create_in_dir(&day, old.schema.clone()).expect("old day");
         let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("open");
-        assert_eq!(store.add_batch(&batch(0, 100)).expect("add"), 100);
+        let mut named = batch(0, 100);
+        for event in &mut named.events {
+            event.resource.source_name = Some("app".into());
+        }
+        assert_eq!(store.add_batch(&named).expect("add"), 100);
         store
             .commit()
             .expect("commit into the old day and a new one");
         assert_eq!(count(&mut store), 100);
         let old_day = store.index("2026-11-21").expect("old day");
         assert_eq!(old_day.schema(), old.schema, "its own schema kept");
+
+        // `source:` finds the name where the day has the field, the path
+        // everywhere, and searching the old day by name is no error.
+        let matches = |store: &mut ShardStore, day: &str, text: &str| {
+            let ast = crate::query::parse(text).expect("parse");
+            let query = crate::query::compile(
+                &ast,
+                &crate::schema::Fields::new(),
+                &mut crate::search::analyzer().expect("analyzer"),
+            )
+            .expect("compile");
+            let index = store.index(day).expect("day index");
+            let reader = index.reader().expect("reader");
+            reader.searcher().search(&query, &Count).expect("search")
+        };
+        // 60 records on the 21st (23:59:00 to 23:59:59), 40 on the 22nd.
+        assert_eq!(matches(&mut store, "2026-11-21", "source:app"), 0);
+        assert_eq!(matches(&mut store, "2026-11-21", "source:\"/a.log\""), 60);
+        assert_eq!(matches(&mut store, "2026-11-22", "source:app"), 40);
+        assert_eq!(matches(&mut store, "2026-11-22", "source:a*"), 40);
+        assert_eq!(matches(&mut store, "2026-11-22", "source:/a.*"), 40);
+        assert_eq!(matches(&mut store, "2026-11-22", "source:other"), 0);
     }
 
     #[test]

@@ -426,6 +426,7 @@ mod tests {
                 host: host.into(),
                 source: source.into(),
                 service: None,
+                source_name: None,
             },
             file,
             offset,

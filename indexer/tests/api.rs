@@ -43,6 +43,7 @@ fn events(first: u64, count: u64, base: i64) -> EventBatch {
                     host: "api-host".into(),
                     source: "/var/log/pay.log".into(),
                     service: Some("payments".into()),
+                    source_name: None,
                 },
                 file,
                 offset: index * 50,

@@ -48,6 +48,7 @@ fn batch(batch: u64) -> EventBatch {
                     host: "full-host".into(),
                     source: "/var/log/full.log".into(),
                     service: None,
+                    source_name: None,
                 },
                 file,
                 offset: index * 120,

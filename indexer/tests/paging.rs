@@ -77,6 +77,7 @@ fn events_of(runs: &[(usize, usize, usize)]) -> Vec<Event> {
                     host: host.into(),
                     source: source.into(),
                     service: None,
+                    source_name: None,
                 },
                 file,
                 offset,

@@ -68,6 +68,7 @@ fn fixture(dir: &std::path::Path) {
                     host: "h".into(),
                     source: "/var/log/app.log".into(),
                     service: None,
+                    source_name: None,
                 },
                 file,
                 offset: index * 100,

@@ -8,10 +8,11 @@
 //! ```
 //!
 //! RawBatch bodies are postcard (compact, binary-safe for raw record bytes).
-//! Version 2 appended the source's time zone and service; version 1 bodies
-//! still decode, with both unset.
-//! EventBatch bodies are JSON, because attributes are free-form JSON and dead
-//! letters should be readable by an operator. A new body layout gets a new
+//! Version 2 appended the source's time zone and service, version 3 its
+//! name; older bodies still decode, with what they lack unset.
+//! EventBatch bodies were JSON in version 1; version 2 is the binary layout
+//! of `event_codec.rs`, written in a third of the time (`loghaul dead
+//! show` decodes either for an operator). A new body layout gets a new
 //! version number and the decoder keeps reading the old ones.
 //!
 //! Decoding never panics and never allocates more than the input justifies:
@@ -50,8 +51,8 @@ impl MessageKind {
     /// The newest body version this build writes.
     pub fn current_version(self) -> u8 {
         match self {
-            MessageKind::RawBatch => 2,
-            MessageKind::EventBatch => 1,
+            MessageKind::RawBatch => 3,
+            MessageKind::EventBatch => 2,
         }
     }
 }
@@ -163,10 +164,10 @@ pub fn decode_raw_batch(bytes: &[u8]) -> Result<RawBatch, CodecError> {
         version,
         reason,
     };
-    let (batch, rest) = if version == 1 {
-        postcard::take_from_bytes::<RawBatchV1>(body).map(|(v1, rest)| (v1.upgrade(), rest))
-    } else {
-        postcard::take_from_bytes::<RawBatch>(body)
+    let (batch, rest) = match version {
+        1 => postcard::take_from_bytes::<RawBatchV1>(body).map(|(v1, rest)| (v1.upgrade(), rest)),
+        2 => postcard::take_from_bytes::<RawBatchV2>(body).map(|(v2, rest)| (v2.upgrade(), rest)),
+        _ => postcard::take_from_bytes::<RawBatch>(body),
     }
     .map_err(|error| malformed(error.to_string()))?;
     if !rest.is_empty() {
@@ -198,6 +199,37 @@ impl RawBatchV1 {
             read_time_unix_nano: self.read_time_unix_nano,
             timezone: None,
             service: None,
+            source_name: None,
+        }
+    }
+}
+
+/// The version 2 layout of [`RawBatch`]: without the source's name at the
+/// end.
+#[derive(serde::Deserialize)]
+struct RawBatchV2 {
+    host: String,
+    source: String,
+    file: crate::FileIdentity,
+    format_hint: Option<String>,
+    records: Vec<crate::RawRecord>,
+    read_time_unix_nano: i64,
+    timezone: Option<String>,
+    service: Option<String>,
+}
+
+impl RawBatchV2 {
+    fn upgrade(self) -> RawBatch {
+        RawBatch {
+            host: self.host,
+            source: self.source,
+            file: self.file,
+            format_hint: self.format_hint,
+            records: self.records,
+            read_time_unix_nano: self.read_time_unix_nano,
+            timezone: self.timezone,
+            service: self.service,
+            source_name: None,
         }
     }
 }
@@ -205,6 +237,14 @@ impl RawBatchV1 {
 /// Encodes an [`EventBatch`] in the current version.
 pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {
     let mut out = header(MessageKind::EventBatch);
+    crate::event_codec::encode(&mut out, batch);
+    out
+}
+
+/// Encodes an [`EventBatch`] in version 1 (JSON), as builds before version
+/// 2 wrote it: for fixtures and tests of older peers.
+pub fn encode_event_batch_v1(batch: &EventBatch) -> Vec<u8> {
+    let mut out = vec![MAGIC[0], MAGIC[1], MessageKind::EventBatch.byte(), 1];
     // Events hold only strings, numbers and JSON maps with string keys.
     serde_json::to_writer(&mut out, batch).unwrap_or_default();
     out
@@ -214,11 +254,16 @@ pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {
 pub fn decode_event_batch(bytes: &[u8]) -> Result<EventBatch, CodecError> {
     let kind = MessageKind::EventBatch;
     let (version, body) = body_for(bytes, kind)?;
-    serde_json::from_slice(body).map_err(|error| CodecError::MalformedBody {
+    let malformed = |reason: String| CodecError::MalformedBody {
         kind,
         version,
-        reason: error.to_string(),
-    })
+        reason,
+    };
+    if version == 1 {
+        serde_json::from_slice(body).map_err(|error| malformed(error.to_string()))
+    } else {
+        crate::event_codec::decode(body).map_err(malformed)
+    }
 }
 
 #[cfg(test)]
@@ -257,7 +302,10 @@ mod tests {
             prop::collection::vec(record, 0..20),
             any::<i64>(),
             proptest::option::of("[A-Za-z/+:0-9]{1,16}"),
-            proptest::option::of(".{0,12}"),
+            (
+                proptest::option::of(".{0,12}"),
+                proptest::option::of(".{0,12}"),
+            ),
         )
             .prop_map(
                 |(
@@ -268,7 +316,7 @@ mod tests {
                     records,
                     read_time_unix_nano,
                     timezone,
-                    service,
+                    (service, source_name),
                 )| {
                     RawBatch {
                         host,
@@ -279,6 +327,7 @@ mod tests {
                         read_time_unix_nano,
                         timezone,
                         service,
+                        source_name,
                     }
                 },
             )
@@ -289,6 +338,8 @@ mod tests {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (-1e300f64..1e300).prop_map(serde_json::Value::from),
             ".{0,10}".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(3, 16, 4, |inner| {
@@ -313,7 +364,12 @@ mod tests {
                 ".{0,80}",
                 prop::collection::btree_map("[a-z.]{1,8}", json_value(), 0..5),
             ),
-            (".{0,10}", ".{0,20}", proptest::option::of(".{0,10}")),
+            (
+                ".{0,10}",
+                ".{0,20}",
+                proptest::option::of(".{0,10}"),
+                proptest::option::of(".{0,10}"),
+            ),
             (
                 file_identity(),
                 any::<u64>(),
@@ -324,7 +380,7 @@ mod tests {
                 |(
                     (id, timestamp, observed, severity_text, severity_number),
                     (body, attributes),
-                    (host, source, service),
+                    (host, source, service, source_name),
                     (file, offset, parse_error),
                 )| Event {
                     id: EventId(id),
@@ -340,6 +396,7 @@ mod tests {
                         host: host.into(),
                         source: source.into(),
                         service: service.map(Into::into),
+                        source_name: source_name.map(Into::into),
                     },
                     file,
                     offset,
@@ -360,6 +417,33 @@ mod tests {
             let batch = EventBatch { events };
             let bytes = encode_event_batch(&batch);
             prop_assert_eq!(decode_event_batch(&bytes), Ok(batch));
+        }
+
+        #[test]
+        fn event_batches_of_version_one_still_decode(events in prop::collection::vec(event(), 0..8)) {
+            let batch = EventBatch { events };
+            let bytes = encode_event_batch_v1(&batch);
+            prop_assert_eq!(bytes[3], 1);
+            prop_assert_eq!(decode_event_batch(&bytes), Ok(batch));
+        }
+
+        #[test]
+        fn every_truncation_of_an_event_batch_is_an_error(
+            events in prop::collection::vec(event(), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let bytes = encode_event_batch(&EventBatch { events });
+            let cut = cut.index(bytes.len());
+            prop_assert!(decode_event_batch(&bytes[..cut]).is_err());
+        }
+
+        #[test]
+        fn garbage_behind_an_event_batch_header_is_an_error(body in prop::collection::vec(any::<u8>(), 0..300)) {
+            let mut bytes = b"LH\x02\x02".to_vec();
+            bytes.extend(&body);
+            if let Ok(batch) = decode_event_batch(&bytes) {
+                prop_assert_eq!(decode_event_batch(&encode_event_batch(&batch)), Ok(batch));
+            }
         }
 
         #[test]
@@ -405,7 +489,7 @@ mod tests {
             Err(CodecError::UnsupportedVersion {
                 kind: MessageKind::RawBatch,
                 version: 7,
-                newest: 2
+                newest: 3
             })
         );
         let events = encode_event_batch(&EventBatch { events: vec![] });
@@ -440,6 +524,7 @@ mod tests {
             read_time_unix_nano: 0,
             timezone: None,
             service: None,
+            source_name: None,
         };
         let mut bytes = encode_raw_batch(&batch);
         bytes.push(0);
@@ -481,6 +566,80 @@ mod tests {
         assert!(batch.records.is_empty());
         assert_eq!(batch.timezone.as_deref(), Some("+01"));
         assert_eq!(batch.service.as_deref(), Some("w"));
-        assert_eq!(encode_raw_batch(&batch), v2);
+        assert_eq!(batch.source_name, None);
+        // This build writes version 3: the same fields, then the name.
+        let mut v3 = v2.to_vec();
+        v3[3] = 3;
+        v3.push(0);
+        assert_eq!(encode_raw_batch(&batch), v3);
+    }
+
+    #[test]
+    fn version_three_raw_batch_layout_is_pinned() {
+        let v3: &[u8] = &[
+            b'L', b'H', 1, 3, 1, b'h', 1, b's', 1, 2, 3, 0, 0, 9, 0, 0, 1, 3, b'w', b'e', b'b',
+        ];
+        let batch = decode_raw_batch(v3).expect("v3 layout decodes");
+        assert_eq!(batch.source_name.as_deref(), Some("web"));
+        assert_eq!(encode_raw_batch(&batch), v3);
+    }
+
+    #[test]
+    fn version_two_event_batch_layout_is_pinned() {
+        let v2: &[u8] = &[
+            b'L', b'H', 2, 2, 1, // one event
+            1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // id 1
+            4, 3, // timestamps 2 and -2
+            1, 1, b'W', 13, // severity "W", 13
+            2, b'h', b'i', // body
+            2, 1, b'a', 3, 5, 1, b'b', 8, 1, 1, b'c', 6, 1, b'x', // {"a":5,"b":{"c":"x"}}
+            1, 1, b'h', 1, b's', 0, 1, 1, b'n', // resource
+            1, 2, 3, 9, 0, // file, offset, no parse error
+        ];
+        let batch = decode_event_batch(v2).expect("v2 layout decodes");
+        let event = &batch.events[0];
+        assert_eq!(event.id, EventId(1));
+        assert_eq!(
+            (event.timestamp_unix_nano, event.observed_timestamp_unix_nano),
+            (2, -2)
+        );
+        assert_eq!(event.severity.text.as_deref(), Some("W"));
+        assert_eq!(
+            serde_json::Value::Object(event.attributes.clone()),
+            serde_json::json!({"a": 5, "b": {"c": "x"}})
+        );
+        assert_eq!(event.resource.source_name.as_deref(), Some("n"));
+        assert_eq!(event.offset, 9);
+        assert_eq!(encode_event_batch(&batch), v2);
+    }
+
+    #[test]
+    fn event_batch_values_nest_at_most_the_limit() {
+        let mut deep = serde_json::Value::Null;
+        for _ in 0..200 {
+            deep = serde_json::Value::Array(vec![deep]);
+        }
+        let mut event = Event {
+            id: EventId(1),
+            timestamp_unix_nano: 0,
+            observed_timestamp_unix_nano: 0,
+            severity: Severity::default(),
+            body: String::new(),
+            attributes: serde_json::Map::new(),
+            resource: Resource::default(),
+            file: FileIdentity {
+                device: 0,
+                inode: 0,
+                fingerprint: 0,
+            },
+            offset: 0,
+            parse_error: None,
+        };
+        event.attributes.insert("deep".into(), deep);
+        let bytes = encode_event_batch(&EventBatch {
+            events: vec![event],
+        });
+        let error = decode_event_batch(&bytes).expect_err("too deep");
+        assert!(error.to_string().contains("nest deeper"), "{error}");
     }
 }

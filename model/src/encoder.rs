@@ -4,7 +4,7 @@
 //! `RawRecord` allocation, then serialising the batch, costs more than the
 //! reading. The encoder instead appends each record straight into one
 //! buffer, in exactly the layout `codec::encode_raw_batch` writes (postcard,
-//! version 2). A property test pins the two encodings to the same bytes, so
+//! version 3). A property test pins the two encodings to the same bytes, so
 //! decoders cannot tell the difference.
 
 use crate::{FileIdentity, SourceLabels};
@@ -92,11 +92,12 @@ impl RawBatchEncoder {
             + label_len(&labels.format_hint)
             + label_len(&labels.timezone)
             + label_len(&labels.service)
+            + label_len(&labels.name)
             + 60;
         let mut out = Vec::with_capacity(fixed + self.records.len());
         out.extend_from_slice(b"LH");
         out.push(1); // kind: RawBatch
-        out.push(2); // version 2
+        out.push(3); // version 3
         string(&mut out, host);
         string(&mut out, source);
         varint(&mut out, file.device);
@@ -109,6 +110,7 @@ impl RawBatchEncoder {
         varint(&mut out, zigzag);
         optional_string(&mut out, labels.timezone.as_deref());
         optional_string(&mut out, labels.service.as_deref());
+        optional_string(&mut out, labels.name.as_deref());
         self.records.clear();
         self.count = 0;
         self.payload_bytes = 0;
@@ -134,6 +136,7 @@ mod tests {
             read_time_unix_nano in any::<i64>(),
             timezone in proptest::option::of("[A-Za-z/+:0-9]{1,16}"),
             service in proptest::option::of(".{0,12}"),
+            name in proptest::option::of(".{0,12}"),
         ) {
             let file = FileIdentity { device, inode, fingerprint };
             let mut encoder = RawBatchEncoder::new();
@@ -153,9 +156,10 @@ mod tests {
                 read_time_unix_nano,
                 timezone: timezone.clone(),
                 service: service.clone(),
+                source_name: name.clone(),
             };
             prop_assert_eq!(encoder.payload_bytes(), batch.payload_bytes() as u64);
-            let labels = SourceLabels { format_hint, timezone, service };
+            let labels = SourceLabels { format_hint, timezone, service, name };
             let ours = encoder.finish(&host, &source, &file, &labels, read_time_unix_nano);
             prop_assert_eq!(&ours, &codec::encode_raw_batch(&batch));
             prop_assert!(encoder.is_empty());

@@ -25,6 +25,10 @@ pub struct Resource {
     pub source: Arc<str>,
     /// The service, where a parser or the config names one.
     pub service: Option<Arc<str>>,
+    /// The configured name of the shipper source that read the file, if it
+    /// has one. Searched by `source:` beside the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<Arc<str>>,
 }
 
 /// One normalised record, as the indexer stores it.

@@ -24,6 +24,7 @@
 //!     read_time_unix_nano: 1_700_000_000_000_000_000,
 //!     timezone: None,
 //!     service: Some("shop".into()),
+//!     source_name: Some("app".into()),
 //! };
 //! let bytes = codec::encode_raw_batch(&batch);
 //! assert_eq!(codec::decode_raw_batch(&bytes)?, batch);
@@ -32,6 +33,7 @@
 
 pub mod codec;
 mod encoder;
+mod event_codec;
 mod event;
 mod id;
 mod identity;

@@ -60,6 +60,8 @@ pub struct RawBatch {
     pub timezone: Option<String>,
     /// The service the source's events belong to, if configured. Added in v2.
     pub service: Option<String>,
+    /// The source's configured name, if it has one. Added in v3.
+    pub source_name: Option<String>,
 }
 
 /// What a shipper source says about its records, carried in every batch so
@@ -72,6 +74,8 @@ pub struct SourceLabels {
     pub timezone: Option<String>,
     /// The service name.
     pub service: Option<String>,
+    /// The source's configured name.
+    pub name: Option<String>,
 }
 
 impl RawBatch {

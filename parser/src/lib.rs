@@ -197,6 +197,7 @@ impl Parser {
             host: batch.host.as_str().into(),
             source: batch.source.as_str().into(),
             service: batch.service.as_deref().map(Into::into),
+            source_name: batch.source_name.as_deref().map(Into::into),
         };
         let mut events = Vec::with_capacity(batch.records.len());
         for record in &batch.records {

@@ -39,6 +39,7 @@ fn batch(lines: &[&[u8]], format: Option<&str>, timezone: &str) -> RawBatch {
         read_time_unix_nano: READ_TIME,
         timezone: Some(timezone.into()),
         service: Some("shop".into()),
+        source_name: None,
     }
 }
 

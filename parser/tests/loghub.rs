@@ -226,6 +226,7 @@ fn parse_file(system: &str) -> Vec<Event> {
             read_time_unix_nano: READ_TIME,
             timezone: Some("UTC".into()),
             service: None,
+            source_name: None,
         };
         events.extend(parser.parse_batch(&batch));
     }

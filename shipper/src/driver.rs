@@ -90,6 +90,7 @@ pub fn sources_from_config(config: &Config) -> Result<Vec<SourceSpec>, ShipperEr
                     format_hint: (source.format != "auto").then(|| source.format.clone()),
                     timezone: Some(source.timezone.clone()),
                     service: source.service.clone(),
+                    name: (!source.name.is_empty()).then(|| source.name.clone()),
                 },
                 max_line_bytes: usize::try_from(source.max_line_bytes.bytes())
                     .unwrap_or(usize::MAX),

@@ -337,6 +337,7 @@ impl Job {
             read_time_unix_nano: manifest.last_timestamp_unix_nano,
             timezone: labels.timezone.clone(),
             service: labels.service.clone(),
+            source_name: None,
         };
         let now = std::time::Instant::now();
         loop {

@@ -110,6 +110,7 @@ fn templates() -> anyhow::Result<Templates> {
             read_time_unix_nano: BASE,
             timezone: Some("UTC".into()),
             service: Some("bench".into()),
+            source_name: None,
         };
         events.extend(parser.parse_batch(&batch));
     }

@@ -283,6 +283,7 @@ fn raw_batch(hint: &str, records: Vec<RawRecord>) -> RawBatch {
         read_time_unix_nano: 1_795_334_400_000_000_000,
         timezone: Some("UTC".into()),
         service: Some("bench".into()),
+        source_name: None,
     }
 }
 

@@ -1,0 +1,334 @@
+//! The binary body of [`EventBatch`] version 2.
+//!
+//! Version 1 bodies were JSON, and writing them took as long as parsing the
+//! records did. Version 2 writes each field in order, with no names:
+//!
+//! ```text
+//! batch     varint count, then count events
+//! event     id (16 bytes, little-endian u128)
+//!           timestamp, observed timestamp (zigzag varints)
+//!           severity text (option string), severity number (1 byte)
+//!           body (string)
+//!           attributes (object)
+//!           resource: 1 byte 0 = as the previous event's, 1 = follows:
+//!               host, source (strings), service, source name (option strings)
+//!           file: device, inode, fingerprint (varints)
+//!           offset (varint)
+//!           parse error (option string)
+//! string    varint length, then UTF-8 bytes
+//! option    1 byte 0 (none) or 1 (some), then the value
+//! value     1 byte tag: 0 null, 1 false, 2 true, 3 u64 (varint),
+//!           4 i64 (zigzag varint), 5 f64 (8 bytes, little-endian),
+//!           6 string, 7 array (varint count, values),
+//!           8 object (varint count, then string key and value each),
+//!           9 number as text (string)
+//! ```
+//!
+//! Decoding checks every length against the bytes left, so garbage is an
+//! error, never a panic or a large allocation; values nest at most
+//! [`MAX_DEPTH`] deep, as serde_json's own limit.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Number, Value};
+
+use crate::{Event, EventBatch, EventId, FileIdentity, Resource, Severity};
+
+/// How deep attribute values may nest.
+pub const MAX_DEPTH: usize = 128;
+
+fn varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+fn string(out: &mut Vec<u8>, text: &str) {
+    varint(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
+}
+
+fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => out.push(0),
+        Some(text) => {
+            out.push(1);
+            string(out, text);
+        }
+    }
+}
+
+fn value(out: &mut Vec<u8>, item: &Value) {
+    match item {
+        Value::Null => out.push(0),
+        Value::Bool(false) => out.push(1),
+        Value::Bool(true) => out.push(2),
+        Value::Number(number) => {
+            if let Some(unsigned) = number.as_u64() {
+                out.push(3);
+                varint(out, unsigned);
+            } else if let Some(signed) = number.as_i64() {
+                out.push(4);
+                varint(out, zigzag(signed));
+            } else if let Some(float) = number.as_f64().filter(|float| float.is_finite()) {
+                out.push(5);
+                out.extend_from_slice(&float.to_le_bytes());
+            } else {
+                out.push(9);
+                string(out, &number.to_string());
+            }
+        }
+        Value::String(text) => {
+            out.push(6);
+            string(out, text);
+        }
+        Value::Array(items) => {
+            out.push(7);
+            varint(out, items.len() as u64);
+            for item in items {
+                value(out, item);
+            }
+        }
+        Value::Object(map) => {
+            out.push(8);
+            object(out, map);
+        }
+    }
+}
+
+fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    varint(out, map.len() as u64);
+    for (key, item) in map {
+        string(out, key);
+        value(out, item);
+    }
+}
+
+/// Appends the version 2 body of `batch` to `out`.
+pub fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
+    // Most of a batch is its bodies; the rest is a few dozen bytes an event.
+    let estimate: usize = batch
+        .events
+        .iter()
+        .map(|event| event.body.len() + 64 + 24 * event.attributes.len())
+        .sum();
+    out.reserve(estimate);
+    varint(out, batch.events.len() as u64);
+    let mut previous: Option<&Resource> = None;
+    for event in &batch.events {
+        out.extend_from_slice(&event.id.0.to_le_bytes());
+        varint(out, zigzag(event.timestamp_unix_nano));
+        varint(out, zigzag(event.observed_timestamp_unix_nano));
+        optional_string(out, event.severity.text.as_deref());
+        out.push(event.severity.number);
+        string(out, &event.body);
+        object(out, &event.attributes);
+        if previous == Some(&event.resource) {
+            out.push(0);
+        } else {
+            out.push(1);
+            let resource = &event.resource;
+            string(out, &resource.host);
+            string(out, &resource.source);
+            optional_string(out, resource.service.as_deref());
+            optional_string(out, resource.source_name.as_deref());
+            previous = Some(resource);
+        }
+        varint(out, event.file.device);
+        varint(out, event.file.inode);
+        varint(out, event.file.fingerprint);
+        varint(out, event.offset);
+        optional_string(out, event.parse_error.as_deref());
+    }
+}
+
+/// Reads a version 2 body.
+pub fn decode(bytes: &[u8]) -> Result<EventBatch, String> {
+    let mut reader = Reader { bytes, at: 0 };
+    let count = reader.count(1)?;
+    let mut events = Vec::with_capacity(count);
+    let mut previous: Option<Resource> = None;
+    for _ in 0..count {
+        let id = EventId(u128::from_le_bytes(reader.array::<16>()?));
+        let timestamp_unix_nano = unzigzag(reader.varint()?);
+        let observed_timestamp_unix_nano = unzigzag(reader.varint()?);
+        let text = reader.optional_string()?;
+        let number = reader.byte()?;
+        let body = reader.string()?.to_owned();
+        let attributes = reader.object(0)?;
+        let resource = match reader.byte()? {
+            0 => previous
+                .clone()
+                .ok_or("the first event refers to a previous resource")?,
+            1 => {
+                let resource = Resource {
+                    host: Arc::from(reader.string()?),
+                    source: Arc::from(reader.string()?),
+                    service: reader.optional_string()?.map(Arc::from),
+                    source_name: reader.optional_string()?.map(Arc::from),
+                };
+                previous = Some(resource.clone());
+                resource
+            }
+            other => return Err(format!("resource flag {other} at byte {}", reader.at)),
+        };
+        let file = FileIdentity {
+            device: reader.varint()?,
+            inode: reader.varint()?,
+            fingerprint: reader.varint()?,
+        };
+        let offset = reader.varint()?;
+        let parse_error = reader.optional_string()?.map(str::to_owned);
+        events.push(Event {
+            id,
+            timestamp_unix_nano,
+            observed_timestamp_unix_nano,
+            severity: Severity {
+                text: text.map(str::to_owned),
+                number,
+            },
+            body,
+            attributes,
+            resource,
+            file,
+            offset,
+            parse_error,
+        });
+    }
+    if reader.at != bytes.len() {
+        return Err(format!("{} trailing bytes", bytes.len() - reader.at));
+    }
+    Ok(EventBatch { events })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn truncated(&self) -> String {
+        format!("truncated at byte {}", self.at)
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        let byte = *self.bytes.get(self.at).ok_or_else(|| self.truncated())?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let slice = self
+            .bytes
+            .get(self.at..self.at + N)
+            .ok_or_else(|| self.truncated())?;
+        self.at += N;
+        let mut array = [0u8; N];
+        array.copy_from_slice(slice);
+        Ok(array)
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(format!("varint overflows 64 bits at byte {}", self.at));
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(format!("varint longer than 10 bytes at byte {}", self.at))
+    }
+
+    /// A count of items each at least `min_bytes` long: never more than the
+    /// bytes left could hold, so garbage cannot make a huge allocation.
+    fn count(&mut self, min_bytes: usize) -> Result<usize, String> {
+        let count = self.varint()?;
+        usize::try_from(count)
+            .ok()
+            .filter(|count| count.saturating_mul(min_bytes) <= self.left())
+            .ok_or_else(|| format!("count {count} exceeds the bytes left at byte {}", self.at))
+    }
+
+    fn string(&mut self) -> Result<&'a str, String> {
+        let len = self.count(1)?;
+        let slice = &self.bytes[self.at..self.at + len];
+        let text = std::str::from_utf8(slice)
+            .map_err(|error| format!("invalid UTF-8 at byte {}: {error}", self.at))?;
+        self.at += len;
+        Ok(text)
+    }
+
+    fn optional_string(&mut self) -> Result<Option<&'a str>, String> {
+        match self.byte()? {
+            0 => Ok(None),
+            1 => self.string().map(Some),
+            other => Err(format!("option flag {other} at byte {}", self.at - 1)),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Map<String, Value>, String> {
+        // A key and a value take at least two bytes.
+        let count = self.count(2)?;
+        let mut map = Map::new();
+        for _ in 0..count {
+            let key = self.string()?.to_owned();
+            let item = self.value(depth + 1)?;
+            map.insert(key, item);
+        }
+        Ok(map)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("values nest deeper than {MAX_DEPTH}"));
+        }
+        let at = self.at;
+        Ok(match self.byte()? {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::from(self.varint()?),
+            4 => Value::from(unzigzag(self.varint()?)),
+            5 => Number::from_f64(f64::from_le_bytes(self.array::<8>()?))
+                .map(Value::Number)
+                .ok_or_else(|| format!("a float that is not finite at byte {at}"))?,
+            6 => Value::String(self.string()?.to_owned()),
+            7 => {
+                let count = self.count(1)?;
+                let mut items = Vec::with_capacity(count);
+                for _ in 0..count {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            8 => Value::Object(self.object(depth)?),
+            9 => {
+                let text = self.string()?;
+                Value::Number(
+                    text.parse::<Number>()
+                        .map_err(|error| format!("number {text:?} at byte {at}: {error}"))?,
+                )
+            }
+            other => return Err(format!("value tag {other} at byte {at}")),
+        })
+    }
+}
