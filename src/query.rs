@@ -20,6 +20,7 @@ QUERY is Lucene-style:
   timeout                         a word in the message
   \"connection reset\"              a phrase
   level:ERROR host:web-1          exact values of host, source, service, level
+                                  (source: the path or the source's name)
                                   (a level word finds every spelling of its
                                   level; quoted, only as written)
   http.response.status_code:500   an attribute, by its JSON path
@@ -79,8 +80,9 @@ pub(crate) struct QueryArgs {
     /// Only this level as written, e.g. ERROR (repeatable).
     #[arg(long, value_name = "LEVEL")]
     level: Vec<String>,
-    /// Only this source path (repeatable; * wildcards allowed).
-    #[arg(long, value_name = "PATH")]
+    /// Only this source: its configured name or its path (repeatable; *
+    /// wildcards allowed, e.g. nginx or '/var/log/*.log').
+    #[arg(long, value_name = "NAME|PATH")]
     source: Vec<String>,
     /// At most this many events; 0 for every match (paged through).
     #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]

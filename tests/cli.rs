@@ -580,6 +580,13 @@ fn query_cli_against_a_server_and_a_data_directory() {
     );
     assert_eq!(query(&["--count", "--host", "no-such-host"]).1.trim(), "0");
     assert_eq!(query(&["--count", "--source", "*app.log"]).1.trim(), "51");
+    // A source's configured name finds its events too (PATHS make the
+    // source named `cli`), by --source and by `source:` in the query.
+    assert_eq!(events[0]["resource"]["source_name"], "cli");
+    assert_eq!(query(&["--count", "--source", "cli"]).1.trim(), "51");
+    assert_eq!(query(&["--count", "--source", "cl*"]).1.trim(), "51");
+    assert_eq!(query(&["--count", "source:cli AND order"]).1.trim(), "50");
+    assert_eq!(query(&["--count", "--source", "other"]).1.trim(), "0");
     assert_eq!(
         query(&["--count", "--since", "100000d", "order"]).1.trim(),
         "50"

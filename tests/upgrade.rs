@@ -4,8 +4,9 @@
 //!
 //! Each fixture directory holds what a node leaves on disk or on a queue:
 //!
-//! - `raw-batch-v1.bin`, `raw-batch-v2.bin`, `event-batch-v1.bin`: queue
-//!   envelopes of every body version;
+//! - `raw-batch-v<N>.bin`, `event-batch-v<N>.bin`: queue envelopes, the
+//!   pinned version 1 raw batch and the versions that day's build wrote
+//!   (2026-11-30: raw v2, events v1; 2026-11-30b: raw v3, events v2);
 //! - `shipper/checkpoints.json`: the shipper's checkpoints;
 //! - `archive-spool/`: a pending archive request and an open multipart
 //!   upload in the journal;
@@ -66,7 +67,7 @@ fn raw_batch() -> RawBatch {
         read_time_unix_nano: 1_796_032_800_000_000_000,
         timezone: Some("UTC".into()),
         service: Some("golden".into()),
-        source_name: None,
+        source_name: Some("golden-app".into()),
     }
 }
 
@@ -94,12 +95,10 @@ fn copy_dir(from: &Path, to: &Path) {
 async fn write_golden(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
     std::fs::write(dir.join("raw-batch-v1.bin"), RAW_BATCH_V1).expect("write");
-    std::fs::write(dir.join("raw-batch-v2.bin"), encode_raw_batch(&raw_batch())).expect("write");
-    std::fs::write(
-        dir.join("event-batch-v1.bin"),
-        encode_event_batch(&event_batch()),
-    )
-    .expect("write");
+    let raw = encode_raw_batch(&raw_batch());
+    std::fs::write(dir.join(format!("raw-batch-v{}.bin", raw[3])), &raw).expect("write");
+    let events = encode_event_batch(&event_batch());
+    std::fs::write(dir.join(format!("event-batch-v{}.bin", events[3])), &events).expect("write");
 
     let mut checkpoints =
         loghaul_shipper::checkpoint::Checkpoints::load(&dir.join("shipper/checkpoints.json"))
@@ -175,22 +174,56 @@ async fn read_golden(dir: &Path) {
         (v1.host.as_str(), v1.records[0].bytes.as_slice()),
         ("h", &b"hi"[..])
     );
-    let v2 = decode_raw_batch(&std::fs::read(dir.join("raw-batch-v2.bin")).expect("read"))
-        .unwrap_or_else(|error| panic!("{name}: raw batch v2: {error}"));
-    assert_eq!(v2, raw_batch(), "{name}: raw batch v2");
-    let events = decode_event_batch(&std::fs::read(dir.join("event-batch-v1.bin")).expect("read"))
-        .unwrap_or_else(|error| panic!("{name}: event batch v1: {error}"));
-    assert_eq!(events.events.len(), 3, "{name}");
-    let levels: Vec<Option<&str>> = events
-        .events
-        .iter()
-        .map(|event| event.severity.text.as_deref())
-        .collect();
-    assert_eq!(
-        levels,
-        [Some("INFO"), Some("WARN"), Some("ERROR")],
-        "{name}"
-    );
+    // Each later raw batch version: the same batch, less what it lacked.
+    let mut raw_versions = 0;
+    for version in 2..=3u8 {
+        let Ok(bytes) = std::fs::read(dir.join(format!("raw-batch-v{version}.bin"))) else {
+            continue;
+        };
+        raw_versions += 1;
+        let batch = decode_raw_batch(&bytes)
+            .unwrap_or_else(|error| panic!("{name}: raw batch v{version}: {error}"));
+        let mut expected = raw_batch();
+        if version < 3 {
+            expected.source_name = None;
+        }
+        assert_eq!(batch, expected, "{name}: raw batch v{version}");
+    }
+    assert!(raw_versions > 0, "{name}: no raw batch beyond v1");
+    let mut event_batches = Vec::new();
+    for version in 1..=2u8 {
+        let Ok(bytes) = std::fs::read(dir.join(format!("event-batch-v{version}.bin"))) else {
+            continue;
+        };
+        let events = decode_event_batch(&bytes)
+            .unwrap_or_else(|error| panic!("{name}: event batch v{version}: {error}"));
+        assert_eq!(events.events.len(), 3, "{name}");
+        let levels: Vec<Option<&str>> = events
+            .events
+            .iter()
+            .map(|event| event.severity.text.as_deref())
+            .collect();
+        assert_eq!(
+            levels,
+            [Some("INFO"), Some("WARN"), Some("ERROR")],
+            "{name}"
+        );
+        let names: Vec<Option<&str>> = events
+            .events
+            .iter()
+            .map(|event| event.resource.source_name.as_deref())
+            .collect();
+        let expected = if version < 2 {
+            None
+        } else {
+            Some("golden-app")
+        };
+        assert_eq!(names, [expected; 3], "{name}: event batch v{version}");
+        event_batches.push(events);
+    }
+    let events = event_batches
+        .pop()
+        .unwrap_or_else(|| panic!("{name}: no event batch"));
 
     let scratch = tempfile::tempdir().expect("tempdir");
     let copy = scratch.path().join("state");

@@ -333,13 +333,20 @@ mod tests {
             )
     }
 
-    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    /// Attribute values; `floats` only where the body keeps them exact
+    /// (version 1's JSON, without serde_json's float_roundtrip, may not).
+    fn json_value(floats: bool) -> impl Strategy<Value = serde_json::Value> {
+        let float = if floats {
+            (-1e300f64..1e300).boxed()
+        } else {
+            Just(0.5f64).boxed()
+        };
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
             any::<u64>().prop_map(serde_json::Value::from),
-            (-1e300f64..1e300).prop_map(serde_json::Value::from),
+            float.prop_map(serde_json::Value::from),
             ".{0,10}".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(3, 16, 4, |inner| {
@@ -352,6 +359,10 @@ mod tests {
     }
 
     fn event() -> impl Strategy<Value = Event> {
+        event_with(true)
+    }
+
+    fn event_with(floats: bool) -> impl Strategy<Value = Event> {
         (
             (
                 any::<u128>(),
@@ -362,7 +373,7 @@ mod tests {
             ),
             (
                 ".{0,80}",
-                prop::collection::btree_map("[a-z.]{1,8}", json_value(), 0..5),
+                prop::collection::btree_map("[a-z.]{1,8}", json_value(floats), 0..5),
             ),
             (
                 ".{0,10}",
@@ -420,7 +431,7 @@ mod tests {
         }
 
         #[test]
-        fn event_batches_of_version_one_still_decode(events in prop::collection::vec(event(), 0..8)) {
+        fn event_batches_of_version_one_still_decode(events in prop::collection::vec(event_with(false), 0..8)) {
             let batch = EventBatch { events };
             let bytes = encode_event_batch_v1(&batch);
             prop_assert_eq!(bytes[3], 1);
@@ -600,7 +611,10 @@ mod tests {
         let event = &batch.events[0];
         assert_eq!(event.id, EventId(1));
         assert_eq!(
-            (event.timestamp_unix_nano, event.observed_timestamp_unix_nano),
+            (
+                event.timestamp_unix_nano,
+                event.observed_timestamp_unix_nano
+            ),
             (2, -2)
         );
         assert_eq!(event.severity.text.as_deref(), Some("W"));

@@ -35,7 +35,7 @@ use serde_json::{Map, Number, Value};
 use crate::{Event, EventBatch, EventId, FileIdentity, Resource, Severity};
 
 /// How deep attribute values may nest.
-pub const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -115,7 +115,7 @@ fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
 }
 
 /// Appends the version 2 body of `batch` to `out`.
-pub fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
+pub(crate) fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
     // Most of a batch is its bodies; the rest is a few dozen bytes an event.
     let estimate: usize = batch
         .events
@@ -153,7 +153,7 @@ pub fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
 }
 
 /// Reads a version 2 body.
-pub fn decode(bytes: &[u8]) -> Result<EventBatch, String> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<EventBatch, String> {
     let mut reader = Reader { bytes, at: 0 };
     let count = reader.count(1)?;
     let mut events = Vec::with_capacity(count);

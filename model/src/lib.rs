@@ -33,8 +33,8 @@
 
 pub mod codec;
 mod encoder;
-mod event_codec;
 mod event;
+mod event_codec;
 mod id;
 mod identity;
 pub mod level;
