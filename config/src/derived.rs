@@ -1,5 +1,6 @@
-//! Types derived from config strings, parsed once by validation and again by
-//! the roles that use them.
+//! Types derived from config strings. `SourceFormat` and `TimeZoneSpec` are
+//! parsed while the file is read, so a bad value is an error at its line
+//! and column; the archive target is derived from the URL on demand.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -74,7 +75,8 @@ impl fmt::Display for ArchiveTarget {
     }
 }
 
-/// How a source's records are parsed.
+/// How a source's records are parsed: `format` in the config, parsed at
+/// load (a bad name is an error at its line and column).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceFormat {
     /// Detected from the first records.
@@ -101,6 +103,15 @@ impl SourceFormat {
         "plain",
     ];
 
+    /// The format hint a batch carries: the name as written in the config,
+    /// or none for `auto`.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SourceFormat::Auto => None,
+            other => Some(other.to_string()),
+        }
+    }
+
     /// Parses a `format` value.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text == "auto" {
@@ -125,6 +136,35 @@ impl SourceFormat {
     }
 }
 
+impl Default for SourceFormat {
+    fn default() -> Self {
+        SourceFormat::Auto
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceFormat::Auto => formatter.write_str("auto"),
+            SourceFormat::Builtin(name) => formatter.write_str(name),
+            SourceFormat::Pattern(name) => write!(formatter, "regex:{name}"),
+        }
+    }
+}
+
+impl serde::Serialize for SourceFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SourceFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        SourceFormat::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Checks a strftime layout (`%d.%m.%Y %H:%M:%S`) for a user pattern by
 /// formatting a sample time with it and reading the result back.
 pub fn check_timestamp_format(format: &str) -> Result<(), String> {
@@ -146,7 +186,8 @@ pub fn check_timestamp_format(format: &str) -> Result<(), String> {
 }
 
 /// The zone of timestamps that carry none.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum TimeZoneSpec {
     /// UTC.
     Utc,
@@ -190,6 +231,41 @@ impl TimeZoneSpec {
         Err(format!(
             "unknown time zone {text:?}: use UTC, local, an offset like +02:00, or a zone name like Europe/Paris"
         ))
+    }
+}
+
+impl Default for TimeZoneSpec {
+    fn default() -> Self {
+        TimeZoneSpec::Utc
+    }
+}
+
+impl fmt::Display for TimeZoneSpec {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeZoneSpec::Utc => formatter.write_str("UTC"),
+            TimeZoneSpec::Local => formatter.write_str("local"),
+            TimeZoneSpec::Fixed(seconds) => {
+                let sign = if *seconds < 0 { '-' } else { '+' };
+                let abs = seconds.unsigned_abs();
+                write!(formatter, "{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)
+            }
+            TimeZoneSpec::Named(name) => formatter.write_str(name),
+        }
+    }
+}
+
+impl TryFrom<String> for TimeZoneSpec {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        TimeZoneSpec::parse(&text)
+    }
+}
+
+impl From<TimeZoneSpec> for String {
+    fn from(zone: TimeZoneSpec) -> String {
+        zone.to_string()
     }
 }
 

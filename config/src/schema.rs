@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ByteSize, HumanDuration, Pattern, Secret, SecretUrl};
+use crate::{ByteSize, HumanDuration, Pattern, Secret, SecretUrl, SourceFormat, TimeZoneSpec};
 
 /// The whole configuration of every role.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,10 +169,10 @@ pub struct SourceConfig {
     /// Glob patterns of files to skip.
     pub exclude: Vec<String>,
     /// `auto`, a format name, or `regex:<pattern name>`.
-    pub format: String,
+    pub format: SourceFormat,
     /// Time zone of timestamps that carry none: `UTC`, `local`, `+HH:MM`, or an
     /// IANA name such as `Europe/Paris`.
-    pub timezone: String,
+    pub timezone: TimeZoneSpec,
     /// The service name events from this source get.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
@@ -193,8 +193,8 @@ impl Default for SourceConfig {
             paths: Vec::new(),
             // Compressed files are recognised by their bytes, not by name.
             exclude: Vec::new(),
-            format: "auto".into(),
-            timezone: "UTC".into(),
+            format: SourceFormat::Auto,
+            timezone: TimeZoneSpec::Utc,
             service: None,
             multiline: None,
             max_line_bytes: ByteSize::mib(1),
@@ -350,16 +350,12 @@ pub struct PatternConfig {
     /// A regex with named captures (`timestamp`, `level`, `message`, others).
     pub regex: Pattern,
     /// Time zone of timestamps that carry none.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
+    #[serde(default)]
+    pub timezone: TimeZoneSpec,
     /// The layout of the `timestamp` capture in strftime notation
     /// (`%d.%m.%Y %H:%M:%S`), when the built-in forms do not read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<String>,
-}
-
-fn default_timezone() -> String {
-    "UTC".into()
 }
 
 /// `[indexer]`

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::{ArchiveTarget, Config, QueueKind, RotateMode, SourceFormat, TimeZoneSpec};
+use crate::{ArchiveTarget, Config, QueueKind, RotateMode, SourceFormat};
 
 /// A problem with one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,17 +117,13 @@ fn validate_shipper(config: &Config, issues: &mut Vec<Issue>) {
                 "a source needs at least one path or glob",
             ));
         }
-        match SourceFormat::parse(&source.format) {
-            Ok(SourceFormat::Pattern(name)) if !pattern_names.contains(name.as_str()) => issues
-                .push(issue(
-                    key("format"),
-                    format!("no [[parser.patterns]] entry is named {name:?}"),
-                )),
-            Ok(_) => {}
-            Err(message) => issues.push(issue(key("format"), message)),
-        }
-        if let Err(message) = TimeZoneSpec::parse(&source.timezone) {
-            issues.push(issue(key("timezone"), message));
+        if let SourceFormat::Pattern(name) = &source.format
+            && !pattern_names.contains(name.as_str())
+        {
+            issues.push(issue(
+                key("format"),
+                format!("no [[parser.patterns]] entry is named {name:?}"),
+            ));
         }
         if let Some(multiline) = &source.multiline
             && multiline.start.is_some() == multiline.continuation.is_some()
@@ -207,9 +203,6 @@ fn validate_parser(config: &Config, issues: &mut Vec<Issue>) {
                 format!("parser.patterns[{index}].regex"),
                 "the regex has no named capture such as (?P<message>…)",
             ));
-        }
-        if let Err(message) = TimeZoneSpec::parse(&pattern.timezone) {
-            issues.push(issue(format!("parser.patterns[{index}].timezone"), message));
         }
         if let Some(format) = &pattern.timestamp_format
             && let Err(message) = crate::check_timestamp_format(format)

@@ -84,7 +84,12 @@ pub enum Zone {
 impl Zone {
     /// `UTC`, `Z`, `local`, `±HH:MM` or an IANA zone name.
     pub fn parse(text: &str) -> Result<Zone, String> {
-        match loghaul_config::TimeZoneSpec::parse(text)? {
+        Zone::of(loghaul_config::TimeZoneSpec::parse(text)?)
+    }
+
+    /// The zone a config value names.
+    pub fn of(spec: loghaul_config::TimeZoneSpec) -> Result<Zone, String> {
+        match spec {
             loghaul_config::TimeZoneSpec::Utc => Ok(Zone::Utc),
             loghaul_config::TimeZoneSpec::Fixed(seconds) => Ok(Zone::Fixed(seconds)),
             loghaul_config::TimeZoneSpec::Local => Ok(Zone::Named(jiff::tz::TimeZone::system())),

@@ -307,7 +307,7 @@ fn user_patterns_with_strftime_and_zone() {
                 r"^(?P<timestamp>\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d) <(?P<level>\w+)> (?P<module>\w+): (?P<message>.*)$",
             )
             .expect("regex"),
-            timezone: "Europe/Berlin".into(),
+            timezone: loghaul_config::TimeZoneSpec::Named("Europe/Berlin".into()),
             timestamp_format: Some("%d.%m.%Y %H:%M:%S".into()),
         }],
         ..ParserConfig::default()

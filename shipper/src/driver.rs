@@ -87,8 +87,8 @@ pub fn sources_from_config(config: &Config) -> Result<Vec<SourceSpec>, ShipperEr
                 name: source.name.clone(),
                 matcher: FileMatcher::new(&source.name, &source.paths, &source.exclude)?,
                 labels: SourceLabels {
-                    format_hint: (source.format != "auto").then(|| source.format.clone()),
-                    timezone: Some(source.timezone.clone()),
+                    format_hint: source.format.hint(),
+                    timezone: Some(source.timezone.to_string()),
                     service: source.service.clone(),
                     name: (!source.name.is_empty()).then(|| source.name.clone()),
                 },

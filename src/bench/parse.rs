@@ -333,7 +333,7 @@ fn measure(
         patterns: vec![PatternConfig {
             name: "bench".into(),
             regex: Pattern::new(USER_PATTERN).map_err(anyhow::Error::msg)?,
-            timezone: "UTC".into(),
+            timezone: loghaul_config::TimeZoneSpec::Utc,
             timestamp_format: None,
         }],
         ..ParserConfig::default()

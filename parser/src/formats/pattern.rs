@@ -51,7 +51,7 @@ impl UserPattern {
                 .as_deref()
                 .map(Strftime::new)
                 .transpose()?,
-            zone: Arc::new(Zone::parse(&config.timezone)?),
+            zone: Arc::new(Zone::of(config.timezone.clone())?),
             attributes,
             timestamp,
             level,
