@@ -77,9 +77,10 @@ impl fmt::Display for ArchiveTarget {
 
 /// How a source's records are parsed: `format` in the config, parsed at
 /// load (a bad name is an error at its line and column).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SourceFormat {
     /// Detected from the first records.
+    #[default]
     Auto,
     /// A built-in format, by name.
     Builtin(&'static str),
@@ -136,12 +137,6 @@ impl SourceFormat {
     }
 }
 
-impl Default for SourceFormat {
-    fn default() -> Self {
-        SourceFormat::Auto
-    }
-}
-
 impl fmt::Display for SourceFormat {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -186,10 +181,11 @@ pub fn check_timestamp_format(format: &str) -> Result<(), String> {
 }
 
 /// The zone of timestamps that carry none.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TimeZoneSpec {
     /// UTC.
+    #[default]
     Utc,
     /// The machine's local zone.
     Local,
@@ -231,12 +227,6 @@ impl TimeZoneSpec {
         Err(format!(
             "unknown time zone {text:?}: use UTC, local, an offset like +02:00, or a zone name like Europe/Paris"
         ))
-    }
-}
-
-impl Default for TimeZoneSpec {
-    fn default() -> Self {
-        TimeZoneSpec::Utc
     }
 }
 

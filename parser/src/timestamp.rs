@@ -710,6 +710,9 @@ fn syslog_like(b: &[u8], month: u8, at: usize) -> Option<(Stamp, usize)> {
     }
     let (day, day_len) = one_or_two(b, at)?;
     at += day_len;
+    if is(b, at, b',') {
+        return month_day_comma_year(b, month, day as u8, at + 1);
+    }
     if !is(b, at, b' ') {
         return None;
     }
@@ -735,6 +738,48 @@ fn syslog_like(b: &[u8], month: u8, at: usize) -> Option<(Stamp, usize)> {
             offset_seconds: None,
         },
         at,
+        b,
+    )
+}
+
+/// java.util.logging's `Nov 30, 2026 11:59:59 PM` (and `1:05:03 AM`), from
+/// just after the comma: a year, then a 12-hour clock.
+fn month_day_comma_year(b: &[u8], month: u8, day: u8, at: usize) -> Option<(Stamp, usize)> {
+    if !is(b, at, b' ') {
+        return None;
+    }
+    let year = fixed(b, at + 1, 4)?;
+    let mut at = at + 5;
+    if !is(b, at, b' ') {
+        return None;
+    }
+    let (hour, hour_len) = one_or_two(b, at + 1)?;
+    at += 1 + hour_len;
+    if !is(b, at, b':') || !is(b, at + 3, b':') {
+        return None;
+    }
+    let minute = fixed(b, at + 1, 2)?;
+    let second = fixed(b, at + 4, 2)?;
+    at += 6;
+    let (nanos, fraction_len) = fraction(b, at);
+    at += fraction_len;
+    let hour = match b.get(at..at + 3) {
+        Some(b" AM") if (1..=12).contains(&hour) => hour % 12,
+        Some(b" PM") if (1..=12).contains(&hour) => hour % 12 + 12,
+        _ => return None,
+    };
+    finish(
+        Civil {
+            year: Some(year as i32),
+            month,
+            day,
+            hour: hour as u8,
+            minute: minute as u8,
+            second: second as u8,
+            nanos,
+            offset_seconds: None,
+        },
+        at + 3,
         b,
     )
 }
@@ -797,6 +842,35 @@ mod tests {
     fn iso(text: &str) -> i64 {
         let zoned: jiff::Timestamp = text.parse().expect("test stamp");
         zoned.as_nanosecond() as i64
+    }
+
+    /// java.util.logging's 12-hour stamps: midnight and noon included.
+    #[test]
+    fn month_day_comma_year_with_a_twelve_hour_clock() {
+        for (text, expected, used) in [
+            (
+                "Nov 30, 2026 11:59:59 PM Make main",
+                "2026-11-30T23:59:59Z",
+                24,
+            ),
+            (
+                "Dec 1, 2026 12:00:01 AM Make main",
+                "2026-12-01T00:00:01Z",
+                23,
+            ),
+            ("Dec 1, 2026 12:30:00 PM x", "2026-12-01T12:30:00Z", 23),
+            ("Dec 1, 2026 1:05:03 AM x", "2026-12-01T01:05:03Z", 22),
+        ] {
+            assert_eq!(utc(text), Some((iso(expected), used)), "{text}");
+        }
+        for text in [
+            "Dec 1, 2026 13:05:03 PM",
+            "Dec 1, 2026 0:05:03 AM",
+            "Dec 1, 2026 1:05:03",
+            "Dec 1, 26 1:05:03 AM",
+        ] {
+            assert_eq!(utc(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -18,6 +18,11 @@ thread (one core):
   parse     loghaul's parser: RawBatch records to complete events (time,
             severity, body, attributes, id)
   +encode   the same, plus encoding the EventBatch as the worker publishes it
+The `auto` row reads log4j lines with format = auto; the `mixed` row reads
+runs of 16 lines each from one of json, logfmt, log4j, combined, syslog and
+klog with format = auto. Below the table, the goals: parse + encode of
+combined and json against 250 MiB/s per core, and auto on the mix against
+0.8x the same formats each parsed with its format set.
 Each figure is the median of --rounds timed passes after one warm-up pass.
 Figures are MiB/s of raw lines and records/s. Pin it for steadier numbers:
   taskset -c 0 loghaul bench parse
@@ -32,7 +37,7 @@ pub(crate) struct BenchParseArgs {
     #[arg(long, default_value = "32MiB", value_parser = parse_size)]
     size: ByteSize,
     /// Only these formats (repeatable): json, logfmt, syslog, combined,
-    /// apache_error, log4j, klog, cri, docker, regex, auto.
+    /// apache_error, log4j, klog, cri, docker, regex, auto, mixed.
     #[arg(long = "format", value_name = "NAME")]
     formats: Vec<String>,
     /// Timed rounds per figure, after one warm-up; the median is printed.
@@ -180,12 +185,21 @@ pub(super) fn line(format: &str, rng: &mut Rng, index: u64) -> String {
             "2026-11-22 {h:02}:{m:02}:{s:02}.{:03} {level} {message} {id} from {ip}",
             micros / 1000
         ),
+        // A source whose runs of 16 lines each come from one of six
+        // formats (a container that logs JSON, then a framework's text…).
+        "mixed" => {
+            let run = (index / 16).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58;
+            line(MIXED[run as usize % MIXED.len()], rng, index)
+        }
         _ => log4j_line(rng),
     }
 }
 
+/// The formats of the `mixed` case.
+const MIXED: [&str; 6] = ["json", "logfmt", "log4j", "combined", "syslog", "klog"];
+
 /// (name, the source's format setting, the baseline regex).
-const CASES: [(&str, &str, &str); 11] = [
+const CASES: [(&str, &str, &str); 12] = [
     (
         "json",
         "json",
@@ -233,6 +247,7 @@ const CASES: [(&str, &str, &str); 11] = [
         "auto",
         r"^(\S+ \S+) (\w+) \[([^\]]+)\] (\S+): (.*)$",
     ),
+    ("mixed", "auto", r"^(\S+) (\S+) (.*)$"),
 ];
 
 const USER_PATTERN: &str = r"^(?P<timestamp>\S+ \S+) (?P<level>\w+) (?P<message>.*)$";
@@ -401,6 +416,7 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
         )?);
     }
     let mib = |bytes: u64, seconds: f64| bytes as f64 / f64::from(1 << 20) / seconds;
+    let targets = Targets::of(&rows);
     if args.json {
         let results: Vec<serde_json::Value> = rows
             .iter()
@@ -419,7 +435,18 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
             .collect();
         println!(
             "{}",
-            json!({ "threads": 1, "rounds": args.rounds, "statistic": "median", "results": results })
+            json!({
+                "threads": 1,
+                "rounds": args.rounds,
+                "statistic": "median",
+                "results": results,
+                "targets": {
+                    "parse_encode_mib_per_second_goal": PARSE_ENCODE_GOAL,
+                    "parse_encode_mib_per_second": targets.encode,
+                    "mixed_auto_ratio_goal": MIXED_GOAL,
+                    "mixed_auto_ratio": targets.mixed,
+                },
+            })
         );
         return Ok(());
     }
@@ -450,5 +477,67 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
             row.parse_errors
         );
     }
+    if !targets.encode.is_empty() || targets.mixed.is_some() {
+        println!("\ntargets (printed, never asserted):");
+    }
+    for (name, speed) in &targets.encode {
+        println!(
+            "  {name:<12} parse+encode {speed:>7.1} MiB/s  goal >= {PARSE_ENCODE_GOAL} MiB/s per core: {}",
+            if *speed >= PARSE_ENCODE_GOAL {
+                "met"
+            } else {
+                "not met"
+            }
+        );
+    }
+    if let Some((ratio, mixed, known)) = targets.mixed {
+        println!(
+            "  mixed        auto {mixed:.1} MiB/s vs {known:.1} MiB/s with each run's format set = {ratio:.2}x  goal >= {MIXED_GOAL}x: {}",
+            if ratio >= MIXED_GOAL {
+                "met"
+            } else {
+                "not met"
+            }
+        );
+    }
     Ok(())
+}
+
+/// Issue 14's goal for parse + encode on combined and JSON, per core.
+const PARSE_ENCODE_GOAL: f64 = 250.0;
+/// Issue 14's goal for `auto` on a mixed source against its formats set.
+const MIXED_GOAL: f64 = 0.8;
+
+/// The figures the goals are about, from the rows measured.
+struct Targets {
+    /// (format, parse + encode MiB/s) of combined and json.
+    encode: Vec<(&'static str, f64)>,
+    /// (ratio, auto on mixed MiB/s, the same formats set MiB/s).
+    mixed: Option<(f64, f64, f64)>,
+}
+
+impl Targets {
+    fn of(rows: &[Row]) -> Targets {
+        let mib = |row: &Row, seconds: f64| row.bytes as f64 / f64::from(1 << 20) / seconds;
+        let find = |name: &str| rows.iter().find(|row| row.name == name);
+        let encode = ["combined", "json"]
+            .into_iter()
+            .filter_map(|name| find(name).map(|row| (row.name, mib(row, row.encode_seconds))))
+            .collect();
+        // The mix holds equal runs of each format: with each run's format
+        // set, it would take the mean of their seconds per MiB.
+        let known: Option<Vec<f64>> = MIXED
+            .iter()
+            .map(|name| find(name).map(|row| 1.0 / mib(row, row.parse_seconds)))
+            .collect();
+        let mixed = match (find("mixed"), known) {
+            (Some(row), Some(known)) => {
+                let known = known.len() as f64 / known.iter().sum::<f64>();
+                let auto = mib(row, row.parse_seconds);
+                Some((auto / known, auto, known))
+            }
+            _ => None,
+        };
+        Targets { encode, mixed }
+    }
 }

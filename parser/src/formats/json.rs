@@ -23,11 +23,12 @@ enum Role {
 
 fn role(key: &str) -> Role {
     match key {
+        // Kubernetes events: `eventTime` (often null), else `lastTimestamp`.
         "@timestamp" | "timestamp" | "time" | "ts" | "datetime" | "date" | "eventTime"
-        | "asctime" => Role::Time,
-        "level" | "severity" | "lvl" | "loglevel" | "levelname" | "log.level" | "severity_text" => {
-            Role::Level
-        }
+        | "lastTimestamp" | "asctime" => Role::Time,
+        // PostgreSQL's jsonlog: `error_severity`.
+        "level" | "severity" | "lvl" | "loglevel" | "levelname" | "log.level" | "severity_text"
+        | "error_severity" => Role::Level,
         "message" | "msg" | "@m" | "text" | "event" => Role::Message,
         _ => Role::Other,
     }
@@ -86,6 +87,20 @@ fn mongo_severity(value: &Scalar<'_>) -> Option<(String, u8)> {
     Some((text.to_owned(), number))
 }
 
+/// A Kubernetes event's type as a severity: `Normal` info, `Warning` warn.
+fn kubernetes_event_type(value: &Scalar<'_>) -> Option<u8> {
+    let text = match value {
+        Scalar::Text(text) => text.as_ref(),
+        Scalar::Other(Value::String(text)) => text.as_str(),
+        Scalar::Other(_) => return None,
+    };
+    match text {
+        "Normal" => Some(crate::severity::number::INFO),
+        "Warning" => Some(crate::severity::number::WARN),
+        _ => None,
+    }
+}
+
 fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
     // MongoDB 4.4+: {"t":{"$date":…},"s":"W","c":"NETWORK",…,"msg":…}.
     if key == "s"
@@ -93,6 +108,19 @@ fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
         && let Some((text, number)) = mongo_severity(&value)
     {
         draft.level = Some(text);
+        draft.severity_number = Some(number);
+        return;
+    }
+    // Kubernetes events: `"type": "Normal"` or `"Warning"`.
+    if key == "type"
+        && draft.level.is_none()
+        && let Some(number) = kubernetes_event_type(&value)
+    {
+        draft.level = Some(if number == crate::severity::number::WARN {
+            "Warning".to_owned()
+        } else {
+            "Normal".to_owned()
+        });
         draft.severity_number = Some(number);
         return;
     }

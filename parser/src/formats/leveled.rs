@@ -8,6 +8,10 @@
 //! - logcat: `03-17 16:13:38.811  1702  2395 D WindowManager: msg`
 //! - Windows CBS: `2016-09-28 04:30:30, Info   CBS    msg`
 //! - Python: `2026-11-22 08:00:00,123 - name - WARNING - msg`
+//! - logback: `2026-11-30 23:59:57.473 [main] WARN  c.e.Service - msg`
+//! - PostgreSQL: `2026-11-29 20:21:26.026 UTC [2223] app@shop LOG:  msg`
+//! - Ruby Logger (Rails): `I, [2026-11-30T23:59:57.952874 #3645]  INFO -- : msg`
+//! - zap's console encoder: `2026-11-30T23:59:21.000Z\tINFO\tmain.go:49\tmsg\t{…}`
 //!
 //! plus Apache's error log and klog, which have their own shapes.
 
@@ -15,19 +19,29 @@ use super::{Draft, Mismatch, token};
 use crate::severity;
 use crate::timestamp::{self, Stamp};
 
-/// A stamp at the start of `text` (optionally in `[…]`): the stamp and the
+/// A stamp at the start of `text` (optionally in `[…]`, where Ruby's
+/// Logger adds ` #pid` before the `]`): the stamp, the pid if any, and the
 /// rest of the line after it.
-fn leading_stamp(text: &str) -> Option<(Stamp, &str)> {
+fn leading_stamp(text: &str) -> Option<(Stamp, Option<&str>, &str)> {
     let (bracketed, body) = match text.strip_prefix('[') {
         Some(inner) => (true, inner),
         None => (false, text),
     };
     let (stamp, used) = timestamp::scan(body.as_bytes())?;
     let mut rest = &body[used..];
+    let mut pid = None;
     if bracketed {
+        if let Some(after) = rest.strip_prefix(" #")
+            && let Some(end) = after.find(']')
+            && end > 0
+            && after[..end].bytes().all(|byte| byte.is_ascii_digit())
+        {
+            pid = Some(&after[..end]);
+            rest = &after[end..];
+        }
         rest = rest.strip_prefix(']')?;
     }
-    Some((stamp, rest))
+    Some((stamp, pid, rest))
 }
 
 /// Separators loggers put between fields.
@@ -37,6 +51,7 @@ fn skip_separators(text: &str) -> &str {
         let trimmed = rest.trim_start_matches(' ');
         let next = trimmed
             .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("-- "))
             .or_else(|| trimmed.strip_prefix("| "))
             .or_else(|| trimmed.strip_prefix(", "))
             .or_else(|| trimmed.strip_prefix(": "));
@@ -92,14 +107,48 @@ pub(super) fn level_word(word: &str) -> Option<&str> {
 /// After the stamp: optional pid/tid numbers, a level, an optional
 /// `[thread]`, an optional `logger:`; fills the draft. `Err` when no level.
 fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    if let Some(fields) = rest.strip_prefix('\t') {
+        return tab_separated(fields, draft);
+    }
     let mut rest = skip_separators(rest);
     let mut numbers = 0;
     let mut logger_seen = false;
+    let mut thread_seen = false;
+    let mut user_seen = false;
     let level = loop {
         let (word, after) = token(rest);
         if let Some(level) = level_word(word) {
             rest = after;
             break level;
+        }
+        // logback's `[thread] LEVEL`: a thread in brackets before the level.
+        if !thread_seen
+            && word.starts_with('[')
+            && !word[1..].starts_with(|c: char| c.is_ascii_digit())
+            && let Some(end) = bracket_end(rest)
+        {
+            let (next, _) = token(skip_separators(&rest[end + 1..]));
+            if level_word(next).is_some() {
+                draft.attribute("thread.name", &rest[1..end]);
+                thread_seen = true;
+                rest = skip_separators(&rest[end + 1..]);
+                continue;
+            }
+        }
+        // PostgreSQL's `%u@%d` (user and database) before the level.
+        if !user_seen
+            && let Some((user, database)) = word.split_once('@')
+            && !after.is_empty()
+        {
+            if user != "[unknown]" && !user.is_empty() {
+                draft.attribute("db.user", user);
+            }
+            if database != "[unknown]" && !database.is_empty() {
+                draft.attribute("db.name", database);
+            }
+            user_seen = true;
+            rest = skip_separators(after);
+            continue;
         }
         // Python's default `stamp - logger - LEVEL - message`: a logger
         // before the level.
@@ -150,6 +199,31 @@ fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
     Ok(())
 }
 
+/// zap's console encoder: level, caller, message and a JSON object of
+/// fields, separated by tabs.
+fn tab_separated(fields: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+    let mut parts = fields.splitn(4, '\t');
+    let level = parts
+        .next()
+        .and_then(|word| level_word(word.trim()))
+        .ok_or_else(|| Mismatch::new("no level after the timestamp and a tab"))?;
+    draft.level = Some(level.to_owned());
+    let mut rest: Vec<&str> = parts.collect();
+    // The caller, `path/file.go:49`, when present.
+    if rest.len() > 1 && is_code_location(rest[0]) {
+        draft.attribute("code.location", rest[0]);
+        rest.remove(0);
+    }
+    draft.body = Some(rest.join("\t"));
+    Ok(())
+}
+
+fn is_code_location(word: &str) -> bool {
+    word.rsplit_once(':').is_some_and(|(file, line)| {
+        file.contains('.') && !line.is_empty() && line.bytes().all(|byte| byte.is_ascii_digit())
+    })
+}
+
 /// The index of the `]` that closes the `[` at 0, counting nested brackets.
 fn bracket_end(text: &str) -> Option<usize> {
     let mut depth = 0usize;
@@ -180,9 +254,12 @@ fn is_logger(word: &str) -> bool {
 }
 
 pub(super) fn log4j(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
-    let (stamp, rest) =
+    let (stamp, pid, rest) =
         leading_stamp(line).ok_or_else(|| Mismatch::new("not log4j: no timestamp at the start"))?;
     draft.stamp = Some(stamp);
+    if let Some(pid) = pid {
+        draft.attribute("process.pid", pid);
+    }
     after_stamp(rest, draft).map_err(|mismatch| Mismatch::new(format!("not log4j: {mismatch}")))
 }
 
@@ -192,15 +269,23 @@ pub(super) fn log4j(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
 pub(super) fn plain(line: &str, draft: &mut Draft) {
     let mut rest = line;
     for _ in 0..4 {
-        if let Some((stamp, after)) = leading_stamp(rest) {
+        if let Some((stamp, pid, after)) = leading_stamp(rest) {
             draft.stamp = Some(stamp);
             if let Some(level) = redis_mark(line, after) {
                 draft.level = Some(level.to_owned());
                 break;
             }
-            if after_stamp(after, draft).is_err() {
+            if let Some(level) = csv_level(after) {
+                draft.level = Some(level.to_owned());
+                break;
+            }
+            if after_stamp(after, draft).is_ok() {
+                if let Some(pid) = pid {
+                    draft.attribute("process.pid", pid);
+                }
+            } else {
                 draft.attributes.clear();
-                draft.level = None;
+                draft.level = next_line_level(after).map(str::to_owned);
             }
             break;
         }
@@ -211,13 +296,43 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
         rest = after;
     }
     if draft.stamp.is_none() {
-        // No time: still take a level word that opens the line.
+        // No time: still take a level word that opens the line, as Python's
+        // basicConfig writes it too (`WARNING:app.db:msg`).
         let (word, _) = token(line.trim_start());
-        if let Some(level) = level_word(word).filter(|level| level.len() > 1) {
+        let level = level_word(word).or_else(|| {
+            let (head, _) = word.split_once(':')?;
+            (head.bytes().all(|byte| byte.is_ascii_uppercase()))
+                .then(|| level_word(head))
+                .flatten()
+        });
+        if let Some(level) = level.filter(|level| level.len() > 1) {
             draft.level = Some(level.to_owned());
         }
     }
     draft.body = None;
+}
+
+/// PostgreSQL's csvlog: after the stamp, comma-separated fields, one of
+/// them (the 12th) an upper-case level (`LOG`, `ERROR`, `DEBUG1`…).
+fn csv_level(after_stamp: &str) -> Option<&str> {
+    let fields = after_stamp.strip_prefix(',')?;
+    fields.split(',').take(16).find(|field| {
+        field.len() > 1
+            && field
+                .bytes()
+                .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
+            && severity::from_word(field).is_some()
+    })
+}
+
+/// java.util.logging's two lines: the stamp, class and method on the
+/// first; `LEVEL: message` on the second.
+fn next_line_level(after_stamp: &str) -> Option<&str> {
+    let (_, second) = after_stamp.split_once('\n')?;
+    let (word, _) = second.split_once(": ")?;
+    (word.len() > 1 && word.bytes().all(|byte| byte.is_ascii_uppercase()))
+        .then(|| level_word(word))
+        .flatten()
 }
 
 /// Redis: `2242:M 29 Nov 2026 20:16:28.146 # WARNING …`, `pid:role` then

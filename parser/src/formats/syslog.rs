@@ -183,8 +183,11 @@ fn rfc3164(text: &str, draft: &mut Draft) -> Result<(), Mismatch> {
     let bytes = text.as_bytes();
     let syslog_shape = bytes.first().is_some_and(u8::is_ascii_alphabetic)
         || (bytes.len() > 19 && bytes[10] == b'T');
+    // java.util.logging's `Nov 30, 2026 11:59:59 PM` is no syslog stamp.
     let (stamp, used) = timestamp::scan(bytes)
-        .filter(|(stamp, _)| syslog_shape && matches!(stamp, Stamp::Civil(_)))
+        .filter(|(stamp, used)| {
+            syslog_shape && matches!(stamp, Stamp::Civil(_)) && !bytes[..*used].contains(&b',')
+        })
         .ok_or_else(|| Mismatch::new("not syslog: no syslog timestamp at the start"))?;
     draft.stamp = Some(stamp);
     let rest = text[used..]

@@ -1,0 +1,2 @@
+module gopkg.in/check.v1
+go 1.13

@@ -1,0 +1,2 @@
+module github.com/benbjohnson/clock
+go 1.13

@@ -1,0 +1,2 @@
+module github.com/davecgh/go-spew
+go 1.13

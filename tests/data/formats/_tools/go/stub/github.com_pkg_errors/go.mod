@@ -1,0 +1,2 @@
+module github.com/pkg/errors
+go 1.13

@@ -1,0 +1,2 @@
+module github.com/pmezard/go-difflib
+go 1.13

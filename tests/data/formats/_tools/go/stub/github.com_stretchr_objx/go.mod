@@ -1,0 +1,2 @@
+module github.com/stretchr/objx
+go 1.13

@@ -1,0 +1,2 @@
+module github.com/stretchr/testify
+go 1.13

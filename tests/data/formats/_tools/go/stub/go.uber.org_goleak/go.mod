@@ -1,0 +1,2 @@
+module go.uber.org/goleak
+go 1.13

@@ -1,0 +1,2 @@
+module gopkg.in/yaml.v3
+go 1.13

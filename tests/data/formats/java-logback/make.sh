@@ -1,0 +1,9 @@
+#!/bin/sh
+# Regenerates sample.log + key.jsonl here (Debian liblogback-java 1.2.11, libslf4j-java 1.7.32,
+# faketime, JDK 17).  libfaketime only starts the clock at 23:59:58 so the records cross midnight.
+set -e
+H=$(cd "$(dirname "$0")" && pwd); T=$(mktemp -d)
+CP=/usr/share/java/slf4j-api.jar:/usr/share/java/logback-classic.jar:/usr/share/java/logback-core.jar
+javac -d "$T" -cp $CP "$H"/*.java
+cd "$H" && TZ=UTC faketime -f "@2026-11-30 23:59:58" java -cp "$T:$CP" -Dlogback.configurationFile=logback.xml Make app
+rm -rf "$T"
