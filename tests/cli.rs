@@ -363,9 +363,19 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
             "cri",
             "docker",
             "regex",
-            "auto"
+            "auto",
+            "mixed"
         ]
     );
+    // The goals are printed beside the figures they are about.
+    let targets = &report["targets"];
+    assert_eq!(targets["parse_encode_mib_per_second_goal"], 250.0);
+    let encode = targets["parse_encode_mib_per_second"]
+        .as_array()
+        .expect("combined and json");
+    assert_eq!(encode.len(), 2, "{targets}");
+    let ratio = targets["mixed_auto_ratio"][0].as_f64().expect("a ratio");
+    assert!(ratio > 0.0, "{targets}");
     for row in results {
         assert_eq!(row["parse_errors"], 0, "{row}");
         assert!(row["records"].as_u64().unwrap_or(0) > 100, "{row}");

@@ -64,8 +64,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
     }
 
     draft.stamp = Some(stamp);
-    draft.severity_number = Some(severity::from_http_status(status));
-    draft.level = Some(severity::short_name(severity::from_http_status(status)).to_owned());
+    set_status(draft, status);
     draft.attribute("client.address", client);
     if user != "-" {
         draft.attribute("user.name", user);
@@ -73,17 +72,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
     if ident != "-" {
         draft.attribute("ident", ident);
     }
-    let mut parts = request.splitn(3, ' ');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(method), Some(target), protocol) if !method.is_empty() => {
-            draft.attribute("http.request.method", method);
-            draft.attribute("url.original", target);
-            if let Some(protocol) = protocol {
-                draft.attribute("network.protocol", protocol);
-            }
-        }
-        _ => draft.attribute("http.request.line", request.as_ref()),
-    }
+    request_line(draft, &request);
     draft.attribute("http.response.status_code", status);
     if let Some(size) = size {
         draft.attribute("http.response.body.size", size);
@@ -95,6 +84,55 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
         draft.attribute("user_agent.original", Value::String(agent.into_owned()));
     }
     Ok(())
+}
+
+/// An access log line has no level: its status gives the severity.
+fn set_status(draft: &mut Draft, status: u16) {
+    let number = severity::from_http_status(status);
+    draft.severity_number = Some(number);
+    draft.level = Some(severity::short_name(number).to_owned());
+}
+
+fn request_line(draft: &mut Draft, request: &str) {
+    let mut parts = request.splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(method), Some(target), protocol) if !method.is_empty() => {
+            draft.attribute("http.request.method", method);
+            draft.attribute("url.original", target);
+            if let Some(protocol) = protocol {
+                draft.attribute("network.protocol", protocol);
+            }
+        }
+        _ => draft.attribute("http.request.line", request),
+    }
+}
+
+/// After a stamp, a quoted request line and a status, as Envoy's default
+/// access log has them (`[2026-11-30T23:59:50.352Z] "GET /a HTTP/1.1" 200 -
+/// 517 …`): fills the request, the status and its severity. Envoy writes
+/// status 0 when no response was sent.
+pub(super) fn request_and_status(after_stamp: &str, draft: &mut Draft) -> bool {
+    let Some(rest) = after_stamp.trim_start_matches(' ').strip_prefix('"') else {
+        return false;
+    };
+    let Some((request, rest)) = quoted(rest) else {
+        return false;
+    };
+    if !request.contains(" /") && !request.contains(" http") {
+        return false;
+    }
+    let (status_text, _) = token(rest.trim_start_matches(' '));
+    let Some(status) = status_text
+        .parse::<u16>()
+        .ok()
+        .filter(|status| *status == 0 || (100..=999).contains(status))
+    else {
+        return false;
+    };
+    set_status(draft, status);
+    request_line(draft, &request);
+    draft.attribute("http.response.status_code", status);
+    true
 }
 
 /// The text up to the closing `"` (with `\"` escapes, as nginx writes them),

@@ -286,6 +286,9 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
             } else {
                 draft.attributes.clear();
                 draft.level = next_line_level(after).map(str::to_owned);
+                if draft.level.is_none() {
+                    super::access::request_and_status(after, draft);
+                }
             }
             break;
         }

@@ -37,6 +37,10 @@ RULES = {  # name: (kind, render(t, frac)) ; kind "start" = line starts with it,
     "dpkg": ("start", lambda t, f: S(t, "%Y-%m-%d %H:%M:%S ")),
     "nginx-error": ("start", lambda t, f: S(t, "%Y/%m/%d %H:%M:%S [")),
     "nginx-access": ("in", lambda t, f: S(t, " [%d/%b/%Y:%H:%M:%S +0000] ")),
+    "envoy-access": ("start", lambda t, f: S(t, "[%Y-%m-%dT%H:%M:%S.") + ms(f) + "Z] "),
+    # Traefik writes the server's local time with its offset: the stamp in
+    # [...] must be the key's instant.
+    "traefik-access": ("clf", None),
     "apache-access": ("in", lambda t, f: S(t, " [%d/%b/%Y:%H:%M:%S +0000] ")),
     "apache-error": ("start", lambda t, f: S(t, "[%a %b %d %H:%M:%S.") + us(f) + S(t, " %Y] [")),
     "haproxy": ("in", lambda t, f: S(t, " [%d/%b/%Y:%H:%M:%S.") + ms(f) + "] "),
@@ -109,6 +113,12 @@ def check(d, name):
             t, frac = parse(k["time"])
         except AssertionError as e:
             errs.append("record %d: %s" % (i, e)); continue
+        if kind == "clf":
+            m = re.search(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\]", first)
+            ok = bool(m) and dt.datetime.strptime(m[1], "%d/%b/%Y:%H:%M:%S %z") == t
+            if not ok:
+                errs.append("record %d (line %d): the [stamp] is not %s" % (i, k["line"], k["time"]))
+            continue
         want = render(t, frac)
         if kind == "float":
             val, rx = want
