@@ -27,8 +27,11 @@ of old files stays searchable for the retention period after it arrives.
 
 It serves the search web UI at / and the search API on indexer.listen
 (default 127.0.0.1:7700): /api/search, /api/count, /api/histogram,
-/api/facets, /api/context, /api/tail, /metrics, /healthz, /readyz. Off loopback it refuses to start
-without indexer.token, which clients send as `Authorization: Bearer TOKEN`.
+/api/facets, /api/context, /api/tail, /metrics, /healthz, /readyz. Every
+route but /healthz, /readyz and the page itself needs a token, sent as
+`Authorization: Bearer TOKEN`: indexer.token, or else the one made at the
+first start in <data_dir>/api-token (mode 0600, readable only by the user
+loghaul runs as; loghaul query finds it there).
 Pages follow next_cursor exactly (newest first, equal times in file order).
 A query runs at most indexer.query_timeout within indexer.query_memory, at
 most indexer.max_concurrent_queries at a time; an abandoned or timed-out
@@ -66,12 +69,28 @@ pub(crate) async fn serve_shard(
     shutdown: CancellationToken,
     listening: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 ) -> anyhow::Result<()> {
-    let token = config
+    // Without indexer.token, on loopback, the token of the data directory:
+    // no reading without it, with zero configuration. Off loopback the
+    // operator sets one (peers and remote clients need it).
+    let configured = config
         .indexer
         .token
         .as_ref()
         .map(|token| token.expose().to_owned());
-    api::check_listen(config.indexer.listen, token.as_deref()).map_err(BadInput)?;
+    api::check_listen(config.indexer.listen, configured.as_deref()).map_err(BadInput)?;
+    let token = match configured {
+        Some(token) => token,
+        None => {
+            let (token, created) = crate::api_token::load_or_create(&config.data_dir)?;
+            tracing::info!(
+                file = %crate::api_token::path(&config.data_dir).display(),
+                created,
+                "the API needs the token in this file (no indexer.token is set); loghaul query finds it there, the web UI asks for it"
+            );
+            token
+        }
+    };
+    let token = Some(token);
     let shard = config.indexer.shard;
     let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
     let store = ShardStore::open(&config.data_dir, shard, heap)

@@ -3,6 +3,7 @@
 //! This file parses arguments, sets up logging and turns errors into exit
 //! codes; each subcommand lives in its own module.
 
+mod api_token;
 mod archive;
 mod bench;
 mod config_check;

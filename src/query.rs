@@ -107,7 +107,8 @@ pub(crate) struct QueryArgs {
         conflicts_with = "data_dir"
     )]
     server: Option<String>,
-    /// Bearer token for the server.
+    /// Bearer token for the server [default: the token file
+    /// loghaul-data/api-token of a local run or index, when readable].
     #[arg(
         long,
         env = "LOGHAUL_TOKEN",
@@ -277,8 +278,13 @@ impl Backend {
             .server
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:7700".to_owned());
+        // A local `run` or `index` on defaults keeps its token in the
+        // default data directory, readable by the user it runs as.
+        let token = args.token.clone().or_else(|| {
+            crate::api_token::discover(&loghaul_config::defaults().ok()?.data_dir)
+        });
         Ok(Backend::Server(
-            Client::new(&url, args.token.clone()).map_err(|error| BadInput(error.to_string()))?,
+            Client::new(&url, token).map_err(|error| BadInput(error.to_string()))?,
         ))
     }
 }
@@ -300,7 +306,7 @@ fn server_error(status: u16, body: &str, query: &str) -> anyhow::Error {
             BadInput(format!("bad request: {text}")).into()
         }
         401 => BadInput(format!(
-            "the server wants a token (--token or LOGHAUL_TOKEN): {message}"
+            "the server wants a token (--token or LOGHAUL_TOKEN; a server without indexer.token keeps it in <data_dir>/api-token): {message}"
         ))
         .into(),
         _ => anyhow::anyhow!("the server answered {status}: {message}"),

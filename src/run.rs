@@ -24,9 +24,13 @@ With no config file, everything is local: the data directory is
 (fsynced before the shipper moves its checkpoint, so a crash or a kill -9
 loses no line: what was queued is taken up at the next start), and rotated
 files are archived to ./loghaul-data/archive. PATHS are tailed, parsed and indexed under
-./loghaul-data/index; search them in a browser at http://127.0.0.1:7700/
-or through the API there (try: curl
-'http://127.0.0.1:7700/api/search?q=error&since=1h'). A full disk pauses
+./loghaul-data/index; search them with `loghaul query error`, in a browser
+at http://127.0.0.1:7700/ or through the API there. The API needs the token
+made at the first start in ./loghaul-data/api-token (mode 0600, readable
+only by you): `loghaul query` run from here finds it; the browser asks for
+it once, or open http://127.0.0.1:7700/#token=$(cat loghaul-data/api-token);
+curl -H \"Authorization: Bearer $(cat loghaul-data/api-token)\"
+'http://127.0.0.1:7700/api/search?q=error&since=1h'. A full disk pauses
 what cannot be written, with a WARN and loghaul_disk_full_* in /metrics,
 and it goes on when space returns; nothing is dropped.
 Stop it with Ctrl-C or SIGTERM; it drains and exits 0.

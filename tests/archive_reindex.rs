@@ -14,9 +14,14 @@ use loghaul_model::{EventId, FileIdentity, RotationReason};
 use loghaul_testkit::{api_count, http_get, start_run_with};
 
 fn loghaul(args: &[&str]) -> std::process::Output {
+    loghaul_with_env(args, &[])
+}
+
+fn loghaul_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_loghaul"))
         .args(args)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("loghaul runs")
 }
@@ -200,20 +205,29 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         );
     }
     let server = format!("http://{addr}");
-    let cli = loghaul(&[
-        "query",
-        "--server",
-        &server,
-        "--rehydrated",
-        "--count",
-        "old",
-    ]);
+    // The token `run` made, as a script passes it.
+    let token = loghaul_testkit::api_token(addr).expect("run made a token");
+    let with_token = [("LOGHAUL_TOKEN", token.as_str())];
+    let cli = loghaul_with_env(
+        &[
+            "query",
+            "--server",
+            &server,
+            "--rehydrated",
+            "--count",
+            "old",
+        ],
+        &with_token,
+    );
     assert_eq!(
         String::from_utf8_lossy(&cli.stdout).trim(),
         "3000",
         "{cli:?}"
     );
-    let cli = loghaul(&["query", "--server", &server, "--count", "old"]);
+    let cli = loghaul_with_env(
+        &["query", "--server", &server, "--count", "old"],
+        &with_token,
+    );
     assert_eq!(String::from_utf8_lossy(&cli.stdout).trim(), "0", "{cli:?}");
 
     // Past the TTL the rehydration is swept and searches are live only.

@@ -532,10 +532,13 @@ fn query_cli_against_a_server_and_a_data_directory() {
     let (mut child, address, _stderr) = start_run(dir.path(), &log);
     wait_for_count(address, "order", 50);
     let server = format!("http://{address}");
+    // The token `run` made in its data directory, as a script passes it.
+    let token = loghaul_testkit::api_token(address).expect("run made a token");
     let query = |args: &[&str]| {
         let output = loghaul()
             .arg("query")
             .args(["--server", &server])
+            .env("LOGHAUL_TOKEN", &token)
             .args(args)
             .env_remove("NO_COLOR")
             .output()
@@ -641,7 +644,10 @@ fn query_cli_against_a_server_and_a_data_directory() {
         (vec![], "delivered"),
     ] {
         let mut command = loghaul();
-        command.args(["query", "-f", "-n", "1"]).args(&source);
+        command
+            .args(["query", "-f", "-n", "1"])
+            .args(&source)
+            .env("LOGHAUL_TOKEN", &token);
         if source.is_empty() {
             command.arg("--data-dir").arg(dir.path().join("data"));
         }
@@ -779,6 +785,268 @@ fn parse_explain_shows_how_each_line_is_read() {
         assert!(
             String::from_utf8_lossy(&output.stderr).contains(named),
             "{output:?}"
+        );
+    }
+}
+
+/// With no indexer.token, `run` makes one in its data directory (mode
+/// 0600): its user's `loghaul query` finds it there; another local user
+/// (`nobody`) cannot read the file and gets 401 from the API.
+#[test]
+fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Open to all, so that only the token file's own mode guards it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let log = checkout_log(dir.path());
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // The default data directory, `loghaul-data` where `run` starts.
+    let mut child = loghaul()
+        .current_dir(dir.path())
+        .args(["run", "--listen", "127.0.0.1:0"])
+        .arg(&log)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    let mut told = false;
+    let address: std::net::SocketAddr = loop {
+        let line = lines.next().expect("a ready line");
+        told |= line.contains("api-token");
+        if let Some(url) = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("search=http://"))
+        {
+            break url.parse().expect("address");
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(told, "the log names the token file");
+    let file = dir.path().join("loghaul-data/api-token");
+    let mode = std::fs::metadata(&file).expect("the token file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let token = std::fs::read_to_string(&file).expect("read");
+    let stderr_text = |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // Its owner: `loghaul query` finds the token in the default directory.
+    let server = format!("http://{address}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = loghaul()
+            .current_dir(dir.path())
+            .args(["query", "--count", "--server", &server, "order"])
+            .env_remove("LOGHAUL_TOKEN")
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{}", stderr_text(&output));
+        if String::from_utf8_lossy(&output.stdout).trim() == "50" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never searchable");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Elsewhere, without the token: exit 2, and the message says where it is.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let output = loghaul()
+        .current_dir(elsewhere.path())
+        .args(["query", "--count", "--server", &server, "order"])
+        .env_remove("LOGHAUL_TOKEN")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_text(&output));
+    assert!(stderr_text(&output).contains("api-token"), "{}", stderr_text(&output));
+
+    // Another local user: the file is closed to it, the API answers 401;
+    // /healthz answers, so the 401 is no connection failure.
+    let as_nobody = |script: &str| {
+        Command::new("runuser")
+            .args(["-u", "nobody", "--", "bash", "-c", script])
+            .output()
+            .expect("runuser")
+    };
+    let read = as_nobody(&format!("cat {}", file.display()));
+    assert!(!read.status.success(), "nobody read the token");
+    assert!(!String::from_utf8_lossy(&read.stdout).contains(token.trim()));
+    let status_line = |path: &str| {
+        let output = as_nobody(&format!(
+            "exec 3<>/dev/tcp/{}/{}; printf 'GET {path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3; head -n 1 <&3",
+            address.ip(),
+            address.port()
+        ));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(status_line("/healthz").contains(" 200 "), "{}", status_line("/healthz"));
+    for path in ["/api/count?q=order", "/api/search?q=*", "/metrics"] {
+        let line = status_line(path);
+        assert!(line.contains(" 401 "), "{path}: {line}");
+    }
+    terminate(&mut child);
+}
+
+/// Issue 15's sweep: a distinct secret in every URL and secret field, then
+/// every output a user or a log collector sees: `config check` (text and
+/// JSON), errors quoting the lines that hold them, `run`'s logs at debug
+/// level while it starts, searches (fanned out to a peer that is down) and
+/// stops, and `/metrics`. No secret appears anywhere.
+#[test]
+fn no_output_ever_shows_a_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = checkout_log(dir.path());
+    let secrets = [
+        "S3CRET-QUEUE-PW",
+        "S3CRET-API-TOKEN",
+        "S3CRET-PEER-PW",
+        "S3CRET-ENDPOINT-PW",
+        "S3CRET-ACCESS-KEY",
+        "S3CRET-SECRET-KEY",
+        "S3CRET-SPOT-PW",
+    ];
+    let config_text = format!(
+        "data_dir = \"{data}\"\n\
+         [queue]\nkind = \"disk\"\nurl = \"amqp://app:S3CRET-QUEUE-PW@127.0.0.1:1/%2f\"\n\
+         [indexer]\nlisten = \"127.0.0.1:0\"\ntoken = \"S3CRET-API-TOKEN\"\n\
+         shard_urls = [\"http://peer:S3CRET-PEER-PW@127.0.0.1:9/\"]\n\
+         [archive]\nurl = \"file://{archive}\"\nendpoint = \"http://key:S3CRET-ENDPOINT-PW@127.0.0.1:9\"\n\
+         access_key_id = \"S3CRET-ACCESS-KEY\"\nsecret_access_key = \"S3CRET-SECRET-KEY\"\n\
+         [shipper.spot]\nprovider = \"aws\"\nendpoint = \"http://u:S3CRET-SPOT-PW@127.0.0.1:9\"\n\
+         [[shipper.sources]]\nname = \"app\"\npaths = [\"{log}\"]\n",
+        data = dir.path().join("data").display(),
+        archive = dir.path().join("archive").display(),
+        log = log.display(),
+    );
+    let path = write_config(dir.path(), &config_text);
+    let mut seen = String::new();
+    let mut keep = |what: &str, output: &std::process::Output| {
+        seen.push_str(&format!(
+            "--- {what}\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    };
+
+    // config check, as text and as JSON.
+    for json in [false, true] {
+        let mut command = loghaul();
+        command.args(["config", "check", "-c"]).arg(&path);
+        if json {
+            command.arg("--json");
+        }
+        let output = command.output().expect("runs");
+        assert!(output.status.success(), "{output:?}");
+        keep("config check", &output);
+    }
+    // Errors whose snippet quotes a line holding a secret: a duplicate key,
+    // an unknown key beside a secret, a bad value in a secret's line.
+    for (what, broken) in [
+        (
+            "duplicate url",
+            config_text.replace(
+                "[queue]\n",
+                "[queue]\nurl = \"amqp://x:S3CRET-QUEUE-PW@h/%2f\"\n",
+            ),
+        ),
+        (
+            "unknown key",
+            config_text.replace(
+                "access_key_id = \"S3CRET-ACCESS-KEY\"",
+                "access_key_id = \"S3CRET-ACCESS-KEY\"\naccess_key = \"S3CRET-ACCESS-KEY\"",
+            ),
+        ),
+        (
+            "a token padded with spaces",
+            config_text.replace("\"S3CRET-API-TOKEN\"", "\" S3CRET-API-TOKEN \""),
+        ),
+        (
+            "a bad endpoint URL",
+            config_text.replace(
+                "http://key:S3CRET-ENDPOINT-PW@127.0.0.1:9",
+                "ht tp://key:S3CRET-ENDPOINT-PW@[::1",
+            ),
+        ),
+    ] {
+        let broken_path = dir.path().join("broken.toml");
+        std::fs::write(&broken_path, broken).expect("write");
+        for command in [&["config", "check", "-c"][..], &["run", "-c"][..]] {
+            let output = loghaul()
+                .args(command)
+                .arg(&broken_path)
+                .output()
+                .expect("runs");
+            assert_eq!(output.status.code(), Some(2), "{what}: {output:?}");
+            keep(what, &output);
+        }
+    }
+
+    // run: its start-up logs at debug level, searches fanned out to the
+    // peer that is down, /metrics, the stop.
+    let mut child = loghaul()
+        .args(["run", "-c"])
+        .arg(&path)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logged = String::new();
+    let address: std::net::SocketAddr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a ready line");
+        logged.push_str(&line);
+        logged.push('\n');
+        if let Some(url) = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("search=http://"))
+        {
+            break url.parse().expect("address");
+        }
+    };
+    let bearer = "Authorization: Bearer S3CRET-API-TOKEN";
+    for path in [
+        "/api/search?q=order",
+        "/api/count?q=order",
+        "/api/facets?q=*",
+        "/metrics",
+        "/api/search?q=(broken",
+    ] {
+        let (_, body) = loghaul_testkit::http_get_with(address, path, &[bearer]);
+        seen.push_str(&format!("--- GET {path}\n{body}\n"));
+    }
+    let wrong = loghaul_testkit::http_get_with(address, "/api/count?q=x", &["Authorization: Bearer nope"]);
+    seen.push_str(&wrong.1);
+    // Let the spot watcher and the fan-out fail and say so in the logs.
+    std::thread::sleep(Duration::from_secs(3));
+    terminate(&mut child);
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(2)) {
+        logged.push_str(&line);
+        logged.push('\n');
+    }
+    assert!(
+        logged.lines().count() > 20,
+        "debug logging ran: {logged}"
+    );
+    seen.push_str("--- run's stderr\n");
+    seen.push_str(&logged);
+
+    for secret in secrets {
+        assert!(
+            !seen.contains(secret),
+            "{secret} shown:\n{}",
+            seen.lines()
+                .filter(|line| line.contains(secret))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }

@@ -313,6 +313,8 @@ async fn every_fault_at_once_loses_and_doubles_nothing() {
         for component in &mut components {
             component.assert_running();
         }
+        // The indexer made its API token in its data directory.
+        loghaul_testkit::remember_api_token(api, &dir.path().join("index"));
         let count = loghaul_testkit::api_count(api, "marker");
         if count == Some(total) {
             break;

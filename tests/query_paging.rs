@@ -157,10 +157,12 @@ fn query_pages_through_a_server() {
         &log,
     );
     let url = format!("http://{address}");
+    let token = loghaul_testkit::api_token(address).expect("run made a token");
     let query = |args: &[&str]| {
         let output = loghaul()
             .arg("query")
             .args(["--server", &url])
+            .env("LOGHAUL_TOKEN", &token)
             .args(args)
             .output()
             .expect("runs");

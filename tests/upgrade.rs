@@ -392,6 +392,8 @@ async fn fixture_era_envelopes_mixed_into_a_live_stream_are_all_indexed() {
             "indexed {count:?} of {wanted}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The indexer made its API token in its data directory.
+        loghaul_testkit::remember_api_token(address, &dir.path().join("data"));
         count = loghaul_testkit::api_count(address, "*");
     }
     // Give a doubled event batch time to show, then count again.

@@ -24,7 +24,8 @@
 //! what the index can hold (1677 to 2262) is refused, naming the parameter.
 //! Every error is `{"error": "...", "position": n}` (position only for query
 //! errors) with status 400, 401, 404, 422 (over the memory budget) or 503.
-//! A bearer token, when configured, guards all but `/healthz`.
+//! A bearer token, when configured, guards all but `/healthz`, `/readyz`
+//! (probes cannot send one, and they learn only ready or not) and the page.
 //!
 //! Queries run on blocking threads, at most [`QueryLimits::concurrent`] at a
 //! time (default [`MAX_CONCURRENT_QUERIES`]); a query waits for a slot
@@ -140,7 +141,7 @@ impl std::fmt::Debug for Archive {
 }
 
 impl ApiState {
-    /// State over `searcher`; `token` guards everything but `/healthz`.
+    /// State over `searcher`; `token` guards the API (see the module docs).
     pub fn new(
         searcher: Arc<Searcher>,
         stats: Arc<IndexStats>,
@@ -1396,10 +1397,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/archived/object", get(archived_object))
         .route("/api/rehydrations", get(rehydrations))
         .route("/metrics", get(metrics))
-        .route("/readyz", get(readyz))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        // Probes (a kubelet's) cannot send a secret; the answer is only
+        // ready or not.
+        .route("/readyz", get(readyz))
         // The page holds no data: it is open, and asks the API for the
         // token like any client.
         .route("/", get(ui_asset))

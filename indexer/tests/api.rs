@@ -165,6 +165,10 @@ async fn every_endpoint_over_http() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("more than one Authorization"), "{body}");
     assert_eq!(json_get(addr, "/readyz").0, 200);
+    // Probes cannot send a secret: readiness is open (it says only ready
+    // or not); the metrics are not.
+    assert_eq!(http_get(addr, "/readyz").0, 200);
+    assert_eq!(http_get(addr, "/metrics").0, 401);
 
     // Search, newest first, with a cursor.
     let (status, page) = json_get(addr, "/api/search?q=level:ERROR&limit=7");

@@ -140,6 +140,18 @@ const plain = (key, value) => (key.startsWith("_") ? undefined : value);
 
 // ---------------------------------------------------------------- API
 
+// A link may hand the token over in its fragment (`/#token=…`, never sent
+// to the server): kept for the session, then taken out of the address bar.
+{
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem("loghaul.token", fragment.get("token"));
+    fragment.delete("token");
+    const rest = fragment.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  }
+}
+
 function token() {
   return sessionStorage.getItem("loghaul.token");
 }

@@ -53,6 +53,71 @@ pub fn live_name(path: &Path) -> std::path::PathBuf {
     path.with_file_name(stripped)
 }
 
+/// Why a path a source's globs match is not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// A FIFO, socket or device: reading it could block or never end.
+    NotRegular,
+    /// A symbolic link that leads back to itself.
+    SymlinkLoop,
+    /// A symbolic link to nothing.
+    DanglingSymlink,
+    /// Compressed (found by its bytes) and `include_compressed` is off, or
+    /// compressed in a way other than gzip.
+    Compressed,
+    /// It cannot be opened (permissions, most often): tried again with a
+    /// growing pause.
+    Unreadable,
+}
+
+impl SkipReason {
+    /// Every reason, in the order metrics list them.
+    pub const ALL: [SkipReason; 5] = [
+        SkipReason::NotRegular,
+        SkipReason::SymlinkLoop,
+        SkipReason::DanglingSymlink,
+        SkipReason::Compressed,
+        SkipReason::Unreadable,
+    ];
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::NotRegular => "not_regular",
+            SkipReason::SymlinkLoop => "symlink_loop",
+            SkipReason::DanglingSymlink => "dangling_symlink",
+            SkipReason::Compressed => "compressed",
+            SkipReason::Unreadable => "unreadable",
+        }
+    }
+
+    /// What it means, for the WARN.
+    pub fn explain(self) -> &'static str {
+        match self {
+            SkipReason::NotRegular => {
+                "not a regular file (a FIFO, socket or device): skipped, reading it could block"
+            }
+            SkipReason::SymlinkLoop => "a symbolic link that loops back to itself: skipped",
+            SkipReason::DanglingSymlink => "a symbolic link to nothing: skipped until it leads to a file",
+            SkipReason::Compressed => {
+                "a compressed file (by its bytes): skipped; set include_compressed to read gzip files once"
+            }
+            SkipReason::Unreadable => {
+                "cannot be opened: skipped, and tried again with a growing pause (up to 5 minutes)"
+            }
+        }
+    }
+}
+
+/// What one scan found: the files to read and the matches skipped.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Regular files (or links to them), sorted.
+    pub files: Vec<PathBuf>,
+    /// Matching paths that are no readable regular file, and why.
+    pub skipped: Vec<(PathBuf, SkipReason)>,
+}
+
 /// Compiles `[shipper.rotate] rotated_patterns`.
 pub fn rotated_patterns(globs: &[String]) -> Result<Option<GlobSet>, ShipperError> {
     if globs.is_empty() {
@@ -192,16 +257,25 @@ impl FileMatcher {
     /// `/proc`, `/sys` or `/dev`, and stops at its [`ScanBudget`], with a
     /// WARN the first time; [`FileMatcher::scan_complete`] then says false.
     pub fn scan(&self) -> Vec<PathBuf> {
+        self.scan_all().files
+    }
+
+    /// [`FileMatcher::scan`], with the matching paths skipped and why.
+    pub fn scan_all(&self) -> Scan {
         let mut found = Vec::new();
+        let mut skipped = Vec::new();
         let mut walk = Walk {
             left: self.budget.entries,
             max_depth: self.budget.depth,
             cut: false,
         };
         for (root, depth) in &self.roots {
-            walk.dir(root, *depth, 0, &mut |path| {
+            walk.dir(root, *depth, 0, &mut |path, skip| {
                 if self.matches(path) {
-                    found.push(path.to_path_buf());
+                    match skip {
+                        None => found.push(path.to_path_buf()),
+                        Some(reason) => skipped.push((path.to_path_buf(), reason)),
+                    }
                 }
             });
         }
@@ -216,7 +290,12 @@ impl FileMatcher {
         }
         found.sort();
         found.dedup();
-        found
+        skipped.sort();
+        skipped.dedup();
+        Scan {
+            files: found,
+            skipped,
+        }
     }
 
     /// Whether every scan so far stayed within its budget.
@@ -238,7 +317,7 @@ impl Walk {
         dir: &Path,
         depth: Option<usize>,
         level: usize,
-        visit: &mut dyn FnMut(&Path),
+        visit: &mut dyn FnMut(&Path, Option<SkipReason>),
     ) {
         if depth == Some(0) {
             return;
@@ -264,8 +343,22 @@ impl Walk {
                 if !is_pseudo_file_system(&path) {
                     self.dir(&path, depth.map(|depth| depth - 1), level + 1, visit);
                 }
-            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-                visit(&path);
+            } else if kind.is_file() {
+                visit(&path, None);
+            } else if kind.is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(target) if target.is_file() => visit(&path, None),
+                    // Links to directories are not followed, as before.
+                    Ok(target) if target.is_dir() => {}
+                    Ok(_) => visit(&path, Some(SkipReason::NotRegular)),
+                    // ELOOP: too many levels of symbolic links.
+                    Err(error) if error.raw_os_error() == Some(40) => {
+                        visit(&path, Some(SkipReason::SymlinkLoop));
+                    }
+                    Err(_) => visit(&path, Some(SkipReason::DanglingSymlink)),
+                }
+            } else {
+                visit(&path, Some(SkipReason::NotRegular));
             }
         }
     }
@@ -315,6 +408,49 @@ mod tests {
             found,
             ["app.log", "app.log.1", "sub/deep.log", "sub/x/deeper.log"]
         );
+    }
+
+    /// A FIFO, a symlink loop and a dangling link that a glob matches are
+    /// reported with their reason, never read; a link to a file is read.
+    #[test]
+    fn matches_that_are_no_regular_file_are_reported_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "real.log");
+        let status = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe.log"))
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        std::os::unix::fs::symlink("loop-b.log", dir.path().join("loop-a.log")).expect("link");
+        std::os::unix::fs::symlink("loop-a.log", dir.path().join("loop-b.log")).expect("link");
+        std::os::unix::fs::symlink("gone.log", dir.path().join("dangling.log")).expect("link");
+        std::os::unix::fs::symlink("real.log", dir.path().join("linked.log")).expect("link");
+        let matcher = FileMatcher::new("app", &[format!("{}/*.log", dir.path().display())], &[])
+            .expect("valid");
+        let scan = matcher.scan_all();
+        let name = |path: &Path| {
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        };
+        let files: Vec<String> = scan.files.iter().map(|path| name(path)).collect();
+        assert_eq!(files, ["linked.log", "real.log"]);
+        let skipped: Vec<(String, SkipReason)> = scan
+            .skipped
+            .iter()
+            .map(|(path, reason)| (name(path), *reason))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("dangling.log".to_owned(), SkipReason::DanglingSymlink),
+                ("loop-a.log".to_owned(), SkipReason::SymlinkLoop),
+                ("loop-b.log".to_owned(), SkipReason::SymlinkLoop),
+                ("pipe.log".to_owned(), SkipReason::NotRegular),
+            ]
+        );
+        assert_eq!(matcher.scan(), scan.files);
     }
 
     #[test]

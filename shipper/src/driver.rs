@@ -376,6 +376,12 @@ fn publish_gauges(tailer: &Tailer, metrics: &ShipperMetrics) {
         .files_watched
         .store(watched as u64, Ordering::Relaxed);
     metrics.files_open.store(open as u64, Ordering::Relaxed);
+    for ((_, count), slot) in tailer.skipped_counts().iter().zip(&metrics.skipped) {
+        slot.store(*count, Ordering::Relaxed);
+    }
+    metrics
+        .scans_cut
+        .store(tailer.scans_cut() as u64, Ordering::Relaxed);
     metrics
         .in_flight_bytes
         .store(tailer.in_flight_bytes(), Ordering::Relaxed);

@@ -22,6 +22,10 @@ pub struct ShipperMetrics {
     pub(crate) in_flight_bytes: AtomicU64,
     pub(crate) files_watched: AtomicU64,
     pub(crate) files_open: AtomicU64,
+    /// Inputs skipped, by reason (`SkipReason::ALL` order).
+    pub(crate) skipped: [AtomicU64; crate::discovery::SkipReason::ALL.len()],
+    /// Sources whose scans stopped at their budget.
+    pub(crate) scans_cut: AtomicU64,
     pub(crate) lag: Mutex<Vec<(String, u64)>>,
 }
 
@@ -95,6 +99,24 @@ impl ShipperMetrics {
             "Files held open.",
             load(&self.files_open),
         );
+        metric(
+            "loghaul_shipper_sources_scan_cut",
+            "gauge",
+            "Sources whose glob scan reached its budget of entries or depth (files beyond it are not found).",
+            load(&self.scans_cut),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP loghaul_shipper_skipped_files_total Inputs the globs match but that are not read, once each, by reason.\n# TYPE loghaul_shipper_skipped_files_total counter"
+        );
+        for (reason, count) in crate::discovery::SkipReason::ALL.iter().zip(&self.skipped) {
+            let _ = writeln!(
+                out,
+                "loghaul_shipper_skipped_files_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                load(count)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP loghaul_shipper_lag_bytes Bytes of a file not yet confirmed by the queue.\n# TYPE loghaul_shipper_lag_bytes gauge"

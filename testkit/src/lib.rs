@@ -241,6 +241,38 @@ pub fn numbers_on_the_index(addr: SocketAddr, query: &str) -> std::collections::
     }
 }
 
+/// The API tokens of the `run` and `index` processes tests started, by
+/// address: [`http_get`] and its kin send them, as a client finding the
+/// token file would.
+fn api_tokens() -> &'static std::sync::Mutex<std::collections::HashMap<SocketAddr, String>> {
+    static TOKENS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<SocketAddr, String>>,
+    > = std::sync::OnceLock::new();
+    TOKENS.get_or_init(Default::default)
+}
+
+/// Reads the token a `run` or `index` without `indexer.token` made in
+/// `data_dir` (`api-token`), and sends it to `addr` from now on. Returns
+/// it; `None` when there is no such file (a configured token).
+pub fn remember_api_token(addr: SocketAddr, data_dir: &std::path::Path) -> Option<String> {
+    let token = std::fs::read_to_string(data_dir.join("api-token")).ok()?;
+    let token = token.trim().to_owned();
+    api_tokens()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(addr, token.clone());
+    Some(token)
+}
+
+/// The token remembered for `addr`.
+pub fn api_token(addr: SocketAddr) -> Option<String> {
+    api_tokens()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&addr)
+        .cloned()
+}
+
 /// A plain HTTP/1.0 GET on loopback: the status code and the body.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     http_get_with(addr, path, &[])
@@ -265,7 +297,13 @@ pub fn http_get_raw(addr: SocketAddr, path: &str, headers: &[&str]) -> (String, 
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    let mut extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    let authorizes = headers
+        .iter()
+        .any(|line| line.to_ascii_lowercase().starts_with("authorization:"));
+    if !authorizes && let Some(token) = api_token(addr) {
+        extra.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
@@ -337,6 +375,7 @@ pub fn start_run_with(
             break url.parse().expect("address");
         }
     };
+    remember_api_token(address, &dir.join("data"));
     (child, address, receiver)
 }
 

@@ -47,6 +47,7 @@ use crate::multiline::MultilineRule;
 
 mod handoff;
 mod scan;
+mod skips;
 mod watcher;
 
 pub use handoff::FinishedFile;
@@ -147,6 +148,8 @@ pub struct Tailer {
     read_buffer: Vec<u8>,
     /// Compressed files found, not to be looked at again.
     skipped: HashSet<DiskKey>,
+    /// Every input skipped, warned about once and counted.
+    skips: skips::Skips,
     /// Rotated files on their way to the archive.
     handoff: Handoff,
     /// A drain is on: rotated files finish at their end, without waiting.
@@ -183,10 +186,24 @@ impl Tailer {
             recovered: false,
             read_buffer,
             skipped: HashSet::new(),
+            skips: skips::Skips::default(),
             handoff: Handoff::default(),
             hurry: false,
             rotated_names: None,
         }
+    }
+
+    /// Inputs skipped so far, by reason (each counted once).
+    pub fn skipped_counts(&self) -> Vec<(crate::discovery::SkipReason, u64)> {
+        self.skips.counts().collect()
+    }
+
+    /// How many sources' scans stopped at their budget.
+    pub fn scans_cut(&self) -> usize {
+        self.sources
+            .iter()
+            .filter(|source| !source.matcher.scan_complete())
+            .count()
     }
 
     /// Bytes sent but not confirmed.
@@ -368,7 +385,8 @@ impl Tailer {
             .collect();
         for key in compressed {
             if let Some(watcher) = self.files.remove(&key) {
-                info!(path = %watcher.path().display(), "skipping a compressed file; compressed files are not read");
+                self.skips
+                    .warn(watcher.path(), crate::discovery::SkipReason::Compressed);
             }
             self.checkpoints.remove(&key);
             self.skipped.insert(key);

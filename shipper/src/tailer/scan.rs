@@ -21,8 +21,11 @@ impl Tailer {
     /// renamed ones follow their new path, vanished ones are orphaned.
     pub fn scan(&mut self, now: Instant) {
         let mut seen: HashMap<DiskKey, (PathBuf, usize)> = HashMap::new();
+        let mut skipped = Vec::new();
         for (index, source) in self.sources.iter().enumerate() {
-            for path in source.matcher.scan() {
+            let scan = source.matcher.scan_all();
+            skipped.extend(scan.skipped);
+            for path in scan.files {
                 let Ok(stat) = std::fs::metadata(&path) else {
                     continue;
                 };
@@ -42,6 +45,8 @@ impl Tailer {
                 None => self.start_watching(*key, path.clone(), *source, now),
             }
         }
+        self.skips.scanned(skipped);
+        self.skips.retain_unreadable(|key| seen.contains_key(key));
         self.handoff.retain_seen(|key| seen.contains_key(key));
         // A skipped compressed file that is gone frees its inode for reuse.
         self.skipped.retain(|key| seen.contains_key(key));
@@ -123,7 +128,7 @@ impl Tailer {
     }
 
     fn start_watching(&mut self, key: DiskKey, path: PathBuf, source: usize, now: Instant) {
-        if self.skipped.contains(&key) {
+        if self.skipped.contains(&key) || !self.skips.may_open(key, now) {
             return;
         }
         let file = match open_as(&path, key) {
@@ -132,14 +137,16 @@ impl Tailer {
             // sees both names as they are now.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
             Err(error) => {
-                warn!(%error, path = %path.display(), "cannot open file; will try again at the next scan");
+                self.skips.open_failed(key, &path, &error, now);
                 return;
             }
         };
+        self.skips.opened(key, &path);
         let read_gzip =
             looks_compressed(&file) && self.sources[source].include_compressed && looks_gzip(&file);
         if looks_compressed(&file) && !read_gzip {
-            info!(path = %path.display(), "skipping a compressed file (set include_compressed to read gzip files)");
+            self.skips
+                .warn(&path, crate::discovery::SkipReason::Compressed);
             self.skipped.insert(key);
             return;
         }
