@@ -103,7 +103,10 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(load_or_create(&data).expect("again"), (token.clone(), false));
+        assert_eq!(
+            load_or_create(&data).expect("again"),
+            (token.clone(), false)
+        );
         assert_eq!(discover(&data), Some(token));
         assert_eq!(discover(dir.path()), None, "no file, no token");
     }

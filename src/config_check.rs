@@ -14,7 +14,7 @@ Example:
 pub(crate) fn check(path: &Path, json: bool) -> anyhow::Result<()> {
     let config = loghaul_config::load_file(path)?;
     let rendered = if json {
-        let mut text = serde_json::to_string_pretty(&config)?;
+        let mut text = serde_json::to_string_pretty(&config.to_redacted_json())?;
         text.push('\n');
         text
     } else {

@@ -825,10 +825,14 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
     std::thread::spawn(move || lines.for_each(drop));
     assert!(told, "the log names the token file");
     let file = dir.path().join("loghaul-data/api-token");
-    let mode = std::fs::metadata(&file).expect("the token file").permissions().mode();
+    let mode = std::fs::metadata(&file)
+        .expect("the token file")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let token = std::fs::read_to_string(&file).expect("read");
-    let stderr_text = |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr_text =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
 
     // Its owner: `loghaul query` finds the token in the default directory.
     let server = format!("http://{address}");
@@ -856,7 +860,11 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2), "{}", stderr_text(&output));
-    assert!(stderr_text(&output).contains("api-token"), "{}", stderr_text(&output));
+    assert!(
+        stderr_text(&output).contains("api-token"),
+        "{}",
+        stderr_text(&output)
+    );
 
     // Another local user: the file is closed to it, the API answers 401;
     // /healthz answers, so the 401 is no connection failure.
@@ -877,7 +885,11 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
         ));
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    assert!(status_line("/healthz").contains(" 200 "), "{}", status_line("/healthz"));
+    assert!(
+        status_line("/healthz").contains(" 200 "),
+        "{}",
+        status_line("/healthz")
+    );
     for path in ["/api/count?q=order", "/api/search?q=*", "/metrics"] {
         let line = status_line(path);
         assert!(line.contains(" 401 "), "{path}: {line}");
@@ -907,7 +919,7 @@ fn no_output_ever_shows_a_secret() {
         "data_dir = \"{data}\"\n\
          [queue]\nkind = \"disk\"\nurl = \"amqp://app:S3CRET-QUEUE-PW@127.0.0.1:1/%2f\"\n\
          [indexer]\nlisten = \"127.0.0.1:0\"\ntoken = \"S3CRET-API-TOKEN\"\n\
-         shard_urls = [\"http://peer:S3CRET-PEER-PW@127.0.0.1:9/\"]\n\
+         shard_urls = [\"http://127.0.0.1:9/\"]\n\
          [archive]\nurl = \"file://{archive}\"\nendpoint = \"http://key:S3CRET-ENDPOINT-PW@127.0.0.1:9\"\n\
          access_key_id = \"S3CRET-ACCESS-KEY\"\nsecret_access_key = \"S3CRET-SECRET-KEY\"\n\
          [shipper.spot]\nprovider = \"aws\"\nendpoint = \"http://u:S3CRET-SPOT-PW@127.0.0.1:9\"\n\
@@ -979,6 +991,35 @@ fn no_output_ever_shows_a_secret() {
         }
     }
 
+    // A peer URL with credentials: refused (loghaul sends its token), and
+    // the error shows the URL without its password.
+    let with_peer_password = dir.path().join("peer.toml");
+    std::fs::write(
+        &with_peer_password,
+        config_text.replace(
+            "http://127.0.0.1:9/",
+            "http://peer:S3CRET-PEER-PW@127.0.0.1:9/",
+        ),
+    )
+    .expect("write");
+    let output = loghaul()
+        .args(["run", "-c"])
+        .arg(&with_peer_password)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("peer:***@"),
+        "{output:?}"
+    );
+    keep("a peer URL with a password", &output);
+    let output = loghaul()
+        .args(["config", "check", "-c"])
+        .arg(&with_peer_password)
+        .output()
+        .expect("runs");
+    keep("config check, peer password", &output);
+
     // run: its start-up logs at debug level, searches fanned out to the
     // peer that is down, /metrics, the stop.
     let mut child = loghaul()
@@ -1022,7 +1063,8 @@ fn no_output_ever_shows_a_secret() {
         let (_, body) = loghaul_testkit::http_get_with(address, path, &[bearer]);
         seen.push_str(&format!("--- GET {path}\n{body}\n"));
     }
-    let wrong = loghaul_testkit::http_get_with(address, "/api/count?q=x", &["Authorization: Bearer nope"]);
+    let wrong =
+        loghaul_testkit::http_get_with(address, "/api/count?q=x", &["Authorization: Bearer nope"]);
     seen.push_str(&wrong.1);
     // Let the spot watcher and the fan-out fail and say so in the logs.
     std::thread::sleep(Duration::from_secs(3));
@@ -1031,10 +1073,7 @@ fn no_output_ever_shows_a_secret() {
         logged.push_str(&line);
         logged.push('\n');
     }
-    assert!(
-        logged.lines().count() > 20,
-        "debug logging ran: {logged}"
-    );
+    assert!(logged.lines().count() > 20, "debug logging ran: {logged}");
     seen.push_str("--- run's stderr\n");
     seen.push_str(&logged);
 
@@ -1048,5 +1087,68 @@ fn no_output_ever_shows_a_secret() {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+}
+
+/// Inputs a glob matches but loghaul does not read each get one WARN with
+/// the reason, however many scans see them, and a count in /metrics.
+#[test]
+fn skipped_inputs_warn_once_each_and_are_counted() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("app.log"),
+        "2026-11-30T10:00:00Z INFO readable line\n",
+    )
+    .expect("log");
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("pipe.log"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    std::os::unix::fs::symlink("loop-b.log", dir.path().join("loop-a.log")).expect("link");
+    std::os::unix::fs::symlink("loop-a.log", dir.path().join("loop-b.log")).expect("link");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(b"compressed line\n").expect("gzip");
+    std::fs::write(dir.path().join("old.log"), gzip.finish().expect("gzip")).expect("write");
+
+    let shipper_metrics = loghaul_testkit::free_local_addr();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[shipper]\nmetrics_listen = \"{shipper_metrics}\"\n[[shipper.sources]]\nname = \"app\"\npaths = [\"{}/*.log\"]\n",
+            dir.path().display()
+        ),
+    );
+    let (mut child, address, stderr) = loghaul_testkit::start_run_with(
+        std::path::Path::new(env!("CARGO_BIN_EXE_loghaul")),
+        dir.path(),
+        &["-c".into(), config.display().to_string()],
+    );
+    // Several scans (one a second) see the same skipped inputs.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(loghaul_testkit::api_count(address, "readable"), Some(1));
+    let (status, metrics) = loghaul_testkit::http_get(shipper_metrics, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    terminate(&mut child);
+    let logged: Vec<String> = stderr.try_iter().collect();
+    let warns = |name: &str, reason: &str| {
+        logged
+            .iter()
+            .filter(|line| line.contains("WARN") && line.contains(name) && line.contains(reason))
+            .count()
+    };
+    assert_eq!(warns("pipe.log", "not_regular"), 1, "{logged:#?}");
+    assert_eq!(warns("loop-a.log", "symlink_loop"), 1, "{logged:#?}");
+    assert_eq!(warns("loop-b.log", "symlink_loop"), 1, "{logged:#?}");
+    assert_eq!(warns("old.log", "compressed"), 1, "{logged:#?}");
+    for (reason, count) in [
+        ("not_regular", 1),
+        ("symlink_loop", 2),
+        ("compressed", 1),
+        ("unreadable", 0),
+    ] {
+        let line = format!("loghaul_shipper_skipped_files_total{{reason=\"{reason}\"}} {count}");
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
     }
 }

@@ -369,11 +369,21 @@ fn highlights_come_from_the_server_and_a_link_opens_its_event() {
     assert_eq!(&first[start..end], "served", "{body}");
 
     let browser = Browser::start();
+    // The run made its own token; the test's link hands it over in the
+    // fragment (see `Browser::goto`), which leaves the address bar at once.
     browser.goto(&format!("http://{}/?q=served&since=30d", run.address));
     browser.wait_for(
         "marked rows",
         "return [...document.querySelectorAll('#results .row mark')].filter((m) => m.textContent === 'served').length >= 20",
         WAIT,
+    );
+    assert_eq!(
+        browser.eval("return location.href.includes('token')", vec![]),
+        json!(false)
+    );
+    assert_eq!(
+        browser.eval("return sessionStorage.getItem('loghaul.token')", vec![]),
+        json!(loghaul_testkit::api_token(run.address).expect("a made token"))
     );
     // A link to one event, deep in the list: it is paged to, opened and
     // outlined.

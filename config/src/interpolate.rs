@@ -333,7 +333,11 @@ mod tests {
         for value in ["it's", "new\nline"] {
             let error = interpolate("a = '${V}'\n", &with("V", value)).expect_err(value);
             assert_eq!(error.offset, 5);
-            assert!(error.message.contains("the value of V"), "{}", error.message);
+            assert!(
+                error.message.contains("the value of V"),
+                "{}",
+                error.message
+            );
         }
     }
 

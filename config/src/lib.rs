@@ -186,9 +186,33 @@ impl Config {
     }
 
     /// The effective configuration as TOML, with every secret redacted.
+    /// Secret fields print as `***` by their type; every other string that
+    /// is a URL with a password (an S3 endpoint, a peer's URL, a metadata
+    /// endpoint) has it replaced here, whatever field it is in.
     pub fn to_redacted_toml(&self) -> String {
         toml::to_string_pretty(self)
+            .map(|text| {
+                text.lines()
+                    .map(|line| secret::redact_quoted(line, false) + "\n")
+                    .collect()
+            })
             .unwrap_or_else(|error| format!("# cannot render config: {error}\n"))
+    }
+
+    /// The effective configuration as JSON, redacted as
+    /// [`Config::to_redacted_toml`].
+    pub fn to_redacted_json(&self) -> serde_json::Value {
+        fn redact(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::String(text) => *text = redact_url(text),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+                serde_json::Value::Object(map) => map.values_mut().for_each(redact),
+                _ => {}
+            }
+        }
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        redact(&mut value);
+        value
     }
 }
 

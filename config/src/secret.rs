@@ -74,15 +74,26 @@ const SECRET_KEYS: [&str; 5] = [
     "session_token",
 ];
 
-/// Whether `key` (`indexer.token`, or a line's `token`) names a secret.
+/// Parts of key names that mark a secret even in a key loghaul does not
+/// know: an error about a misspelt `access_key` or `api_tokn` quotes its
+/// line, and that line must not show the value.
+const SECRET_PARTS: [&str; 6] = ["token", "tokn", "secret", "password", "passwd", "key"];
+
+/// Whether `key` (`indexer.token`, or a line's `token`) names a secret: a
+/// known secret key, or any key with a part such as `key`, `secret` or
+/// `password` in its name (`access_key`, `api_secret`).
 pub(crate) fn is_secret_key(key: &str) -> bool {
     let last = key
         .trim()
         .trim_matches('"')
         .rsplit('.')
         .next()
-        .unwrap_or_default();
-    SECRET_KEYS.contains(&last)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    SECRET_KEYS.contains(&last.as_str())
+        || last
+            .split(['_', '-'])
+            .any(|part| SECRET_PARTS.contains(&part))
 }
 
 /// A line of a config file as an error may quote it: the value of a secret

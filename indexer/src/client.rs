@@ -66,15 +66,23 @@ pub fn encode(value: &str) -> String {
 impl Client {
     /// A client of `url` (`http://host:port`, optionally with a path prefix).
     pub fn new(url: &str, token: Option<String>) -> Result<Self, ClientError> {
+        // Errors and logs name the URL with any password as `***`.
+        let shown = loghaul_config::redact_url(url);
         let rest = url.strip_prefix("http://").ok_or_else(|| {
             ClientError::Url(format!(
-                "{url}: only http:// URLs are supported; put a TLS proxy in front for https"
+                "{shown}: only http:// URLs are supported; put a TLS proxy in front for https"
             ))
         })?;
         let (host, prefix) = match rest.find('/') {
             Some(slash) => (&rest[..slash], rest[slash..].trim_end_matches('/')),
             None => (rest, ""),
         };
+        if host.contains('@') {
+            return Err(ClientError::Url(format!(
+                "{shown}: credentials in the URL are not used; loghaul sends indexer.token as a bearer token: remove them"
+            )));
+        }
+        let url = shown.as_str();
         let with_port = if host.contains(':') && !host.ends_with(']') {
             host.to_owned()
         } else {

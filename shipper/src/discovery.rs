@@ -98,7 +98,9 @@ impl SkipReason {
                 "not a regular file (a FIFO, socket or device): skipped, reading it could block"
             }
             SkipReason::SymlinkLoop => "a symbolic link that loops back to itself: skipped",
-            SkipReason::DanglingSymlink => "a symbolic link to nothing: skipped until it leads to a file",
+            SkipReason::DanglingSymlink => {
+                "a symbolic link to nothing: skipped until it leads to a file"
+            }
             SkipReason::Compressed => {
                 "a compressed file (by its bytes): skipped; set include_compressed to read gzip files once"
             }

@@ -86,7 +86,8 @@ impl Skips {
                     SkipReason::Unreadable.explain()
                 );
                 self.count(SkipReason::Unreadable);
-                self.unreadable.insert(key, (now + FIRST_PAUSE, FIRST_PAUSE));
+                self.unreadable
+                    .insert(key, (now + FIRST_PAUSE, FIRST_PAUSE));
             }
         }
     }
@@ -105,7 +106,10 @@ impl Skips {
 
     /// Skips so far, by reason.
     pub(crate) fn counts(&self) -> impl Iterator<Item = (SkipReason, u64)> + '_ {
-        SkipReason::ALL.iter().copied().zip(self.counts.iter().copied())
+        SkipReason::ALL
+            .iter()
+            .copied()
+            .zip(self.counts.iter().copied())
     }
 }
 
@@ -158,7 +162,11 @@ mod tests {
             now += pause;
         }
         assert_eq!(pauses, [10, 20, 40, 80, 160, 300, 300, 300]);
-        assert_eq!(count(&skips, SkipReason::Unreadable), 1, "one WARN, one count");
+        assert_eq!(
+            count(&skips, SkipReason::Unreadable),
+            1,
+            "one WARN, one count"
+        );
         skips.opened(key, path);
         assert!(skips.may_open(key, now));
     }
