@@ -133,11 +133,12 @@ pub(crate) fn redact_quoted(text: &str, all: bool) -> String {
 /// string that does not parse as a URL.
 pub fn redact_url(text: &str) -> String {
     match url::Url::parse(text) {
+        // A URL without a password is left exactly as written (parsing
+        // would normalise it, adding a `/` to `http://host`).
+        Ok(parsed) if parsed.password().is_none() => text.to_owned(),
         Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                // Only fails for URLs that cannot have credentials at all.
-                let _ = parsed.set_password(Some(REDACTED));
-            }
+            // Only fails for URLs that cannot have credentials at all.
+            let _ = parsed.set_password(Some(REDACTED));
             parsed.to_string()
         }
         Err(_) => match (text.find("://"), text.rfind('@')) {
