@@ -10,6 +10,7 @@
 //! | `GET /api/tail` | `q`: server-sent events, one `event` per new match |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz`, `GET /readyz` | liveness; readiness (the index is open and consuming) |
+//! | `GET /api/openapi.json` | this API's OpenAPI 3 document |
 //!
 //! Answers are the types of [`crate::page`]. With `indexer.shard_urls`,
 //! search, count, histogram, facets and context also ask those shards, all
@@ -1384,6 +1385,15 @@ async fn ui_asset(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Respo
     })
 }
 
+/// The OpenAPI 3 document of these routes (`openapi.json`, written by
+/// hand; `tests/openapi.rs` checks it against the routes and fuzzes the
+/// API with schemathesis).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 /// The routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     let guarded = Router::new()
@@ -1400,6 +1410,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        // The API's contract holds no data: open, as the page is.
+        .route("/api/openapi.json", get(openapi))
         // Probes (a kubelet's) cannot send a secret; the answer is only
         // ready or not.
         .route("/readyz", get(readyz))

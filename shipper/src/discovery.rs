@@ -105,7 +105,7 @@ impl SkipReason {
                 "a compressed file (by its bytes): skipped; set include_compressed to read gzip files once"
             }
             SkipReason::Unreadable => {
-                "cannot be opened: skipped, and tried again with a growing pause (up to 5 minutes)"
+                "cannot be opened: skipped, and tried again after 5 s, then a pause that doubles up to 5 minutes"
             }
         }
     }

@@ -2,7 +2,8 @@
 //! one WARN with its reason and is counted in
 //! `loghaul_shipper_skipped_files_total{reason}`, never a WARN a second.
 //! A file that cannot be opened is tried again with a pause that doubles
-//! up to five minutes.
+//! up to five minutes, and each failed try WARNs again: the WARNs back off
+//! with the tries (the metric counts the file once).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -63,8 +64,8 @@ impl Skips {
             .is_none_or(|(next, _)| now >= *next)
     }
 
-    /// An open of `key` failed: the first time a WARN and a count, then
-    /// only a longer pause.
+    /// An open of `key` failed: the first time a WARN and a count, then a
+    /// WARN per try, each after a pause twice the last.
     pub(crate) fn open_failed(
         &mut self,
         key: DiskKey,
@@ -76,6 +77,13 @@ impl Skips {
             Some((next, pause)) => {
                 *pause = (*pause * 2).min(LONGEST_PAUSE);
                 *next = now + *pause;
+                warn!(
+                    path = %path.display(),
+                    %error,
+                    reason = SkipReason::Unreadable.label(),
+                    next_try_seconds = pause.as_secs(),
+                    "still cannot be opened"
+                );
             }
             None => {
                 warn!(
