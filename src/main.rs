@@ -17,6 +17,7 @@ mod query;
 mod run;
 mod ship;
 mod signals;
+mod ui_link;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,10 @@ enum Command {
     /// Search the index from the terminal.
     #[command(after_help = query::HELP)]
     Query(query::QueryArgs),
+
+    /// The web UI's address, with the API token in its fragment.
+    #[command(after_help = ui_link::HELP)]
+    Ui(ui_link::UiArgs),
 
     /// Audit the archive: list, verify, restore byte for byte, or reindex for a while.
     #[command(subcommand)]
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::parse(args),
         Command::Index(args) => index::index(args),
         Command::Query(args) => query::query(args),
+        Command::Ui(args) => ui_link::ui(args),
         Command::Archive(command) => archive::archive(command),
         Command::Dead(command) => dead::dead(command),
         Command::Bench(BenchCommand::Ship(args)) => bench::bench_ship(args),

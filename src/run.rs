@@ -28,7 +28,7 @@ files are archived to ./loghaul-data/archive. PATHS are tailed, parsed and index
 at http://127.0.0.1:7700/ or through the API there. The API needs the token
 made at the first start in ./loghaul-data/api-token (mode 0600, readable
 only by you): `loghaul query` run from here finds it; the browser asks for
-it once, or open http://127.0.0.1:7700/#token=$(cat loghaul-data/api-token);
+it once, or open the link `loghaul ui` prints (`loghaul ui --open`);
 curl -H \"Authorization: Bearer $(cat loghaul-data/api-token)\"
 'http://127.0.0.1:7700/api/search?q=error&since=1h'. A full disk pauses
 what cannot be written, with a WARN and loghaul_disk_full_* in /metrics,

@@ -865,6 +865,25 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
         "{}",
         stderr_text(&output)
     );
+    // `loghaul ui` gives its owner the page's address with the token.
+    let output = loghaul()
+        .current_dir(dir.path())
+        .args(["ui", "--server", &server])
+        .env_remove("LOGHAUL_TOKEN")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_text(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("{server}/#token={}", token.trim())
+    );
+    let output = loghaul()
+        .current_dir(elsewhere.path())
+        .args(["ui", "--server", &server])
+        .env_remove("LOGHAUL_TOKEN")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_text(&output));
 
     // Another local user: the file is closed to it, the API answers 401;
     // /healthz answers, so the 401 is no connection failure.

@@ -112,7 +112,7 @@ impl SkipReason {
 }
 
 /// What one scan found: the files to read and the matches skipped.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scan {
     /// Regular files (or links to them), sorted.
     pub files: Vec<PathBuf>,

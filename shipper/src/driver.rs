@@ -383,6 +383,9 @@ fn publish_gauges(tailer: &Tailer, metrics: &ShipperMetrics) {
         .scans_cut
         .store(tailer.scans_cut() as u64, Ordering::Relaxed);
     metrics
+        .scans_slow
+        .store(tailer.scans_slow() as u64, Ordering::Relaxed);
+    metrics
         .in_flight_bytes
         .store(tailer.in_flight_bytes(), Ordering::Relaxed);
     let lag = tailer

@@ -26,6 +26,8 @@ pub struct ShipperMetrics {
     pub(crate) skipped: [AtomicU64; crate::discovery::SkipReason::ALL.len()],
     /// Sources whose scans stopped at their budget.
     pub(crate) scans_cut: AtomicU64,
+    /// Sources whose scan is running past a round's wait.
+    pub(crate) scans_slow: AtomicU64,
     pub(crate) lag: Mutex<Vec<(String, u64)>>,
 }
 
@@ -104,6 +106,12 @@ impl ShipperMetrics {
             "gauge",
             "Sources whose glob scan reached its budget of entries or depth (files beyond it are not found).",
             load(&self.scans_cut),
+        );
+        metric(
+            "loghaul_shipper_sources_scan_slow",
+            "gauge",
+            "Sources whose glob scan is running longer than a scan round waits (1 s); the others go on meanwhile.",
+            load(&self.scans_slow),
         );
         let _ = writeln!(
             out,

@@ -47,6 +47,7 @@ use crate::multiline::MultilineRule;
 
 mod handoff;
 mod scan;
+mod scanners;
 mod skips;
 mod watcher;
 
@@ -150,6 +151,8 @@ pub struct Tailer {
     skipped: HashSet<DiskKey>,
     /// Every input skipped, warned about once and counted.
     skips: skips::Skips,
+    /// Each source's glob scan, on a thread of its own.
+    scanners: scanners::Scanners,
     /// Rotated files on their way to the archive.
     handoff: Handoff,
     /// A drain is on: rotated files finish at their end, without waiting.
@@ -177,6 +180,16 @@ impl Tailer {
         checkpoints: Checkpoints,
     ) -> Self {
         let read_buffer = vec![0; settings.read_chunk];
+        let scanners = scanners::Scanners::new(
+            sources
+                .iter()
+                .map(|source| {
+                    let matcher = source.matcher.clone();
+                    let job: scanners::ScanJob = std::sync::Arc::new(move || matcher.scan_all());
+                    (source.name.clone(), job)
+                })
+                .collect(),
+        );
         Tailer {
             settings,
             sources,
@@ -187,6 +200,7 @@ impl Tailer {
             read_buffer,
             skipped: HashSet::new(),
             skips: skips::Skips::default(),
+            scanners,
             handoff: Handoff::default(),
             hurry: false,
             rotated_names: None,
@@ -196,6 +210,11 @@ impl Tailer {
     /// Inputs skipped so far, by reason (each counted once).
     pub fn skipped_counts(&self) -> Vec<(crate::discovery::SkipReason, u64)> {
         self.skips.counts().collect()
+    }
+
+    /// How many sources are scanning past a round's wait now.
+    pub fn scans_slow(&self) -> usize {
+        self.scanners.slow()
     }
 
     /// How many sources' scans stopped at their budget.

@@ -16,14 +16,18 @@ use crate::checkpoint::FileCheckpoint;
 use crate::discovery::looks_rotated;
 use crate::identity::{DiskKey, looks_compressed, looks_gzip, open_as};
 
+/// How long a scan round waits for the scans it starts; a source slower
+/// than this is picked up at a later round, without holding the others.
+const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Tailer {
     /// Looks for files: new ones start (from their checkpoint or from 0),
     /// renamed ones follow their new path, vanished ones are orphaned.
     pub fn scan(&mut self, now: Instant) {
         let mut seen: HashMap<DiskKey, (PathBuf, usize)> = HashMap::new();
         let mut skipped = Vec::new();
-        for (index, source) in self.sources.iter().enumerate() {
-            let scan = source.matcher.scan_all();
+        // A round waits for fast sources and never long for a slow one.
+        for (index, scan) in self.scanners.round(SCAN_WAIT).into_iter().enumerate() {
             skipped.extend(scan.skipped);
             for path in scan.files {
                 let Ok(stat) = std::fs::metadata(&path) else {

@@ -1,0 +1,60 @@
+//! `loghaul ui`: the web UI's address with the API token in its fragment,
+//! for the user who can read the token file, so the page needs no pasting.
+
+use std::path::PathBuf;
+
+use crate::exit::BadInput;
+
+pub(crate) const HELP: &str = "\
+Prints the search UI's address with the API token in its fragment
+(http://127.0.0.1:7700/#token=...). The page keeps the token for the tab and
+takes it out of the address bar; a fragment never reaches the server or its
+logs. The token is --token or LOGHAUL_TOKEN, else the file a `run` or an
+`index` without indexer.token made: <data dir>/api-token, readable only by
+the user loghaul runs as. Exits 2 when there is no token to be had.
+
+Examples:
+  loghaul ui
+  loghaul ui --open
+  xdg-open \"$(loghaul ui --data-dir /var/lib/loghaul)\"";
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct UiArgs {
+    /// The search API and UI.
+    #[arg(long, env = "LOGHAUL_SERVER", default_value = "http://127.0.0.1:7700", value_name = "URL")]
+    server: String,
+    /// The token [default: <data dir>/api-token].
+    #[arg(long, env = "LOGHAUL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    token: Option<String>,
+    /// The server's data directory, where it keeps api-token.
+    #[arg(long, default_value = "loghaul-data", value_name = "DIR")]
+    data_dir: PathBuf,
+    /// Also open it with xdg-open.
+    #[arg(long)]
+    open: bool,
+}
+
+pub(crate) fn ui(args: UiArgs) -> anyhow::Result<()> {
+    let token = args
+        .token
+        .filter(|token| !token.trim().is_empty())
+        .or_else(|| crate::api_token::discover(&args.data_dir))
+        .ok_or_else(|| {
+            BadInput(format!(
+                "no token: {} is missing or not readable by this user (pass --token, or --data-dir of the server)",
+                crate::api_token::path(&args.data_dir).display()
+            ))
+        })?;
+    let link = format!("{}/#token={token}", args.server.trim_end_matches('/'));
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{link}");
+    }
+    if args.open {
+        let status = std::process::Command::new("xdg-open").arg(&link).status();
+        if !status.is_ok_and(|status| status.success()) {
+            anyhow::bail!("xdg-open could not open the link; open it yourself");
+        }
+    }
+    Ok(())
+}
