@@ -21,10 +21,20 @@ Examples:
 #[derive(clap::Args, Debug)]
 pub(crate) struct UiArgs {
     /// The search API and UI.
-    #[arg(long, env = "LOGHAUL_SERVER", default_value = "http://127.0.0.1:7700", value_name = "URL")]
+    #[arg(
+        long,
+        env = "LOGHAUL_SERVER",
+        default_value = "http://127.0.0.1:7700",
+        value_name = "URL"
+    )]
     server: String,
     /// The token [default: <data dir>/api-token].
-    #[arg(long, env = "LOGHAUL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "LOGHAUL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     token: Option<String>,
     /// The server's data directory, where it keeps api-token.
     #[arg(long, default_value = "loghaul-data", value_name = "DIR")]
