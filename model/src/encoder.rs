@@ -17,7 +17,8 @@ pub struct RawBatchEncoder {
     payload_bytes: u64,
 }
 
-fn varint(out: &mut Vec<u8>, mut value: u64) {
+/// Postcard's unsigned varint (the event codec writes the same).
+pub(crate) fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -25,12 +26,19 @@ fn varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-fn string(out: &mut Vec<u8>, text: &str) {
+/// Postcard's zigzag for signed numbers.
+pub(crate) fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+/// A length-prefixed UTF-8 string.
+pub(crate) fn string(out: &mut Vec<u8>, text: &str) {
     varint(out, text.len() as u64);
     out.extend_from_slice(text.as_bytes());
 }
 
-fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+/// 0, or 1 and the string.
+pub(crate) fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
     match text {
         None => out.push(0),
         Some(text) => {
@@ -106,8 +114,7 @@ impl RawBatchEncoder {
         optional_string(&mut out, labels.format_hint.as_deref());
         varint(&mut out, self.count);
         out.extend_from_slice(&self.records);
-        let zigzag = ((read_time_unix_nano << 1) ^ (read_time_unix_nano >> 63)) as u64;
-        varint(&mut out, zigzag);
+        varint(&mut out, zigzag(read_time_unix_nano));
         optional_string(&mut out, labels.timezone.as_deref());
         optional_string(&mut out, labels.service.as_deref());
         optional_string(&mut out, labels.name.as_deref());

@@ -37,35 +37,10 @@ use crate::{Event, EventBatch, EventId, FileIdentity, Resource, Severity};
 /// How deep attribute values may nest.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-fn varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
+use crate::encoder::{optional_string, string, varint, zigzag};
 
 fn unzigzag(value: u64) -> i64 {
     ((value >> 1) as i64) ^ -((value & 1) as i64)
-}
-
-fn string(out: &mut Vec<u8>, text: &str) {
-    varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
-fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
-    match text {
-        None => out.push(0),
-        Some(text) => {
-            out.push(1);
-            string(out, text);
-        }
-    }
 }
 
 fn value(out: &mut Vec<u8>, item: &Value) {

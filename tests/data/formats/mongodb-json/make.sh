@@ -1,3 +1,3 @@
 #!/bin/sh
-# Regenerates sample.log + key.jsonl here. SYNTHESIZED (see README.md): written by make.py after the documented format.
-cd "$(dirname "$0")" && python3 make.py mongodb-json
+# Regenerates sample.log + key.jsonl here. SYNTHESIZED (see README.md): written by ../_tools/make_synth.py (one script for the six synthesized formats) after the documented format.
+cd "$(dirname "$0")" && python3 ../_tools/make_synth.py mongodb-json
