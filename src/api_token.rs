@@ -74,6 +74,27 @@ pub(crate) fn discover(data_dir: &Path) -> Option<String> {
     read(&path(data_dir)).ok()
 }
 
+/// The data directory a client looks in when told none: the one `run` and
+/// `index` use on defaults (`loghaul-data` here).
+pub(crate) fn default_data_dir() -> PathBuf {
+    loghaul_config::defaults()
+        .map(|config| config.data_dir)
+        .unwrap_or_else(|_| PathBuf::from("loghaul-data"))
+}
+
+/// A client's token: the one it was given (`--token`, `LOGHAUL_TOKEN`)
+/// unless blank, else the file in `data_dir` (default: the default data
+/// directory).
+pub(crate) fn for_client(given: Option<&str>, data_dir: Option<&Path>) -> Option<String> {
+    given
+        .filter(|token| !token.trim().is_empty())
+        .map(str::to_owned)
+        .or_else(|| match data_dir {
+            Some(dir) => discover(dir),
+            None => discover(&default_data_dir()),
+        })
+}
+
 fn random_bytes() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")

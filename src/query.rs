@@ -280,10 +280,7 @@ impl Backend {
             .unwrap_or_else(|| "http://127.0.0.1:7700".to_owned());
         // A local `run` or `index` on defaults keeps its token in the
         // default data directory, readable by the user it runs as.
-        let token = args
-            .token
-            .clone()
-            .or_else(|| crate::api_token::discover(&loghaul_config::defaults().ok()?.data_dir));
+        let token = crate::api_token::for_client(args.token.as_deref(), None);
         Ok(Backend::Server(
             Client::new(&url, token).map_err(|error| BadInput(error.to_string()))?,
         ))

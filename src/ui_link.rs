@@ -36,23 +36,25 @@ pub(crate) struct UiArgs {
         value_name = "TOKEN"
     )]
     token: Option<String>,
-    /// The server's data directory, where it keeps api-token.
-    #[arg(long, default_value = "loghaul-data", value_name = "DIR")]
-    data_dir: PathBuf,
+    /// The server's data directory, where it keeps api-token [default:
+    /// loghaul-data, the data directory on defaults].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Also open it with xdg-open.
     #[arg(long)]
     open: bool,
 }
 
 pub(crate) fn ui(args: UiArgs) -> anyhow::Result<()> {
-    let token = args
-        .token
-        .filter(|token| !token.trim().is_empty())
-        .or_else(|| crate::api_token::discover(&args.data_dir))
+    let token = crate::api_token::for_client(args.token.as_deref(), args.data_dir.as_deref())
         .ok_or_else(|| {
+            let dir = args
+                .data_dir
+                .clone()
+                .unwrap_or_else(crate::api_token::default_data_dir);
             BadInput(format!(
                 "no token: {} is missing or not readable by this user (pass --token, or --data-dir of the server)",
-                crate::api_token::path(&args.data_dir).display()
+                crate::api_token::path(&dir).display()
             ))
         })?;
     let link = format!("{}/#token={token}", args.server.trim_end_matches('/'));

@@ -27,14 +27,14 @@ impl Tailer {
         let mut seen: HashMap<DiskKey, (PathBuf, usize)> = HashMap::new();
         let mut skipped = Vec::new();
         // A round waits for fast sources and never long for a slow one.
-        for (index, scan) in self.scanners.round(SCAN_WAIT).into_iter().enumerate() {
-            skipped.extend(scan.skipped);
-            for path in scan.files {
-                let Ok(stat) = std::fs::metadata(&path) else {
+        for (index, scan) in self.scanners.round(SCAN_WAIT).enumerate() {
+            skipped.extend_from_slice(&scan.skipped);
+            for path in &scan.files {
+                let Ok(stat) = std::fs::metadata(path) else {
                     continue;
                 };
                 seen.entry(DiskKey::from_metadata(&stat))
-                    .or_insert((path, index));
+                    .or_insert_with(|| (path.clone(), index));
             }
         }
         let known_before = self.files.len();

@@ -61,7 +61,7 @@ impl Scanners {
     /// up to `wait` for the scans it started (not for older ones still
     /// running: a slow source holds up one round at most), and returns
     /// each source's newest finished scan, in source order.
-    pub(crate) fn round(&mut self, wait: Duration) -> Vec<Scan> {
+    pub(crate) fn round(&mut self, wait: Duration) -> impl Iterator<Item = &Scan> {
         let mut started = vec![false; self.slots.len()];
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if slot.pending.is_some() {
@@ -110,7 +110,7 @@ impl Scanners {
                 Err(RecvTimeoutError::Disconnected) => slot.pending = None,
             }
         }
-        self.slots.iter().map(|slot| slot.latest.clone()).collect()
+        self.slots.iter().map(|slot| &slot.latest)
     }
 
     /// How many sources are scanning past a round's wait now.
@@ -143,6 +143,10 @@ mod tests {
         })
     }
 
+    fn round(scanners: &mut Scanners) -> Vec<Scan> {
+        scanners.round(Duration::from_secs(2)).cloned().collect()
+    }
+
     #[test]
     fn a_slow_source_never_holds_up_the_others() {
         let fast_files = Arc::new(Mutex::new(vec![PathBuf::from("/fast/a.log")]));
@@ -167,7 +171,7 @@ mod tests {
         };
 
         // The slow source's scan hangs: the fast one's result comes anyway.
-        let scans = scanners.round(Duration::from_secs(2));
+        let scans = round(&mut scanners);
         assert_eq!(files(&scans, 0), ["/fast/a.log"]);
         assert!(files(&scans, 1).is_empty());
         assert_eq!(scanners.slow(), 1);
@@ -176,7 +180,7 @@ mod tests {
             .lock()
             .expect("files")
             .push(PathBuf::from("/fast/b.log"));
-        let scans = scanners.round(Duration::from_secs(2));
+        let scans = round(&mut scanners);
         assert_eq!(files(&scans, 0), ["/fast/a.log", "/fast/b.log"]);
         assert!(files(&scans, 1).is_empty());
 
@@ -189,11 +193,11 @@ mod tests {
         // (Its scan started rounds ago: a round does not wait for it, so
         // wait here until it has ended.)
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut scans = scanners.round(Duration::from_secs(2));
+        let mut scans = round(&mut scanners);
         while files(&scans, 1).is_empty() {
             assert!(Instant::now() < deadline, "the slow scan never ended");
             std::thread::sleep(Duration::from_millis(20));
-            scans = scanners.round(Duration::from_secs(2));
+            scans = round(&mut scanners);
         }
         assert_eq!(files(&scans, 1), ["/slow/b.log"]);
         assert_eq!(scanners.slow(), 0);
