@@ -4,7 +4,7 @@
 # /usr/share/gocode, used through the replace directives of ../_tools/go/go.mod; no module proxy).
 set -e
 H=$(cd "$(dirname "$0")" && pwd); T=$(mktemp -d)
-cp -r "$H/../_tools/go/." "$T/"; N=$(basename "$H"); mkdir "$T/$N"; cp "$H/make.go" "$H/events.go" "$T/$N/"
+cp -r "$H/../_tools/go/." "$T/"; N=$(basename "$H"); mkdir "$T/$N"; cp "$H/make.go" "$H/../_tools/events.go" "$T/$N/"
 (cd "$T" && GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -o gen.bin "./$N")
 cd "$H" && TZ=UTC "$T/gen.bin"
 rm -rf "$T"
