@@ -23,6 +23,8 @@ struct Archive {
     /// Directory holding `<key>` files (the local root, or s3s-fs's bucket directory).
     objects_on_disk: PathBuf,
     flags: Vec<String>,
+    /// The same archive as a config file's `[archive]` section.
+    config: String,
     _server: Option<S3Server>,
     _dir: tempfile::TempDir,
 }
@@ -35,6 +37,7 @@ impl Archive {
             store: Arc::new(LocalStore::new(&root)),
             objects_on_disk: root.clone(),
             flags: vec!["--archive".into(), root.display().to_string()],
+            config: format!("[archive]\nurl = \"file://{}\"\n", root.display()),
             _server: None,
             _dir: dir,
         }
@@ -62,6 +65,11 @@ impl Archive {
                 "--secret-access-key".into(),
                 S3_SECRET_KEY.into(),
             ],
+            config: format!(
+                "[archive]\nurl = \"s3://audit\"\nendpoint = \"{}\"\nforce_path_style = true\n\
+                 access_key_id = \"{S3_ACCESS_KEY}\"\nsecret_access_key = \"{S3_SECRET_KEY}\"\n",
+                server.endpoint()
+            ),
             _server: Some(server),
             _dir: tempfile::tempdir().expect("tempdir"),
         }
@@ -258,6 +266,34 @@ async fn audit(archive: Archive) {
     let (_, one_source) =
         archive.json(&[&["ls", "--source", "/var/log/db*"][..], &day[..]].concat());
     assert_eq!(one_source["totals"]["objects"], 1);
+    // The same archive named by a config file alone (-c), and a source named
+    // as the config names it.
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("loghaul.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[[shipper.sources]]\nname = \"database\"\npaths = [\"/var/log/db.log\"]\n",
+            archive.config
+        ),
+    )
+    .expect("write config");
+    let by_config = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["archive", "ls", "--json", "-c"])
+        .arg(&config)
+        .args(["--source", "database"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(by_config.status.success(), "{by_config:?}");
+    let by_config: Value = serde_json::from_slice(&by_config.stdout).expect("JSON");
+    let keys: Vec<&str> = by_config["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|row| row["key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(keys, [key_db.as_str()], "{by_config}");
     let (_, estimate) = archive.json(&[&["ls", "--estimate"][..], &day[..]].concat());
     assert_eq!(estimate["objects"], 2, "{estimate}");
     assert!(estimate["bytes"].as_u64().expect("bytes") > 0);
@@ -276,6 +312,26 @@ async fn audit(archive: Archive) {
     let piped = archive.cli(&["verify"]);
     assert!(piped.status.success());
     assert_eq!(String::from_utf8_lossy(&piped.stderr), "");
+    // On a terminal (util-linux `script` gives it one) the bar is drawn,
+    // then cleared before the table.
+    let command = std::iter::once(env!("CARGO_BIN_EXE_loghaul").to_owned())
+        .chain(["archive".into(), "verify".into()])
+        .chain(archive.flags.iter().cloned())
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let on_terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("script runs");
+    assert!(on_terminal.status.success(), "{on_terminal:?}");
+    let screen = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        screen.contains("[00:00:0") && screen.contains("\u{1b}["),
+        "a progress bar on the terminal: {screen:?}"
+    );
+    assert!(screen.contains("4 good"), "{screen:?}");
     // Bad usage is 2, with the flag named.
     for (args, named) in [
         (&["verify", "--from", "yesterday-ish"][..], "--from"),
@@ -378,9 +434,34 @@ async fn audit(archive: Archive) {
     let audit: Value =
         serde_json::from_slice(&std::fs::read(dest.path().join(manifest_name)).expect("read"))
             .expect("manifest JSON");
-    assert_eq!(audit["files"].as_array().expect("files").len(), 4);
+    let files = audit["files"].as_array().expect("files");
+    assert_eq!(files.len(), 4);
     assert_eq!(audit["summary"]["good"], 1);
     assert_eq!(audit["summary"]["missing"], 1);
+    assert_eq!(audit["summary"]["corrupt"], 2);
+    for field in ["started", "finished"] {
+        assert!(
+            audit[field].as_str().is_some_and(|time| time.starts_with("20") && time.ends_with('Z')),
+            "{field}: {audit}"
+        );
+    }
+    assert!(audit["selection"].is_object(), "{audit}");
+    assert_eq!(audit["destination"], dest.path().canonicalize().expect("dest").display().to_string());
+    let file_of = |key: &str| {
+        files
+            .iter()
+            .find(|file| file["key"] == key)
+            .unwrap_or_else(|| panic!("{key} is in the manifest: {audit}"))
+    };
+    let good = file_of(&key_app_24);
+    assert_eq!(good["status"], "good");
+    assert_eq!(good["action"], "restored");
+    assert_eq!(good["path"], target);
+    assert_eq!(good["sha256"].as_str(), Some(sha256_hex(&app_24).as_str()));
+    assert_eq!(file_of(&key_app_22)["status"], "corrupt");
+    assert_eq!(file_of(&key_app_22)["action"], "not-written");
+    assert_eq!(file_of(&key_db)["status"], "corrupt");
+    assert_eq!(file_of(&key_other)["status"], "missing");
     assert!(
         audit["archive"]
             .as_str()
@@ -401,6 +482,41 @@ async fn audit(archive: Archive) {
     ]);
     assert_eq!(again["results"][0]["action"], "already-restored", "{again}");
     assert_eq!(again["summary"]["good"], 1);
+
+    // logrotate's numbered scheme: one rotated name on two days. Both come
+    // back, restored in parallel jobs, the second beside the first.
+    let monday = log_lines(23, 500, "mon");
+    let tuesday = log_lines(24, 700, "tue");
+    archive.put("web-3", "/var/log/cron.log", "cron.log.1", &monday).await;
+    archive.put("web-3", "/var/log/cron.log", "cron.log.1", &tuesday).await;
+    let numbered = tempfile::tempdir().expect("tempdir");
+    let numbered_flag = numbered.path().display().to_string();
+    let (code, both) = archive.json(&[
+        "restore",
+        "--dest",
+        &numbered_flag,
+        "--host",
+        "web-3",
+        "--jobs",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{both}");
+    assert_eq!(both["summary"]["good"], 2, "{both}");
+    let dir = numbered.path().join("web-3/var/log/cron.log");
+    assert_eq!(std::fs::read(dir.join("cron.log.1")).expect("first"), monday);
+    let beside = format!("cron.log.1.{}", &sha256_hex(&tuesday)[..12]);
+    assert_eq!(std::fs::read(dir.join(&beside)).expect("second"), tuesday);
+    let checked = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(numbered.path())
+        .output()
+        .expect("sha256sum runs");
+    assert!(checked.status.success(), "{checked:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&checked.stdout).lines().count(),
+        2,
+        "{checked:?}"
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -562,5 +678,53 @@ async fn hostile_names_links_and_bombs_are_refused() {
             std::fs::read_to_string(dest.path().join("SHA256SUMS")).expect("sums"),
             ""
         );
+    }
+}
+
+/// `bench archive` prints our verify and restore beside `gunzip` and
+/// `gunzip | sha256sum` over the same object, for a directory and for S3,
+/// in one run. Figures are printed, never compared.
+#[tokio::test]
+async fn bench_archive_reads_back_beside_the_standard_tools() {
+    let server = S3Server::start();
+    let output = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["bench", "archive", "--size", "2MiB", "--json", "--s3-endpoint"])
+        .arg(server.endpoint())
+        .args(["--s3-access-key", S3_ACCESS_KEY, "--s3-secret-key", S3_SECRET_KEY])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    eprintln!("{report}");
+    assert!(report["bytes"].as_u64().is_some_and(|bytes| bytes >= 2 << 20));
+    let names: Vec<&str> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|row| {
+            assert!(
+                row["mib_per_second"].as_f64().is_some_and(|speed| speed > 0.0),
+                "{row}"
+            );
+            row["name"].as_str().expect("name")
+        })
+        .collect();
+    for wanted in [
+        "gzip -6",
+        "archive -6 -> directory",
+        "archive -6 -> s3",
+        "gunzip",
+        "gunzip | sha256sum",
+        "verify <- directory",
+        "restore <- directory",
+        "verify <- s3",
+        "restore <- s3",
+    ] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
 }

@@ -9,9 +9,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loghaul_archive::{ArchiveRequest, Archiver, LocalStore, Spool};
+use loghaul_archive::{
+    ArchiveRequest, Archiver, LocalStore, ObjectStore, S3Connection, S3Store, Spool, StoreOptions,
+};
 use loghaul_model::{EventId, FileIdentity, RotationReason};
-use loghaul_testkit::{api_count, http_get, start_run_with};
+use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server, api_count, http_get, start_run_with};
 
 fn loghaul(args: &[&str]) -> std::process::Output {
     loghaul_with_env(args, &[])
@@ -36,10 +38,10 @@ fn json_of(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
-/// Archives one rotated file into `data`'s archive, as the shipper would.
-async fn archive_file(data: &Path, work: &Path, request: ArchiveRequest) {
+/// Archives one rotated file into `store`, as the shipper would.
+async fn archive_file(store: &Arc<dyn ObjectStore>, work: &Path, request: ArchiveRequest) {
     Archiver::new(
-        Arc::new(LocalStore::new(&data.join("archive"))),
+        store.clone(),
         Spool::open(&work.join("spool")).expect("spool"),
         "",
         1,
@@ -60,17 +62,48 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
+    reindex_case(None).await;
+}
+
+/// The same, with `run` archiving into S3 (s3s-fs) and reindex reading it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_from_s3_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
+    let server = S3Server::start();
+    reindex_case(Some(&server)).await;
+}
+
+async fn reindex_case(s3: Option<&S3Server>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("mkdir");
     let data = dir.path().join("data");
     let config = dir.path().join("loghaul.toml");
+    let (store, archive_section): (Arc<dyn ObjectStore>, String) = match s3 {
+        None => (Arc::new(LocalStore::new(&data.join("archive"))), String::new()),
+        Some(server) => {
+            let connection = S3Connection::path_style(
+                &server.endpoint(),
+                Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+            );
+            let store = S3Store::connect(&connection, "reindex", "raw", StoreOptions::default()).await;
+            store.create_bucket_if_missing().await.expect("bucket");
+            (
+                Arc::new(store),
+                format!(
+                    "[archive]\nurl = \"s3://reindex/raw\"\nendpoint = \"{}\"\n\
+                     force_path_style = true\naccess_key_id = \"{S3_ACCESS_KEY}\"\n\
+                     secret_access_key = \"{S3_SECRET_KEY}\"\n",
+                    server.endpoint()
+                ),
+            )
+        }
+    };
     std::fs::write(
         &config,
         format!(
             "data_dir = \"{data}\"\nhost = \"live-host\"\n\
              [shipper.rotate]\nmax_bytes = \"1MiB\"\n\
-             [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/app.log\"]\n",
+             [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/app.log\"]\n{archive_section}",
             data = data.display(),
             logs = logs.display(),
         ),
@@ -127,7 +160,7 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
     std::fs::write(&raw, &old_text).expect("raw");
     let old_file = FileIdentity::of_path(&raw, 999).expect("stat");
     archive_file(
-        &data,
+        &store,
         work.path(),
         ArchiveRequest {
             raw_path: raw,
@@ -247,7 +280,7 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
     let big_raw = work.path().join("big.log.20261118T010000Z");
     std::fs::write(&big_raw, &big).expect("raw");
     archive_file(
-        &data,
+        &store,
         work.path(),
         ArchiveRequest {
             file: FileIdentity::of_path(&big_raw, 1).expect("stat"),
@@ -285,6 +318,37 @@ async fn reindex_brings_back_only_what_the_live_index_lacks_until_the_ttl() {
         std::fs::read_dir(&rehydrated).expect("list").count(),
         0,
         "a cancelled reindex leaves nothing"
+    );
+
+    // SIGKILL leaves its partial build behind; the next sweep (a search that
+    // looks at rehydrations) sees nobody holds its lock and deletes it.
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_loghaul"))
+        .args(["archive", "reindex", "-c", &config_flag, "--ttl", "1h"])
+        .args(["--host", "big-host"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    wait_for("the reindex to start", Duration::from_secs(60), || {
+        std::fs::read_dir(&rehydrated).is_ok_and(|mut entries| entries.next().is_some())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("reaped");
+    let left: Vec<String> = std::fs::read_dir(&rehydrated)
+        .expect("list")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.len() == 1 && left[0].ends_with(".partial"),
+        "the killed build's partial directory: {left:?}"
+    );
+    assert_eq!(api_count(addr, "line&rehydrated=1"), Some(20_000));
+    assert_eq!(
+        std::fs::read_dir(&rehydrated).expect("list").count(),
+        0,
+        "an abandoned partial build is swept"
     );
 }
 

@@ -30,6 +30,9 @@ pub enum Status {
     Mismatched,
     /// Its key or names would write outside the destination.
     Refused,
+    /// Reading it stopped on a store or local I/O error (a network fault,
+    /// a full destination): the object may be fine; run again.
+    Failed,
 }
 
 impl Status {
@@ -41,6 +44,7 @@ impl Status {
             Status::Corrupt => "corrupt",
             Status::Mismatched => "mismatched",
             Status::Refused => "refused",
+            Status::Failed => "failed",
         }
     }
 }
@@ -116,8 +120,8 @@ pub fn unreadable(entry: &Entry) -> Option<Verdict> {
 }
 
 /// Reads `entry`'s object back, writing the raw bytes to `sink` when given.
-/// A store error other than "not found" is returned as an error: the object
-/// may be fine, and the caller decides whether to retry.
+/// A store error other than "not found" is a `failed` verdict: the object
+/// may be fine, and one fault does not stop the others being checked.
 pub async fn check(
     store: &dyn ObjectStore,
     entry: &Entry,
@@ -141,7 +145,16 @@ pub async fn check(
                 sink,
             ));
         }
-        Err(error) => return Err(error),
+        Err(error) => {
+            return Ok((
+                Verdict::without_reading(
+                    &entry.key,
+                    Status::Failed,
+                    format!("the store failed: {error}"),
+                ),
+                sink,
+            ));
+        }
     };
     let key = entry.key.clone();
     let problem = entry.problem.clone();
@@ -169,16 +182,24 @@ pub async fn check(
     })
 }
 
-/// Hashes the compressed bytes as the decoder pulls them.
+/// Hashes the compressed bytes as the decoder pulls them, and remembers an
+/// error of the source itself, so a network fault is not taken for damage.
 struct Counting<R> {
     inner: R,
     digest: DigestBuilder,
     progress: Progress,
+    source_error: Option<String>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buffer)?;
+        let read = match self.inner.read(buffer) {
+            Ok(read) => read,
+            Err(error) => {
+                self.source_error = Some(error.to_string());
+                return Err(error);
+            }
+        };
         self.digest.update(&buffer[..read]);
         (self.progress)(read as u64);
         Ok(read)
@@ -198,6 +219,7 @@ pub(crate) fn stream(
         inner: compressed,
         digest: DigestBuilder::default(),
         progress: progress.clone(),
+        source_error: None,
     };
     let mut decoder = flate2::read::MultiGzDecoder::new(counting);
     let mut raw = DigestBuilder::default();
@@ -217,6 +239,15 @@ pub(crate) fn stream(
         let read = match decoder.read(&mut buffer[..room]) {
             Ok(read) => read,
             Err(error) => {
+                if let Some(source) = &decoder.get_ref().source_error {
+                    return verdict(
+                        Status::Failed,
+                        format!("reading the object failed after {total} raw bytes: {source}"),
+                        None,
+                        total,
+                        lines,
+                    );
+                }
                 return verdict(
                     Status::Corrupt,
                     format!("the gzip stream is damaged after {total} raw bytes: {error}"),
@@ -249,7 +280,7 @@ pub(crate) fn stream(
             && let Err(error) = file.write_all(chunk)
         {
             return verdict(
-                Status::Mismatched,
+                Status::Failed,
                 format!("cannot write the restored copy: {error}"),
                 None,
                 total,

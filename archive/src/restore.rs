@@ -5,6 +5,13 @@
 //!   renamed only after its sha256, size and line count match the record.
 //! - A file already in place with the recorded sha256 is skipped, so a run
 //!   killed midway continues where it stopped.
+//! - Two objects can carry one rotated name (logrotate's `app.log.1` comes
+//!   back every day). The name is never overwritten: the second goes beside
+//!   it as `<name>.<first 12 hex digits of its sha256>`, a name that is the
+//!   same at every run. Callers restore objects of one target one at a time
+//!   ([`relative_target`] groups them).
+//! - The partial file is created new (`O_EXCL`), so a link planted in its
+//!   place is never followed.
 //! - Names come from records an attacker may have written: a host, source
 //!   path or name with `..`, `.`, a control character or a backslash is
 //!   refused, and so is any symlink met on the way down from DIR.
@@ -42,6 +49,12 @@ impl Restored {
             path,
             action: "not-written",
         }
+    }
+
+    /// An entry whose restore stopped on an error (of the store, or of the
+    /// destination): kept in the report and the manifest, never dropped.
+    pub fn failed(key: &str, reason: String) -> Self {
+        Restored::not_written(Verdict::without_reading(key, Status::Failed, reason), None)
     }
 }
 
@@ -142,7 +155,7 @@ pub async fn restore(
         }
     };
     let shown = relative.display().to_string();
-    let refused = |reason: String| {
+    let refused = move |reason: String| {
         Ok(Restored::not_written(
             Verdict::without_reading(&entry.key, Status::Refused, reason),
             Some(shown.clone()),
@@ -153,44 +166,70 @@ pub async fn restore(
         Ok(dir) => dir,
         Err(reason) => return refused(reason),
     };
-    let target = dir.join(&expected.raw_name);
-    match std::fs::symlink_metadata(&target) {
-        Ok(stat) if stat.is_file() => {
-            let digest = digest_file(&target).await?;
-            if digest.sha256 == expected.manifest.sha256
-                && digest.size == expected.manifest.raw_size
-            {
-                return Ok(Restored {
-                    verdict: Verdict {
-                        key: entry.key.clone(),
-                        status: Status::Good,
-                        reason: None,
-                        sha256: Some(digest.sha256),
-                        raw_bytes: digest.size,
-                        lines: expected.manifest.line_count,
-                    },
-                    path: Some(shown),
-                    action: "already-restored",
-                });
+    let recorded = &expected.manifest.sha256;
+    let names = [
+        expected.raw_name.clone(),
+        format!(
+            "{}.{}",
+            expected.raw_name,
+            recorded
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(12)
+                .collect::<String>()
+        ),
+    ];
+    let mut free = None;
+    let mut taken = Vec::new();
+    for name in &names {
+        let target = dir.join(name);
+        let shown = parent.join(name).display().to_string();
+        match std::fs::symlink_metadata(&target) {
+            Ok(stat) if stat.is_file() => {
+                let digest = digest_file(&target).await?;
+                if digest.sha256 == *recorded && digest.size == expected.manifest.raw_size {
+                    return Ok(Restored {
+                        verdict: Verdict {
+                            key: entry.key.clone(),
+                            status: Status::Good,
+                            reason: None,
+                            sha256: Some(digest.sha256),
+                            raw_bytes: digest.size,
+                            lines: expected.manifest.line_count,
+                        },
+                        path: Some(shown),
+                        action: "already-restored",
+                    });
+                }
+                taken.push(format!("{shown} holds other content (sha256 {})", digest.sha256));
             }
-            return refused(format!(
-                "{} exists with other content (sha256 {}); not overwritten",
-                target.display(),
-                digest.sha256
-            ));
+            Ok(_) => taken.push(format!("{shown} is not a regular file")),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                free.get_or_insert((target, shown));
+            }
+            Err(error) => return Err(ArchiveError::io("stat", &target, error)),
         }
-        Ok(_) => {
-            return refused(format!(
-                "{} exists and is not a regular file",
-                target.display()
-            ));
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(ArchiveError::io("stat", &target, error)),
     }
-    let partial = dir.join(format!(".{}.loghaul-partial", expected.raw_name));
-    let file = std::fs::File::create(&partial)
-        .map_err(|error| ArchiveError::io("create", &partial, error))?;
+    let Some((target, shown)) = free else {
+        return refused(format!("{}; nothing is overwritten", taken.join(" and ")));
+    };
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let partial = dir.join(format!(".{name}.loghaul-partial"));
+    // A partial file is ours to replace; removing it never follows a link,
+    // and creating it new refuses one planted since.
+    match std::fs::remove_file(&partial) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return refused(format!("{}: {error}", partial.display())),
+    }
+    let file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+    {
+        Ok(file) => file,
+        Err(error) => return refused(format!("create {}: {error}", partial.display())),
+    };
     let (verdict, file) = check(store, entry, Some(file), progress).await?;
     if verdict.status != Status::Good {
         drop(file);
@@ -309,6 +348,89 @@ mod tests {
         );
         let made = descend(dest.path(), Path::new("web-2/var/log")).expect("plain dirs");
         assert!(made.is_dir());
+    }
+
+    /// An entry for `raw` stored gzipped at `key` in a local store.
+    fn stored(root: &Path, key: &str, name: &str, raw: &[u8]) -> Entry {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        encoder.write_all(raw).expect("gzip");
+        let gzip = encoder.finish().expect("gzip");
+        let path = root.join(key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &gzip).expect("write");
+        let mut digest = crate::digest::DigestBuilder::default();
+        digest.update(raw);
+        let mut expected = expected("web-1", "/var/log/app.log", name);
+        expected.manifest.sha256 = digest.finish().sha256;
+        expected.manifest.raw_size = raw.len() as u64;
+        expected.manifest.line_count = memchr::memchr_iter(b'\n', raw).count() as u64;
+        Entry {
+            key: key.into(),
+            object: Some(crate::catalog::ObjectSummary {
+                size: gzip.len() as u64,
+                retention: None,
+            }),
+            expected: Some(expected),
+            problem: None,
+        }
+    }
+
+    /// logrotate's numbered scheme hands `app.log.1` out every day: two
+    /// objects with one rotated name both come back, the second beside the
+    /// first under a name taken from its sha256, and a second run finds both.
+    #[tokio::test]
+    async fn one_rotated_name_from_two_objects_goes_beside_never_over() {
+        let archive = tempfile::tempdir().expect("tempdir");
+        let store = crate::LocalStore::new(archive.path());
+        let monday = stored(archive.path(), "k/monday.log.gz", "app.log.1", b"monday\n");
+        let tuesday = stored(archive.path(), "k/tuesday.log.gz", "app.log.1", b"tuesday\n");
+        let tag: String = tuesday.expected.as_ref().expect("expected").manifest.sha256[..12].into();
+        let dest = tempfile::tempdir().expect("tempdir");
+        for (run, action) in [(1, "restored"), (2, "already-restored")] {
+            let mut paths = Vec::new();
+            for entry in [&monday, &tuesday] {
+                let restored = restore(&store, entry, dest.path(), crate::check::no_progress())
+                    .await
+                    .expect("restore");
+                assert_eq!(restored.verdict.status, Status::Good, "run {run}: {restored:?}");
+                assert_eq!(restored.action, action, "run {run}");
+                paths.push(restored.path.expect("path"));
+            }
+            assert_eq!(
+                paths,
+                [
+                    "web-1/var/log/app.log/app.log.1".to_owned(),
+                    format!("web-1/var/log/app.log/app.log.1.{tag}")
+                ],
+                "run {run}"
+            );
+            assert_eq!(std::fs::read(dest.path().join(&paths[0])).expect("read"), b"monday\n");
+            assert_eq!(std::fs::read(dest.path().join(&paths[1])).expect("read"), b"tuesday\n");
+        }
+    }
+
+    /// A link planted where the partial file goes is replaced, never
+    /// written through.
+    #[tokio::test]
+    async fn a_link_planted_at_the_partial_name_is_never_followed() {
+        let archive = tempfile::tempdir().expect("tempdir");
+        let store = crate::LocalStore::new(archive.path());
+        let entry = stored(archive.path(), "k/a.log.gz", "app.log.1", b"restored\n");
+        let dest = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        let precious = outside.path().join("precious");
+        std::fs::write(&precious, b"keep me\n").expect("write");
+        let dir = dest.path().join("web-1/var/log/app.log");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::os::unix::fs::symlink(&precious, dir.join(".app.log.1.loghaul-partial"))
+            .expect("symlink");
+        let restored = restore(&store, &entry, dest.path(), crate::check::no_progress())
+            .await
+            .expect("restore");
+        assert_eq!(restored.verdict.status, Status::Good, "{restored:?}");
+        assert_eq!(std::fs::read(&precious).expect("read"), b"keep me\n");
+        assert_eq!(std::fs::read(dir.join("app.log.1")).expect("read"), b"restored\n");
     }
 
     #[test]

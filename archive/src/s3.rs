@@ -10,6 +10,11 @@
 //!   and [`ObjectStore::verify`] checks it end to end.
 //! - Create-only: a HEAD first (s3s-fs and some stores ignore conditional
 //!   writes), then a put with `If-None-Match: *` where the server honours it.
+//! - `archive.object_lock` sends the Object Lock mode and retain-until date
+//!   with each upload. A bucket created without Object Lock refuses them
+//!   (`InvalidRequest`): the store then logs one ERROR naming the bucket and
+//!   the setting, and uploads without retention from there on, so the
+//!   archive is never stopped by it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,7 +30,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectLockMode}
 use base64::Engine;
 use loghaul_config::{ArchiveConfig, ChecksumMode};
 use tokio::io::AsyncReadExt;
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::digest::{FileDigest, digest_file, outcome_for_existing};
 use crate::{
@@ -69,6 +74,8 @@ pub struct S3Store {
     prefix: String,
     options: StoreOptions,
     list_page_size: Option<i32>,
+    /// Set once the bucket refused Object Lock headers.
+    lock_refused: std::sync::atomic::AtomicBool,
 }
 
 impl S3Store {
@@ -129,7 +136,36 @@ impl S3Store {
             prefix: prefix.trim_matches('/').to_owned(),
             options,
             list_page_size: None,
+            lock_refused: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether `error` is the bucket refusing Object Lock headers we sent.
+    /// It then stops sending them (saying so once), and the caller retries
+    /// without: only a request that carried them is retried.
+    fn lock_was_refused<E: ProvideErrorMetadata>(&self, error: &SdkError<E, HttpResponse>) -> bool {
+        let SdkError::ServiceError(context) = error else {
+            return false;
+        };
+        let refused = context.err().code() == Some("InvalidRequest")
+            && context
+                .err()
+                .message()
+                .is_some_and(|message| message.to_ascii_lowercase().contains("object lock"));
+        if refused
+            && !self
+                .lock_refused
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            error!(
+                bucket = %self.bucket,
+                message = context.err().message().unwrap_or_default(),
+                "the bucket refuses Object Lock, so archive.object_lock cannot be applied: \
+                 objects are uploaded without retention from now on (Object Lock is enabled \
+                 when a bucket is created; use such a bucket, or remove archive.object_lock)"
+            );
+        }
+        refused
     }
 
     /// Lists in pages of `size` keys (the server's default is 1000).
@@ -159,15 +195,23 @@ impl S3Store {
             .map_err(|error| s3_error("create-bucket", &self.bucket, error))
     }
 
+    /// The Object Lock to ask for: the configured one, unless the bucket
+    /// refused it.
+    fn lock(&self) -> Option<loghaul_config::ObjectLockConfig> {
+        if self.lock_refused.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        self.options.object_lock
+    }
+
     fn lock_mode(&self) -> Option<ObjectLockMode> {
-        self.options
-            .object_lock
+        self.lock()
             .map(|lock| ObjectLockMode::from(lock.mode.as_s3()))
     }
 
     /// `days` after now, when Object Lock is configured.
     fn lock_until(&self) -> Option<DateTime> {
-        let lock = self.options.object_lock?;
+        let lock = self.lock()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs() as i64);
@@ -262,23 +306,30 @@ impl S3Store {
         metadata: HashMap<String, String>,
     ) -> Result<bool, ArchiveError> {
         let checksum = base64::engine::general_purpose::STANDARD.encode(digest.sha256_bytes());
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|error| ArchiveError::io("open", path, std::io::Error::other(error)))?;
-        let result = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(full)
-            .body(body)
-            .content_length(digest.size as i64)
-            .checksum_sha256(checksum)
-            .set_metadata(Some(metadata))
-            .set_object_lock_mode(self.lock_mode())
-            .set_object_lock_retain_until_date(self.lock_until())
-            .if_none_match("*")
-            .send()
-            .await;
+        let result = loop {
+            let sent_lock = self.lock().is_some();
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|error| ArchiveError::io("open", path, std::io::Error::other(error)))?;
+            let result = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(full)
+                .body(body)
+                .content_length(digest.size as i64)
+                .checksum_sha256(checksum.clone())
+                .set_metadata(Some(metadata.clone()))
+                .set_object_lock_mode(self.lock_mode())
+                .set_object_lock_retain_until_date(self.lock_until())
+                .if_none_match("*")
+                .send()
+                .await;
+            match result {
+                Err(error) if sent_lock && self.lock_was_refused(&error) => continue,
+                result => break result,
+            }
+        };
         match result {
             Ok(_) => Ok(true),
             Err(error) if status_of(&error) == Some(412) => Ok(false),
@@ -294,17 +345,24 @@ impl S3Store {
         metadata: HashMap<String, String>,
         journal: &dyn UploadJournal,
     ) -> Result<(), ArchiveError> {
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(full)
-            .set_metadata(Some(metadata))
-            .set_object_lock_mode(self.lock_mode())
-            .set_object_lock_retain_until_date(self.lock_until())
-            .send()
-            .await
-            .map_err(|error| s3_error("create-multipart-upload", full, error))?;
+        let created = loop {
+            let sent_lock = self.lock().is_some();
+            let result = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(full)
+                .set_metadata(Some(metadata.clone()))
+                .set_object_lock_mode(self.lock_mode())
+                .set_object_lock_retain_until_date(self.lock_until())
+                .send()
+                .await;
+            match result {
+                Err(error) if sent_lock && self.lock_was_refused(&error) => continue,
+                result => break result,
+            }
+        }
+        .map_err(|error| s3_error("create-multipart-upload", full, error))?;
         let upload_id = created.upload_id().unwrap_or_default().to_owned();
         if let Err(error) = journal.started(key, &upload_id) {
             // Without a record, a crash would leave this upload open: give up now.

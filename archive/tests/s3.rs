@@ -8,6 +8,11 @@ use loghaul_archive::{
 };
 use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
+mod support {
+    pub mod lock_proxy;
+}
+use support::lock_proxy::{Bucket, LockProxy};
+
 fn connection(server: &S3Server) -> S3Connection {
     S3Connection::path_style(
         &server.endpoint(),
@@ -16,11 +21,18 @@ fn connection(server: &S3Server) -> S3Connection {
 }
 
 async fn store_on(server: &S3Server, prefix: &str, options: StoreOptions) -> S3Store {
+    store_on_endpoint(&server.endpoint(), prefix, options).await
+}
+
+async fn store_on_endpoint(endpoint: &str, prefix: &str, options: StoreOptions) -> S3Store {
     let bucket = loghaul_testkit::unique_name("lh")
         .to_lowercase()
         .replace('_', "-");
     let store = S3Store::connect(
-        &connection(server),
+        &S3Connection::path_style(
+            endpoint,
+            Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
+        ),
         &bucket[..bucket.len().min(63)],
         prefix,
         options,
@@ -233,42 +245,104 @@ async fn a_key_that_climbs_out_is_named_and_never_read() {
     }
 }
 
+/// s3s-fs accepts Object Lock headers but keeps no retention, so a proxy
+/// plays the bucket (tests/support/lock_proxy.rs): it records what each
+/// upload asked for and answers HEAD as a locked bucket does.
 #[tokio::test]
-async fn object_lock_is_asked_for_on_upload() {
+async fn object_lock_is_sent_on_every_upload_and_read_back_as_retention() {
     let server = S3Server::start();
+    let proxy = LockProxy::start(&server.endpoint(), Bucket::Locking).await;
     let options = StoreOptions {
+        multipart_threshold: 5 << 20,
+        part_size: 5 << 20,
         object_lock: Some(loghaul_config::ObjectLockConfig {
             mode: loghaul_config::LockMode::Governance,
             days: 30,
         }),
+    };
+    let store = store_on_endpoint(&proxy.endpoint(), "", options).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let small = dir.path().join("small");
+    std::fs::write(&small, b"locked\n").expect("write");
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![b'x'; 6 << 20]).expect("write");
+    let before = now_secs();
+    for (key, file) in [("h/small.log.gz", &small), ("h/big.log.gz", &big)] {
+        let outcome = store
+            .put_file(key, file, &Metadata::new())
+            .await
+            .expect("put through the proxy");
+        assert_eq!(outcome, PutOutcome::Created);
+    }
+    let after = now_secs();
+    let seen = proxy.seen();
+    let methods: Vec<&str> = seen.iter().map(|one| one.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["PUT", "POST"],
+        "one single put and one multipart create carry the lock: {seen:?}"
+    );
+    for one in &seen {
+        assert_eq!(one.mode, "GOVERNANCE");
+        let until = aws_sdk_s3::primitives::DateTime::from_str(
+            &one.until,
+            aws_sdk_s3::primitives::DateTimeFormat::DateTime,
+        )
+        .unwrap_or_else(|error| panic!("retain-until {:?}: {error}", one.until))
+        .secs();
+        assert!(
+            (before + 30 * 86_400..=after + 30 * 86_400).contains(&until),
+            "30 days from the upload: {one:?}"
+        );
+    }
+    for key in ["h/small.log.gz", "h/big.log.gz"] {
+        let retention = store
+            .head(key)
+            .await
+            .expect("head")
+            .expect("exists")
+            .retention
+            .unwrap_or_else(|| panic!("{key}: no retention read back"));
+        assert_eq!(retention.mode, "GOVERNANCE");
+        assert!(retention.until.starts_with(&seen[0].until[..10]), "{retention:?}");
+    }
+}
+
+/// A bucket created without Object Lock refuses the headers: the store says
+/// so once and archives without retention, rather than stopping.
+#[tokio::test]
+async fn a_bucket_without_object_lock_gets_the_objects_without_retention() {
+    let server = S3Server::start();
+    let proxy = LockProxy::start(&server.endpoint(), Bucket::Unlocked).await;
+    let options = StoreOptions {
+        object_lock: Some(loghaul_config::ObjectLockConfig {
+            mode: loghaul_config::LockMode::Compliance,
+            days: 7,
+        }),
         ..StoreOptions::default()
     };
-    let store = store_on(&server, "", options).await;
+    let store = store_on_endpoint(&proxy.endpoint(), "", options).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("f");
-    std::fs::write(&file, b"locked\n").expect("write");
-    match store
-        .put_file("h/locked.log.gz", &file, &Metadata::new())
-        .await
-    {
-        Ok(outcome) => {
-            assert_eq!(outcome, PutOutcome::Created);
-            let info = store
-                .head("h/locked.log.gz")
-                .await
-                .expect("head")
-                .expect("exists");
-            match info.retention {
-                Some(retention) => assert_eq!(retention.mode, "GOVERNANCE"),
-                None => eprintln!(
-                    "s3s-fs 0.14 accepts the Object Lock headers but keeps no retention: \
-                     `archive ls` shows '-' there; on AWS, MinIO or Ceph with a locked bucket it shows the mode and date"
-                ),
-            }
-        }
-        Err(error) => {
-            eprintln!("s3s-fs refuses Object Lock: {error}");
-            assert!(!error.is_retryable(), "a refusal is permanent: {error}");
-        }
+    std::fs::write(&file, b"kept anyway\n").expect("write");
+    for key in ["h/one.log.gz", "h/two.log.gz"] {
+        let outcome = store
+            .put_file(key, &file, &Metadata::new())
+            .await
+            .expect("archived without the lock");
+        assert_eq!(outcome, PutOutcome::Created);
+        let info = store.head(key).await.expect("head").expect("exists");
+        assert!(info.retention.is_none());
     }
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "only the first upload asked, and was refused: {seen:?}");
+    assert!(seen[0].refused);
+    assert_eq!(seen[0].mode, "COMPLIANCE");
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
 }

@@ -4,7 +4,9 @@
 //! Each lives in `<data_dir>/rehydrated/<id>/` with its own `index/0/<day>`
 //! directories and a `rehydration.json` saying when it expires. The
 //! directory appears under its final name only once it is complete (it is
-//! built as `<id>.partial`). Searches include it when asked
+//! built as `<id>.partial`, whose builder holds an `flock` on its
+//! `building.lock`; a partial one whose lock nobody holds was left by a
+//! killed build and is deleted at the next sweep). Searches include it when asked
 //! (`rehydrated=1`); once its time is up it is deleted, at the next search
 //! that looks or the indexer's next retention pass.
 
@@ -19,6 +21,32 @@ pub const DIR: &str = "rehydrated";
 pub const FILE: &str = "rehydration.json";
 /// Suffix of a rehydration being built.
 pub const PARTIAL: &str = ".partial";
+/// The file a builder keeps locked inside its partial directory.
+pub const LOCK: &str = "building.lock";
+
+/// Creates `<data_dir>/rehydrated/<id>.partial` and locks it for the caller,
+/// who keeps the returned file open while it builds.
+pub fn start_building(data_dir: &Path, id: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let partial = root(data_dir).join(format!("{id}{PARTIAL}"));
+    std::fs::create_dir_all(&partial)?;
+    let lock = std::fs::File::create(partial.join(LOCK))?;
+    lock.lock()?;
+    Ok((partial, lock))
+}
+
+/// Deletes `path`, a partial rehydration, when no live build holds its lock.
+fn remove_if_abandoned(path: &Path) {
+    let Ok(lock) = std::fs::File::open(path.join(LOCK)) else {
+        return;
+    };
+    if lock.try_lock().is_err() {
+        return;
+    }
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => info!(path = %path.display(), "a rehydration left unfinished by a stopped build: deleted"),
+        Err(error) => warn!(path = %path.display(), %error, "cannot delete an unfinished rehydration"),
+    }
+}
 
 /// What one rehydration holds and until when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,7 +84,11 @@ pub fn current(data_dir: &Path, now: i64) -> Vec<(PathBuf, Rehydration)> {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(PARTIAL) || !path.is_dir() {
+        if !path.is_dir() {
+            continue;
+        }
+        if name.ends_with(PARTIAL) {
+            remove_if_abandoned(&path);
             continue;
         }
         let described = std::fs::read(path.join(FILE))
@@ -111,6 +143,17 @@ mod tests {
         )
         .expect("write");
         dir
+    }
+
+    #[test]
+    fn a_partial_one_is_kept_while_its_build_holds_the_lock_and_deleted_after() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let (partial, lock) = start_building(data.path(), "x").expect("start");
+        assert!(current(data.path(), 60).is_empty());
+        assert!(partial.exists(), "a build in progress is left alone");
+        drop(lock);
+        assert!(current(data.path(), 60).is_empty());
+        assert!(!partial.exists(), "an abandoned build is deleted");
     }
 
     #[test]

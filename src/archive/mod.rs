@@ -4,6 +4,7 @@
 pub(crate) mod output;
 mod reindex;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,7 +35,8 @@ began before --from are found when they began within --lookback (2d) of it.
 
 Exit codes:
   0  everything selected is good
-  1  something is not (missing, corrupt, mismatched, refused), or the store failed
+  1  something is not good: missing, corrupt, mismatched, refused, or failed
+     (a store or disk error stopped its reading; run again)
   2  bad usage
 
 Examples:
@@ -332,6 +334,8 @@ fn progress_bar(total: u64, json: bool) -> ProgressBar {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // Drawn at once, so even a short run shows what it is doing.
+    bar.tick();
     bar
 }
 
@@ -355,6 +359,7 @@ struct Summary {
     corrupt: usize,
     mismatched: usize,
     refused: usize,
+    failed: usize,
     foreign: usize,
 }
 
@@ -366,6 +371,7 @@ impl Summary {
             corrupt: 0,
             mismatched: 0,
             refused: 0,
+            failed: 0,
             foreign,
         };
         for verdict in verdicts {
@@ -375,13 +381,14 @@ impl Summary {
                 Status::Corrupt => &mut summary.corrupt,
                 Status::Mismatched => &mut summary.mismatched,
                 Status::Refused => &mut summary.refused,
+                Status::Failed => &mut summary.failed,
             } += 1;
         }
         summary
     }
 
     fn bad(&self) -> usize {
-        self.missing + self.corrupt + self.mismatched + self.refused
+        self.missing + self.corrupt + self.mismatched + self.refused + self.failed
     }
 
     fn line(&self) -> String {
@@ -391,6 +398,9 @@ impl Summary {
         );
         if self.refused > 0 {
             line.push_str(&format!(", {} refused", self.refused));
+        }
+        if self.failed > 0 {
+            line.push_str(&format!(", {} failed (run again)", self.failed));
         }
         if self.foreign > 0 {
             line.push_str(&format!(
@@ -423,16 +433,19 @@ async fn verify(common: &Common, jobs: usize) -> anyhow::Result<()> {
         .map(|entry| {
             let (store, progress) = (store.clone(), progress_of(&bar));
             async move {
-                check::check(store.as_ref(), entry, None, progress)
-                    .await
-                    .map(|(verdict, _)| verdict)
+                match check::check(store.as_ref(), entry, None, progress).await {
+                    Ok((verdict, _)) => verdict,
+                    Err(error) => Verdict::without_reading(
+                        &entry.key,
+                        Status::Failed,
+                        error.to_string(),
+                    ),
+                }
             }
         })
         .buffer_unordered(jobs.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+        .collect()
+        .await;
     bar.finish_and_clear();
     verdicts.sort_by(|a, b| a.key.cmp(&b.key));
     let summary = Summary::of(verdicts.iter(), listing.foreign.len());
@@ -472,26 +485,39 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
     let listing = catalog::list(opened.store.clone(), &opened.selection).await?;
     let bar = progress_bar(compressed_total(&listing), common.json);
     let store = opened.store.clone();
-    let results: Vec<Result<Restored, loghaul_archive::ArchiveError>> =
-        stream::iter(listing.entries.iter())
-            .map(|entry: &Entry| {
-                let (store, progress, dest) = (store.clone(), progress_of(&bar), dest.clone());
-                async move { restore::restore(store.as_ref(), entry, &dest, progress).await }
-            })
-            .buffer_unordered(jobs.max(1))
-            .collect()
-            .await;
-    bar.finish_and_clear();
-    let mut restored = Vec::new();
-    let mut first_error = None;
-    for result in results {
-        match result {
-            Ok(one) => restored.push(one),
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
+    // Objects bound for one path (one rotated name reused) go one after the
+    // other, so the second sees the first in place and goes beside it.
+    let mut groups: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
+    for entry in &listing.entries {
+        let target = entry
+            .expected
+            .as_ref()
+            .and_then(|expected| restore::relative_target(expected).ok())
+            .map_or_else(|| format!("key:{}", entry.key), |path| path.display().to_string());
+        groups.entry(target).or_default().push(entry);
     }
+    let mut restored: Vec<Restored> = stream::iter(groups.into_values())
+        .map(|group: Vec<&Entry>| {
+            let (store, progress, dest) = (store.clone(), progress_of(&bar), dest.clone());
+            async move {
+                let mut done = Vec::with_capacity(group.len());
+                for entry in group {
+                    done.push(
+                        match restore::restore(store.as_ref(), entry, &dest, progress.clone()).await
+                        {
+                            Ok(one) => one,
+                            Err(error) => Restored::failed(&entry.key, error.to_string()),
+                        },
+                    );
+                }
+                done
+            }
+        })
+        .buffer_unordered(jobs.max(1))
+        .flat_map(stream::iter)
+        .collect()
+        .await;
+    bar.finish_and_clear();
     restored.sort_by(|a, b| a.verdict.key.cmp(&b.verdict.key));
     // Whatever happened, what is in place is listed and accounted for.
     let sums: Vec<(String, String)> = restored
@@ -525,9 +551,6 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
         started.replace([':', '-'], "").replace('.', "")
     ));
     restore::write_file(&manifest_path, &serde_json::to_vec_pretty(&manifest)?)?;
-    if let Some(error) = first_error {
-        return Err(error.into());
-    }
     if common.json {
         print_json(&serde_json::json!({
             "results": restored,

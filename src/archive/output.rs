@@ -310,7 +310,69 @@ pub(crate) fn restore_table(restored: &[Restored], summary: &str, manifest: &Pat
 
 #[cfg(test)]
 mod tests {
+    use loghaul_archive::Retention;
+    use loghaul_archive::catalog::{Entry, Expected, ObjectSummary};
+    use loghaul_model::{ArchiveManifest, FileIdentity, RotationReason};
+
     use super::*;
+
+    /// `ls` shows each object's Object Lock retention, in the table and in
+    /// JSON, and `-` where there is none.
+    #[test]
+    fn ls_shows_each_objects_retention() {
+        let entry = |key: &str, retention: Option<Retention>| Entry {
+            key: key.into(),
+            object: Some(ObjectSummary {
+                size: 10,
+                retention,
+            }),
+            expected: Some(Expected {
+                manifest: ArchiveManifest {
+                    host: "web-1".into(),
+                    source_path: "/var/log/app.log".into(),
+                    file: FileIdentity {
+                        device: 1,
+                        inode: 2,
+                        fingerprint: 3,
+                    },
+                    sha256: "ab".repeat(32),
+                    raw_size: 20,
+                    line_count: 2,
+                    first_timestamp_unix_nano: 0,
+                    last_timestamp_unix_nano: 1,
+                    reason: RotationReason::Size,
+                },
+                raw_name: "app.log.1".into(),
+                gzip_sha256: None,
+            }),
+            problem: None,
+        };
+        let listing = Listing {
+            entries: vec![
+                entry(
+                    "a",
+                    Some(Retention {
+                        mode: "COMPLIANCE".into(),
+                        until: "2027-01-01T00:00:00Z".into(),
+                    }),
+                ),
+                entry("b", None),
+            ],
+            foreign: Vec::new(),
+            prefixes: Vec::new(),
+        };
+        let table = list_table(&listing);
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(rows[0].contains("RETENTION"), "{table}");
+        assert!(rows[1].contains("compliance until 2027-01-01T00:00:00Z"), "{table}");
+        assert!(!rows[2].contains("until"), "{table}");
+        let json = serde_json::to_value(ListJson::new(&listing)).expect("json");
+        assert_eq!(
+            json["objects"][0]["object"]["retention"],
+            serde_json::json!({"mode": "COMPLIANCE", "until": "2027-01-01T00:00:00Z"})
+        );
+        assert!(json["objects"][1]["object"]["retention"].is_null());
+    }
 
     #[test]
     fn numbers_and_times_read_well() {

@@ -157,7 +157,8 @@ pub(crate) async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
         loghaul_model::time::UtcDateTime::from_unix_nano(now).compact_string(),
         (now as u64 ^ u64::from(std::process::id())) & 0xffff_ffff
     );
-    let partial = rehydrated::root(&data_dir).join(format!("{id}{}", rehydrated::PARTIAL));
+    // Held until the rename: a sweep deletes a partial build whose lock is free.
+    let (partial, building) = rehydrated::start_building(&data_dir, &id)?;
     std::fs::create_dir_all(partial.join("work"))?;
     let bar = progress_bar(estimate.raw_bytes, args.common.json);
     let job = Job {
@@ -202,6 +203,8 @@ pub(crate) async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
     let final_dir = rehydrated::root(&data_dir).join(&id);
     std::fs::rename(&partial, &final_dir)?;
     loghaul_durable::sync_dir(&rehydrated::root(&data_dir))?;
+    drop(building);
+    let _ = std::fs::remove_file(final_dir.join(rehydrated::LOCK));
     if args.common.json {
         return print_json(&rehydration);
     }
