@@ -441,12 +441,21 @@ async fn audit(archive: Archive) {
     assert_eq!(audit["summary"]["corrupt"], 2);
     for field in ["started", "finished"] {
         assert!(
-            audit[field].as_str().is_some_and(|time| time.starts_with("20") && time.ends_with('Z')),
+            audit[field]
+                .as_str()
+                .is_some_and(|time| time.starts_with("20") && time.ends_with('Z')),
             "{field}: {audit}"
         );
     }
     assert!(audit["selection"].is_object(), "{audit}");
-    assert_eq!(audit["destination"], dest.path().canonicalize().expect("dest").display().to_string());
+    assert_eq!(
+        audit["destination"],
+        dest.path()
+            .canonicalize()
+            .expect("dest")
+            .display()
+            .to_string()
+    );
     let file_of = |key: &str| {
         files
             .iter()
@@ -487,8 +496,12 @@ async fn audit(archive: Archive) {
     // back, restored in parallel jobs, the second beside the first.
     let monday = log_lines(23, 500, "mon");
     let tuesday = log_lines(24, 700, "tue");
-    archive.put("web-3", "/var/log/cron.log", "cron.log.1", &monday).await;
-    archive.put("web-3", "/var/log/cron.log", "cron.log.1", &tuesday).await;
+    archive
+        .put("web-3", "/var/log/cron.log", "cron.log.1", &monday)
+        .await;
+    archive
+        .put("web-3", "/var/log/cron.log", "cron.log.1", &tuesday)
+        .await;
     let numbered = tempfile::tempdir().expect("tempdir");
     let numbered_flag = numbered.path().display().to_string();
     let (code, both) = archive.json(&[
@@ -503,7 +516,10 @@ async fn audit(archive: Archive) {
     assert_eq!(code, 0, "{both}");
     assert_eq!(both["summary"]["good"], 2, "{both}");
     let dir = numbered.path().join("web-3/var/log/cron.log");
-    assert_eq!(std::fs::read(dir.join("cron.log.1")).expect("first"), monday);
+    assert_eq!(
+        std::fs::read(dir.join("cron.log.1")).expect("first"),
+        monday
+    );
     let beside = format!("cron.log.1.{}", &sha256_hex(&tuesday)[..12]);
     assert_eq!(std::fs::read(dir.join(&beside)).expect("second"), tuesday);
     let checked = Command::new("sha256sum")
@@ -688,9 +704,21 @@ async fn hostile_names_links_and_bombs_are_refused() {
 async fn bench_archive_reads_back_beside_the_standard_tools() {
     let server = S3Server::start();
     let output = Command::new(env!("CARGO_BIN_EXE_loghaul"))
-        .args(["bench", "archive", "--size", "2MiB", "--json", "--s3-endpoint"])
+        .args([
+            "bench",
+            "archive",
+            "--size",
+            "2MiB",
+            "--json",
+            "--s3-endpoint",
+        ])
         .arg(server.endpoint())
-        .args(["--s3-access-key", S3_ACCESS_KEY, "--s3-secret-key", S3_SECRET_KEY])
+        .args([
+            "--s3-access-key",
+            S3_ACCESS_KEY,
+            "--s3-secret-key",
+            S3_SECRET_KEY,
+        ])
         .env("RUST_LOG", "warn")
         .output()
         .expect("runs");
@@ -701,14 +729,20 @@ async fn bench_archive_reads_back_beside_the_standard_tools() {
     );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
     eprintln!("{report}");
-    assert!(report["bytes"].as_u64().is_some_and(|bytes| bytes >= 2 << 20));
+    assert!(
+        report["bytes"]
+            .as_u64()
+            .is_some_and(|bytes| bytes >= 2 << 20)
+    );
     let names: Vec<&str> = report["results"]
         .as_array()
         .expect("results")
         .iter()
         .map(|row| {
             assert!(
-                row["mib_per_second"].as_f64().is_some_and(|speed| speed > 0.0),
+                row["mib_per_second"]
+                    .as_f64()
+                    .is_some_and(|speed| speed > 0.0),
                 "{row}"
             );
             row["name"].as_str().expect("name")

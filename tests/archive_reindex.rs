@@ -13,7 +13,9 @@ use loghaul_archive::{
     ArchiveRequest, Archiver, LocalStore, ObjectStore, S3Connection, S3Store, Spool, StoreOptions,
 };
 use loghaul_model::{EventId, FileIdentity, RotationReason};
-use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server, api_count, http_get, start_run_with};
+use loghaul_testkit::{
+    S3_ACCESS_KEY, S3_SECRET_KEY, S3Server, api_count, http_get, start_run_with,
+};
 
 fn loghaul(args: &[&str]) -> std::process::Output {
     loghaul_with_env(args, &[])
@@ -79,13 +81,17 @@ async fn reindex_case(s3: Option<&S3Server>) {
     let data = dir.path().join("data");
     let config = dir.path().join("loghaul.toml");
     let (store, archive_section): (Arc<dyn ObjectStore>, String) = match s3 {
-        None => (Arc::new(LocalStore::new(&data.join("archive"))), String::new()),
+        None => (
+            Arc::new(LocalStore::new(&data.join("archive"))),
+            String::new(),
+        ),
         Some(server) => {
             let connection = S3Connection::path_style(
                 &server.endpoint(),
                 Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
             );
-            let store = S3Store::connect(&connection, "reindex", "raw", StoreOptions::default()).await;
+            let store =
+                S3Store::connect(&connection, "reindex", "raw", StoreOptions::default()).await;
             store.create_bucket_if_missing().await.expect("bucket");
             (
                 Arc::new(store),
@@ -338,7 +344,13 @@ async fn reindex_case(s3: Option<&S3Server>) {
     killed.wait().expect("reaped");
     let left: Vec<String> = std::fs::read_dir(&rehydrated)
         .expect("list")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert!(
         left.len() == 1 && left[0].ends_with(".partial"),

@@ -106,7 +106,11 @@ async fn a_restore_from_a_directory_killed_midway_resumes_byte_exact() {
     killed_midway_then_resumed(Arc::new(LocalStore::new(archive.path())), &flags, 64 << 20).await;
 }
 
-async fn killed_midway_then_resumed(store: Arc<dyn ObjectStore>, flags: &[String], file_bytes: u64) {
+async fn killed_midway_then_resumed(
+    store: Arc<dyn ObjectStore>,
+    flags: &[String],
+    file_bytes: u64,
+) {
     let work = tempfile::tempdir().expect("tempdir");
     let archiver = Archiver::new(
         store,

@@ -122,19 +122,74 @@ pub fn unreadable(entry: &Entry) -> Option<Verdict> {
 /// Reads `entry`'s object back, writing the raw bytes to `sink` when given.
 /// A store error other than "not found" is a `failed` verdict: the object
 /// may be fine, and one fault does not stop the others being checked.
+///
+/// A stream that breaks is read once more from the start. Breaking again at
+/// the same byte is the object, not the network (a store that promised more
+/// bytes than it holds): `corrupt`.
 pub async fn check(
+    store: &dyn ObjectStore,
+    entry: &Entry,
+    mut sink: Option<std::fs::File>,
+    progress: Progress,
+) -> Result<(Verdict, Option<std::fs::File>), ArchiveError> {
+    let mut first_break = None;
+    loop {
+        let (verdict, returned, broke_at) =
+            check_once(store, entry, sink, progress.clone()).await?;
+        sink = returned;
+        let Some(at) = broke_at else {
+            return Ok((verdict, sink));
+        };
+        if first_break == Some(at) {
+            return Ok((
+                Verdict {
+                    status: Status::Corrupt,
+                    reason: Some(format!(
+                        "the store ends it early, after {at} stored bytes, each time it is read ({})",
+                        verdict.reason.unwrap_or_default()
+                    )),
+                    ..verdict
+                },
+                sink,
+            ));
+        }
+        if first_break.is_some() {
+            return Ok((verdict, sink));
+        }
+        first_break = Some(at);
+        if let Some(file) = sink.as_mut() {
+            use std::io::Seek;
+            let rewound = file.set_len(0).and_then(|()| file.rewind());
+            if let Err(error) = rewound {
+                return Ok((
+                    Verdict::without_reading(
+                        &entry.key,
+                        Status::Failed,
+                        format!("cannot rewind the restored copy: {error}"),
+                    ),
+                    sink,
+                ));
+            }
+        }
+    }
+}
+
+/// One reading of `entry`; the third value is the count of stored bytes read
+/// when the store's stream broke, if it did.
+async fn check_once(
     store: &dyn ObjectStore,
     entry: &Entry,
     sink: Option<std::fs::File>,
     progress: Progress,
-) -> Result<(Verdict, Option<std::fs::File>), ArchiveError> {
+) -> Result<(Verdict, Option<std::fs::File>, Option<u64>), ArchiveError> {
     if let Some(verdict) = unreadable(entry) {
-        return Ok((verdict, sink));
+        return Ok((verdict, sink, None));
     }
     let Some(expected) = entry.expected.clone() else {
         return Ok((
             Verdict::without_reading(&entry.key, Status::Mismatched, "no record"),
             sink,
+            None,
         ));
     };
     let reader = match store.get(&entry.key).await {
@@ -143,6 +198,7 @@ pub async fn check(
             return Ok((
                 Verdict::without_reading(&entry.key, Status::Missing, "the object is gone"),
                 sink,
+                None,
             ));
         }
         Err(error) => {
@@ -153,6 +209,7 @@ pub async fn check(
                     format!("the store failed: {error}"),
                 ),
                 sink,
+                None,
             ));
         }
     };
@@ -161,7 +218,7 @@ pub async fn check(
     tokio::task::spawn_blocking(move || {
         let bridge = tokio_util::io::SyncIoBridge::new(reader);
         let mut sink = sink;
-        let verdict = stream(bridge, &key, &expected, sink.as_mut(), &progress);
+        let (verdict, broke_at) = stream(bridge, &key, &expected, sink.as_mut(), &progress);
         let verdict = match (verdict, problem) {
             (verdict, Some(problem)) if verdict.status == Status::Good => Verdict {
                 status: Status::Mismatched,
@@ -170,7 +227,7 @@ pub async fn check(
             },
             (verdict, _) => verdict,
         };
-        (verdict, sink)
+        (verdict, sink, broke_at)
     })
     .await
     .map_err(|error| {
@@ -188,6 +245,7 @@ struct Counting<R> {
     inner: R,
     digest: DigestBuilder,
     progress: Progress,
+    read: u64,
     source_error: Option<String>,
 }
 
@@ -201,37 +259,45 @@ impl<R: Read> Read for Counting<R> {
             }
         };
         self.digest.update(&buffer[..read]);
+        self.read += read as u64;
         (self.progress)(read as u64);
         Ok(read)
     }
 }
 
-/// The streaming comparison; see the module comment.
+/// The streaming comparison; see the module comment. The second value is
+/// the count of stored bytes read when the source itself broke.
 pub(crate) fn stream(
     compressed: impl Read,
     key: &str,
     expected: &Expected,
     mut sink: Option<&mut std::fs::File>,
     progress: &Progress,
-) -> Verdict {
+) -> (Verdict, Option<u64>) {
     let limit = expected.manifest.raw_size;
     let counting = Counting {
         inner: compressed,
         digest: DigestBuilder::default(),
         progress: progress.clone(),
+        read: 0,
         source_error: None,
     };
     let mut decoder = flate2::read::MultiGzDecoder::new(counting);
     let mut raw = DigestBuilder::default();
     let mut buffer = vec![0u8; BUFFER];
     let (mut lines, mut last_byte, mut total) = (0u64, None, 0u64);
-    let verdict = |status, reason: String, sha256, raw_bytes, lines| Verdict {
-        key: key.to_owned(),
-        status,
-        reason: Some(reason),
-        sha256,
-        raw_bytes,
-        lines,
+    let verdict = |status, reason: String, sha256, raw_bytes, lines| {
+        (
+            Verdict {
+                key: key.to_owned(),
+                status,
+                reason: Some(reason),
+                sha256,
+                raw_bytes,
+                lines,
+            },
+            None,
+        )
     };
     loop {
         // One byte past the recorded size is enough to know it is too big.
@@ -239,14 +305,16 @@ pub(crate) fn stream(
         let read = match decoder.read(&mut buffer[..room]) {
             Ok(read) => read,
             Err(error) => {
-                if let Some(source) = &decoder.get_ref().source_error {
-                    return verdict(
+                let source = decoder.get_ref();
+                if let Some(error) = &source.source_error {
+                    let (failed, _) = verdict(
                         Status::Failed,
-                        format!("reading the object failed after {total} raw bytes: {source}"),
+                        format!("reading the object failed after {total} raw bytes: {error}"),
                         None,
                         total,
                         lines,
                     );
+                    return (failed, Some(source.read));
                 }
                 return verdict(
                     Status::Corrupt,
@@ -291,7 +359,7 @@ pub(crate) fn stream(
     lines += u64::from(last_byte.is_some_and(|byte| byte != b'\n'));
     let gzip = decoder.into_inner().digest.finish();
     let raw = raw.finish();
-    compare(key, expected, &raw, &gzip, lines)
+    (compare(key, expected, &raw, &gzip, lines), None)
 }
 
 fn compare(
@@ -383,7 +451,122 @@ mod tests {
     }
 
     fn verdict_of(compressed: &[u8], expected: &Expected) -> Verdict {
-        stream(compressed, "k", expected, None, &no_progress())
+        stream(compressed, "k", expected, None, &no_progress()).0
+    }
+
+    /// A store whose reads break after `breaks[n]` bytes on the n-th get
+    /// (`None`: whole).
+    struct Breaking {
+        gzip: Vec<u8>,
+        breaks: Vec<Option<usize>>,
+        gets: std::sync::atomic::AtomicUsize,
+    }
+
+    struct BrokenAfter(std::io::Cursor<Vec<u8>>, usize);
+
+    impl tokio::io::AsyncRead for BrokenAfter {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buffer: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let at = self.0.position() as usize;
+            if at >= self.1 {
+                return std::task::Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection reset",
+                )));
+            }
+            let room = buffer.remaining().min(self.1 - at).min(100);
+            let mut chunk = vec![0; room];
+            let read = std::io::Read::read(&mut self.0, &mut chunk)?;
+            buffer.put_slice(&chunk[..read]);
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Breaking {
+        fn describe(&self) -> String {
+            "breaking://".into()
+        }
+
+        async fn put_file(
+            &self,
+            _: &str,
+            path: &std::path::Path,
+            _: &crate::Metadata,
+        ) -> Result<crate::PutOutcome, ArchiveError> {
+            Err(ArchiveError::io(
+                "put",
+                path,
+                std::io::Error::other("read-only"),
+            ))
+        }
+
+        async fn get(&self, _: &str) -> Result<crate::ObjectReader, ArchiveError> {
+            let n = self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let limit = self.breaks.get(n).copied().flatten().unwrap_or(usize::MAX);
+            Ok(Box::new(BrokenAfter(
+                std::io::Cursor::new(self.gzip.clone()),
+                limit,
+            )))
+        }
+
+        async fn head(&self, _: &str) -> Result<Option<crate::ObjectInfo>, ArchiveError> {
+            Ok(None)
+        }
+
+        async fn list(&self, _: &str) -> Result<Vec<crate::ObjectInfo>, ArchiveError> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// A stream that breaks once is read again and found good; one that
+    /// breaks at the same byte twice is the object, `corrupt`; one that
+    /// breaks at two different bytes is the network, `failed`. A restored
+    /// copy is rewound between readings.
+    #[tokio::test]
+    async fn a_broken_stream_is_read_again_before_anything_is_decided() {
+        let raw: Vec<u8> = (0..20_000)
+            .flat_map(|n| format!("line {n} of the archived file\n").into_bytes())
+            .collect();
+        let gzip = gzip(&raw);
+        let entry = crate::catalog::Entry {
+            key: "k".into(),
+            object: Some(crate::catalog::ObjectSummary {
+                size: gzip.len() as u64,
+                retention: None,
+            }),
+            expected: Some(expected_for(&raw)),
+            problem: None,
+        };
+        let half = gzip.len() / 2;
+        for (breaks, status) in [
+            (vec![Some(half), None], Status::Good),
+            (vec![Some(half), Some(half)], Status::Corrupt),
+            (vec![Some(half), Some(half + 1)], Status::Failed),
+        ] {
+            let store = Breaking {
+                gzip: gzip.clone(),
+                breaks: breaks.clone(),
+                gets: std::sync::atomic::AtomicUsize::new(0),
+            };
+            let sink = tempfile::tempfile().expect("sink");
+            let (verdict, sink) = check(&store, &entry, Some(sink), no_progress())
+                .await
+                .expect("answers");
+            assert_eq!(verdict.status, status, "{breaks:?}: {verdict:?}");
+            assert_eq!(store.gets.load(std::sync::atomic::Ordering::Relaxed), 2);
+            if status == Status::Good {
+                let mut sink = sink.expect("sink");
+                use std::io::{Read, Seek};
+                sink.rewind().expect("rewind");
+                let mut copy = Vec::new();
+                sink.read_to_end(&mut copy).expect("read");
+                assert!(copy == raw, "the copy holds the file once");
+            }
+        }
     }
 
     #[test]

@@ -201,7 +201,10 @@ pub async fn restore(
                         action: "already-restored",
                     });
                 }
-                taken.push(format!("{shown} holds other content (sha256 {})", digest.sha256));
+                taken.push(format!(
+                    "{shown} holds other content (sha256 {})",
+                    digest.sha256
+                ));
             }
             Ok(_) => taken.push(format!("{shown} is not a regular file")),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -384,7 +387,12 @@ mod tests {
         let archive = tempfile::tempdir().expect("tempdir");
         let store = crate::LocalStore::new(archive.path());
         let monday = stored(archive.path(), "k/monday.log.gz", "app.log.1", b"monday\n");
-        let tuesday = stored(archive.path(), "k/tuesday.log.gz", "app.log.1", b"tuesday\n");
+        let tuesday = stored(
+            archive.path(),
+            "k/tuesday.log.gz",
+            "app.log.1",
+            b"tuesday\n",
+        );
         let tag: String = tuesday.expected.as_ref().expect("expected").manifest.sha256[..12].into();
         let dest = tempfile::tempdir().expect("tempdir");
         for (run, action) in [(1, "restored"), (2, "already-restored")] {
@@ -393,7 +401,11 @@ mod tests {
                 let restored = restore(&store, entry, dest.path(), crate::check::no_progress())
                     .await
                     .expect("restore");
-                assert_eq!(restored.verdict.status, Status::Good, "run {run}: {restored:?}");
+                assert_eq!(
+                    restored.verdict.status,
+                    Status::Good,
+                    "run {run}: {restored:?}"
+                );
                 assert_eq!(restored.action, action, "run {run}");
                 paths.push(restored.path.expect("path"));
             }
@@ -405,8 +417,14 @@ mod tests {
                 ],
                 "run {run}"
             );
-            assert_eq!(std::fs::read(dest.path().join(&paths[0])).expect("read"), b"monday\n");
-            assert_eq!(std::fs::read(dest.path().join(&paths[1])).expect("read"), b"tuesday\n");
+            assert_eq!(
+                std::fs::read(dest.path().join(&paths[0])).expect("read"),
+                b"monday\n"
+            );
+            assert_eq!(
+                std::fs::read(dest.path().join(&paths[1])).expect("read"),
+                b"tuesday\n"
+            );
         }
     }
 
@@ -430,7 +448,10 @@ mod tests {
             .expect("restore");
         assert_eq!(restored.verdict.status, Status::Good, "{restored:?}");
         assert_eq!(std::fs::read(&precious).expect("read"), b"keep me\n");
-        assert_eq!(std::fs::read(dir.join("app.log.1")).expect("read"), b"restored\n");
+        assert_eq!(
+            std::fs::read(dir.join("app.log.1")).expect("read"),
+            b"restored\n"
+        );
     }
 
     #[test]

@@ -8,10 +8,9 @@ use loghaul_archive::{
 };
 use loghaul_testkit::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
-mod support {
-    pub mod lock_proxy;
-}
-use support::lock_proxy::{Bucket, LockProxy};
+#[path = "support/lock_proxy.rs"]
+mod lock_proxy;
+use lock_proxy::{Bucket, LockProxy};
 
 fn connection(server: &S3Server) -> S3Connection {
     S3Connection::path_style(
@@ -29,10 +28,7 @@ async fn store_on_endpoint(endpoint: &str, prefix: &str, options: StoreOptions) 
         .to_lowercase()
         .replace('_', "-");
     let store = S3Store::connect(
-        &S3Connection::path_style(
-            endpoint,
-            Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into())),
-        ),
+        &S3Connection::path_style(endpoint, Some((S3_ACCESS_KEY.into(), S3_SECRET_KEY.into()))),
         &bucket[..bucket.len().min(63)],
         prefix,
         options,
@@ -282,6 +278,8 @@ async fn object_lock_is_sent_on_every_upload_and_read_back_as_retention() {
         ["PUT", "POST"],
         "one single put and one multipart create carry the lock: {seen:?}"
     );
+    assert!(seen[0].path.ends_with("/h/small.log.gz"), "{seen:?}");
+    assert!(seen[1].path.ends_with("/h/big.log.gz"), "{seen:?}");
     for one in &seen {
         assert_eq!(one.mode, "GOVERNANCE");
         let until = aws_sdk_s3::primitives::DateTime::from_str(
@@ -304,7 +302,10 @@ async fn object_lock_is_sent_on_every_upload_and_read_back_as_retention() {
             .retention
             .unwrap_or_else(|| panic!("{key}: no retention read back"));
         assert_eq!(retention.mode, "GOVERNANCE");
-        assert!(retention.until.starts_with(&seen[0].until[..10]), "{retention:?}");
+        assert!(
+            retention.until.starts_with(&seen[0].until[..10]),
+            "{retention:?}"
+        );
     }
 }
 
@@ -335,7 +336,11 @@ async fn a_bucket_without_object_lock_gets_the_objects_without_retention() {
         assert!(info.retention.is_none());
     }
     let seen = proxy.seen();
-    assert_eq!(seen.len(), 1, "only the first upload asked, and was refused: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        1,
+        "only the first upload asked, and was refused: {seen:?}"
+    );
     assert!(seen[0].refused);
     assert_eq!(seen[0].mode, "COMPLIANCE");
 }

@@ -43,8 +43,12 @@ fn remove_if_abandoned(path: &Path) {
         return;
     }
     match std::fs::remove_dir_all(path) {
-        Ok(()) => info!(path = %path.display(), "a rehydration left unfinished by a stopped build: deleted"),
-        Err(error) => warn!(path = %path.display(), %error, "cannot delete an unfinished rehydration"),
+        Ok(()) => {
+            info!(path = %path.display(), "a rehydration left unfinished by a stopped build: deleted")
+        }
+        Err(error) => {
+            warn!(path = %path.display(), %error, "cannot delete an unfinished rehydration")
+        }
     }
 }
 

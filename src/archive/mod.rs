@@ -435,11 +435,9 @@ async fn verify(common: &Common, jobs: usize) -> anyhow::Result<()> {
             async move {
                 match check::check(store.as_ref(), entry, None, progress).await {
                     Ok((verdict, _)) => verdict,
-                    Err(error) => Verdict::without_reading(
-                        &entry.key,
-                        Status::Failed,
-                        error.to_string(),
-                    ),
+                    Err(error) => {
+                        Verdict::without_reading(&entry.key, Status::Failed, error.to_string())
+                    }
                 }
             }
         })
@@ -493,7 +491,10 @@ async fn restore_into(common: &Common, dest: &Path, jobs: usize) -> anyhow::Resu
             .expected
             .as_ref()
             .and_then(|expected| restore::relative_target(expected).ok())
-            .map_or_else(|| format!("key:{}", entry.key), |path| path.display().to_string());
+            .map_or_else(
+                || format!("key:{}", entry.key),
+                |path| path.display().to_string(),
+            );
         groups.entry(target).or_default().push(entry);
     }
     let mut restored: Vec<Restored> = stream::iter(groups.into_values())

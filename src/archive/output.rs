@@ -364,7 +364,10 @@ mod tests {
         let table = list_table(&listing);
         let rows: Vec<&str> = table.lines().collect();
         assert!(rows[0].contains("RETENTION"), "{table}");
-        assert!(rows[1].contains("compliance until 2027-01-01T00:00:00Z"), "{table}");
+        assert!(
+            rows[1].contains("compliance until 2027-01-01T00:00:00Z"),
+            "{table}"
+        );
         assert!(!rows[2].contains("until"), "{table}");
         let json = serde_json::to_value(ListJson::new(&listing)).expect("json");
         assert_eq!(

@@ -27,19 +27,19 @@ const MODE: &str = "x-amz-object-lock-mode";
 const UNTIL: &str = "x-amz-object-lock-retain-until-date";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Bucket {
+pub(crate) enum Bucket {
     Locking,
     Unlocked,
 }
 
 /// One request that carried lock headers.
 #[derive(Clone, Debug)]
-pub struct LockRequest {
-    pub method: String,
-    pub path: String,
-    pub mode: String,
-    pub until: String,
-    pub refused: bool,
+pub(crate) struct LockRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) mode: String,
+    pub(crate) until: String,
+    pub(crate) refused: bool,
 }
 
 #[derive(Clone)]
@@ -51,14 +51,14 @@ struct Shared {
     seen: Arc<Mutex<Vec<LockRequest>>>,
 }
 
-pub struct LockProxy {
-    pub address: SocketAddr,
+pub(crate) struct LockProxy {
+    pub(crate) address: SocketAddr,
     seen: Arc<Mutex<Vec<LockRequest>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl LockProxy {
-    pub async fn start(upstream: &str, bucket: Bucket) -> LockProxy {
+    pub(crate) async fn start(upstream: &str, bucket: Bucket) -> LockProxy {
         let shared = Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             bucket,
@@ -82,11 +82,11 @@ impl LockProxy {
         }
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    pub fn seen(&self) -> Vec<LockRequest> {
+    pub(crate) fn seen(&self) -> Vec<LockRequest> {
         self.seen.lock().expect("seen").clone()
     }
 }
@@ -100,14 +100,16 @@ impl Drop for LockProxy {
 async fn forward(State(shared): State<Shared>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
+    let lock = {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        header(MODE).map(|mode| (mode, header(UNTIL).unwrap_or_default()))
     };
-    let lock = header(MODE).map(|mode| (mode, header(UNTIL).unwrap_or_default()));
     if let Some((mode, until)) = &lock {
         let refused = shared.bucket == Bucket::Unlocked;
         shared.seen.lock().expect("seen").push(LockRequest {
