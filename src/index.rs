@@ -146,13 +146,18 @@ pub(crate) async fn serve_shard(
         shutdown,
     )
     .await;
+    // The API (/healthz 200, /readyz 503) stays up until the store is
+    // closed, merges included: the whole drain, not only its commit.
+    let closed = result.map_err(anyhow::Error::from).and_then(|()| {
+        let store = Arc::try_unwrap(store)
+            .map_err(|_| anyhow::anyhow!("the index is still in use at shutdown"))?
+            .into_inner();
+        tokio::task::block_in_place(|| store.close())?;
+        Ok(())
+    });
     api_stop.cancel();
     let _ = server.await;
-    result?;
-    let store = Arc::try_unwrap(store)
-        .map_err(|_| anyhow::anyhow!("the index is still in use at shutdown"))?
-        .into_inner();
-    tokio::task::block_in_place(|| store.close())?;
+    closed?;
     info!(
         documents = stats.documents.load(Ordering::Relaxed),
         duplicates_skipped = stats.duplicates.load(Ordering::Relaxed),

@@ -2,6 +2,8 @@
 //! queue is dead-lettered by a real `loghaul parse`, listed (twice, the
 //! same, and still there), shown decoded as far as it goes, replayed to the
 //! queue it came from, and dead letters are purged only with confirmation.
+//! Dead letters that do decode (an event batch sent to the raw queue, a raw
+//! batch) are shown decoded, records and fields, and all replayed at once.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -178,6 +180,219 @@ async fn a_poison_message_is_listed_shown_replayed_and_purged() {
     let wrong = dead(&disk, &["ls"]);
     assert_eq!(wrong.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("amqp"));
+
+    broker.delete_topology().await.expect("cleanup");
+}
+
+/// Dead letters that decode: an event batch published to the raw queue by
+/// mistake, dead-lettered by a real parser (it takes only raw batches), and
+/// a raw batch dead-lettered with the headers the AMQP consumer writes.
+/// `show` prints each decoded, a raw batch's records and an event batch's
+/// events with their fields; `replay --all` sends both back to the queue
+/// they came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decodable_dead_letters_are_shown_decoded_and_replayed_all() {
+    use loghaul_model::codec::{encode_event_batch, encode_raw_batch};
+    use loghaul_model::{EventBatch, FileIdentity, RawBatch, RawRecord};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = loghaul_queue::contract::unique_prefix("deaddecoded");
+    let config = loghaul_testkit::amqp_config(dir.path(), &prefix, "");
+    let loaded = loghaul_config::load_file(&config).expect("config");
+    let broker = AmqpBroker::new(
+        loaded.queue.url.expose(),
+        QueueSettings::from_config(&loaded.queue),
+    );
+    let lines = [
+        "2026-11-30T10:00:00Z ERROR disk /data is full",
+        "2026-11-30T10:00:01Z WARN retrying the write in 5s",
+    ];
+    let mut offset = 0;
+    let raw = RawBatch {
+        host: "dead-host".into(),
+        source: "/var/log/app.log".into(),
+        file: FileIdentity {
+            device: 7,
+            inode: 8,
+            fingerprint: 9,
+        },
+        format_hint: None,
+        records: lines
+            .iter()
+            .map(|line| {
+                let record = RawRecord::new(offset, line.as_bytes().to_vec());
+                offset += line.len() as u64 + 1;
+                record
+            })
+            .collect(),
+        read_time_unix_nano: 1_796_032_800_000_000_000,
+        timezone: Some("UTC".into()),
+        service: Some("app".into()),
+        source_name: Some("app".into()),
+    };
+    let events = EventBatch {
+        events: loghaul_parser::Parser::new(&loghaul_config::ParserConfig::default())
+            .expect("parser")
+            .parse_batch(&raw),
+    };
+    let event_payload = encode_event_batch(&events);
+    let raw_payload = encode_raw_batch(&raw);
+
+    // The event batch on the raw queue: a real parser dead-letters it.
+    let mut publisher = broker.publisher().await.expect("publisher");
+    publisher
+        .publish(Route::Raw, &[message(&event_payload, None)])
+        .await
+        .expect("published");
+    let mut parser = loghaul_testkit::spawn_role(Path::new(BIN), "parse", &config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while listing(&config)["held"] != 1 {
+        assert!(Instant::now() < deadline, "never dead-lettered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &parser.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(parser.wait().expect("exit").success());
+    // A raw batch, dead-lettered as the AMQP consumer writes one.
+    publisher
+        .publish(
+            Route::Dead,
+            &[message(&raw_payload, Some("a reason the test wrote"))],
+        )
+        .await
+        .expect("published");
+
+    let listed = listing(&config);
+    assert_eq!(listed["held"], 2, "{listed}");
+    let letter = |kind: &str| -> serde_json::Value {
+        listed["letters"]
+            .as_array()
+            .expect("letters")
+            .iter()
+            .find(|letter| letter["kind"] == kind)
+            .unwrap_or_else(|| panic!("a {kind} in {listed}"))
+            .clone()
+    };
+    let (raw_letter, event_letter) = (letter("raw batch"), letter("event batch"));
+    assert_eq!(raw_letter["origin"], "raw");
+    assert_eq!(raw_letter["reason"], "a reason the test wrote");
+    assert_eq!(raw_letter["bytes"], raw_payload.len());
+    assert_eq!(event_letter["origin"], "raw", "where the parser took it");
+    let reason = event_letter["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("RawBatch") && reason.contains("EventBatch"),
+        "the parser's reason names what it expected and what it got: {reason}"
+    );
+
+    // The raw batch shown decoded: where it was read, and every record.
+    let show = |id: &serde_json::Value, json: bool| -> Output {
+        let id = id.as_str().expect("id");
+        let args: &[&str] = if json {
+            &["show", id, "--json"]
+        } else {
+            &["show", id]
+        };
+        let output = dead(&config, args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    let shown: serde_json::Value =
+        serde_json::from_slice(&show(&raw_letter["id"], true).stdout).expect("JSON");
+    assert_eq!(
+        shown["decoded"],
+        serde_json::json!({
+            "host": "dead-host",
+            "source": "/var/log/app.log",
+            "file": raw.file.to_key(),
+            "records": [
+                {"offset": 0, "text": lines[0]},
+                {"offset": lines[0].len() + 1, "text": lines[1]},
+            ],
+        }),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["headers"][loghaul_queue::DEAD_LETTER_REASON_HEADER],
+        "a reason the test wrote"
+    );
+    let text = String::from_utf8_lossy(&show(&raw_letter["id"], false).stdout).into_owned();
+    for line in lines {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+
+    // The event batch shown decoded: each event with its time, level, body
+    // and resource, as the parser made it.
+    let shown: serde_json::Value =
+        serde_json::from_slice(&show(&event_letter["id"], true).stdout).expect("JSON");
+    let decoded = &shown["decoded"];
+    assert_eq!(
+        *decoded,
+        serde_json::to_value(&events).expect("JSON"),
+        "{shown}"
+    );
+    let levels: Vec<&serde_json::Value> = decoded["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| &event["severity"]["text"])
+        .collect();
+    assert_eq!(levels, ["ERROR", "WARN"], "{decoded}");
+    for (event, line) in decoded["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .zip(lines)
+    {
+        let body = event["body"].as_str().expect("body");
+        assert!(
+            !body.is_empty() && line.ends_with(body),
+            "{body:?} from {line:?}"
+        );
+        assert_eq!(event["resource"]["host"], "dead-host");
+        assert_eq!(event["resource"]["source_name"], "app");
+        assert!(
+            event["timestamp_unix_nano"]
+                .as_i64()
+                .is_some_and(|nanos| nanos > 0)
+        );
+    }
+
+    // Both sent back at once, each to the queue it came from.
+    let replayed = dead(&config, &["replay", "--all", "--json"]);
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    let replayed: serde_json::Value = serde_json::from_slice(&replayed.stdout).expect("JSON");
+    assert_eq!(
+        replayed["replayed"].as_array().map(Vec::len),
+        Some(2),
+        "{replayed}"
+    );
+    assert_eq!(replayed["not_found"], serde_json::json!([]));
+    assert_eq!(listing(&config)["held"], 0);
+    let mut back = Vec::new();
+    let mut queue = broker.consumer(Route::Raw).await.expect("consumer");
+    for _ in 0..2 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), queue.next())
+            .await
+            .expect("replayed to raw")
+            .expect("delivery");
+        back.push(delivery.payload.to_vec());
+        queue.ack(&[delivery.tag]).await.expect("ack");
+    }
+    back.sort();
+    let mut sent = vec![raw_payload, event_payload];
+    sent.sort();
+    assert_eq!(back, sent, "both, byte for byte");
+    drop(queue);
 
     broker.delete_topology().await.expect("cleanup");
 }

@@ -15,7 +15,10 @@
 //!
 //! A format change adds a fixture directory, written by setting
 //! `LOGHAUL_WRITE_GOLDEN=<date>` once: `cargo test --test upgrade`. The
-//! older directories stay, and this test reads every one of them.
+//! older directories stay, and this test reads every one of them. The rule
+//! is enforced: the envelope versions this build writes must each have a
+//! fixture, and every envelope file found is read (by its name and its
+//! header), so a new version cannot be skipped.
 
 #![allow(clippy::print_stdout)]
 
@@ -24,7 +27,7 @@ use std::sync::Arc;
 
 use loghaul_archive::{ArchiveRequest, Archiver, LocalStore, ObjectStore, Spool};
 use loghaul_model::codec::{
-    decode_event_batch, decode_raw_batch, encode_event_batch, encode_raw_batch,
+    self, MessageKind, decode_event_batch, decode_raw_batch, encode_event_batch, encode_raw_batch,
 };
 use loghaul_model::{EventBatch, FileIdentity, RawBatch, RawRecord, RotationReason};
 
@@ -42,6 +45,74 @@ const LINES: [&str; 3] = [
 
 fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden")
+}
+
+/// Every fixture directory, oldest first.
+fn golden_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_root())
+        .expect("tests/data/golden")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no golden fixtures");
+    dirs
+}
+
+/// One queue envelope fixture: `raw-batch-v<N>.bin` or
+/// `event-batch-v<N>.bin`.
+struct Envelope {
+    path: PathBuf,
+    kind: MessageKind,
+    version: u8,
+    bytes: Vec<u8>,
+}
+
+/// The envelope fixtures of one directory, found by their names, each
+/// checked against its own header. Any other file beside them fails the
+/// test: a fixture this test does not know would otherwise go unread.
+fn envelopes(dir: &Path) -> Vec<Envelope> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if entry.file_type().expect("type").is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((kind, version)) = name
+            .strip_suffix(".bin")
+            .and_then(|stem| {
+                stem.strip_prefix("raw-batch-v")
+                    .map(|version| (MessageKind::RawBatch, version))
+                    .or_else(|| {
+                        stem.strip_prefix("event-batch-v")
+                            .map(|version| (MessageKind::EventBatch, version))
+                    })
+            })
+            .and_then(|(kind, version)| Some((kind, version.parse::<u8>().ok()?)))
+        else {
+            panic!(
+                "{}: not a fixture this test reads (raw-batch-v<N>.bin, event-batch-v<N>.bin)",
+                path.display()
+            );
+        };
+        let bytes = std::fs::read(&path).expect("read");
+        assert_eq!(
+            codec::peek(&bytes),
+            Ok((kind, version)),
+            "{}: the header says what the name says",
+            path.display()
+        );
+        found.push(Envelope {
+            path,
+            kind,
+            version,
+            bytes,
+        });
+    }
+    found.sort_by_key(|envelope| (envelope.kind == MessageKind::EventBatch, envelope.version));
+    found
 }
 
 fn raw_batch() -> RawBatch {
@@ -168,35 +239,47 @@ async fn write_golden(dir: &Path) {
 /// What every fixture directory must still give this build.
 async fn read_golden(dir: &Path) {
     let name = dir.display();
-    let v1 = decode_raw_batch(&std::fs::read(dir.join("raw-batch-v1.bin")).expect("read"))
-        .unwrap_or_else(|error| panic!("{name}: raw batch v1: {error}"));
-    assert_eq!(
-        (v1.host.as_str(), v1.records[0].bytes.as_slice()),
-        ("h", &b"hi"[..])
-    );
-    // Each later raw batch version: the same batch, less what it lacked.
+    let envelopes = envelopes(dir);
+    // Every raw batch found: the pinned version 1, and each later version
+    // the same batch, less what it lacked.
     let mut raw_versions = 0;
-    for version in 2..=3u8 {
-        let Ok(bytes) = std::fs::read(dir.join(format!("raw-batch-v{version}.bin"))) else {
+    for envelope in envelopes
+        .iter()
+        .filter(|envelope| envelope.kind == MessageKind::RawBatch)
+    {
+        let version = envelope.version;
+        let batch = decode_raw_batch(&envelope.bytes)
+            .unwrap_or_else(|error| panic!("{}: {error}", envelope.path.display()));
+        if version == 1 {
+            assert_eq!(envelope.bytes, RAW_BATCH_V1, "{name}: raw batch v1");
+            assert_eq!(
+                (batch.host.as_str(), batch.records[0].bytes.as_slice()),
+                ("h", &b"hi"[..])
+            );
             continue;
-        };
+        }
         raw_versions += 1;
-        let batch = decode_raw_batch(&bytes)
-            .unwrap_or_else(|error| panic!("{name}: raw batch v{version}: {error}"));
         let mut expected = raw_batch();
         if version < 3 {
             expected.source_name = None;
         }
         assert_eq!(batch, expected, "{name}: raw batch v{version}");
     }
+    assert!(
+        envelopes
+            .iter()
+            .any(|envelope| envelope.kind == MessageKind::RawBatch && envelope.version == 1),
+        "{name}: the pinned raw batch v1"
+    );
     assert!(raw_versions > 0, "{name}: no raw batch beyond v1");
     let mut event_batches = Vec::new();
-    for version in 1..=2u8 {
-        let Ok(bytes) = std::fs::read(dir.join(format!("event-batch-v{version}.bin"))) else {
-            continue;
-        };
-        let events = decode_event_batch(&bytes)
-            .unwrap_or_else(|error| panic!("{name}: event batch v{version}: {error}"));
+    for envelope in envelopes
+        .iter()
+        .filter(|envelope| envelope.kind == MessageKind::EventBatch)
+    {
+        let version = envelope.version;
+        let events = decode_event_batch(&envelope.bytes)
+            .unwrap_or_else(|error| panic!("{}: {error}", envelope.path.display()));
         assert_eq!(events.events.len(), 3, "{name}");
         let levels: Vec<Option<&str>> = events
             .events
@@ -299,39 +382,81 @@ async fn every_golden_fixture_is_read_by_this_build() {
         );
         write_golden(&dir).await;
     }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_root())
-        .expect("tests/data/golden")
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    assert!(!dirs.is_empty(), "no golden fixtures");
-    for dir in &dirs {
+    for dir in &golden_dirs() {
         read_golden(dir).await;
         println!("read {}", dir.display());
     }
 }
 
-/// A rolling upgrade: parsers and an indexer of this build take a live
-/// stream into which every fixture-era envelope is mixed (raw batches v1 and
-/// v2, an event batch v1). All are indexed, none is dead-lettered, and the
-/// event batch whose events the v2 raw batch also yields is not doubled.
+/// The rule that a format change adds a fixture, enforced: each envelope
+/// version this build writes (its encoders' output, which is also
+/// `MessageKind::current_version`) has a fixture in some golden directory.
+/// A build that writes a new version without one fails here, before the
+/// next build could meet that version untested.
+#[test]
+fn every_envelope_version_this_build_writes_has_a_fixture() {
+    let fixtures: Vec<Envelope> = golden_dirs()
+        .iter()
+        .flat_map(|dir| envelopes(dir))
+        .collect();
+    for (kind, written) in [
+        (MessageKind::RawBatch, encode_raw_batch(&raw_batch())),
+        (MessageKind::EventBatch, encode_event_batch(&event_batch())),
+    ] {
+        let (found, version) = codec::peek(&written).expect("our own envelope");
+        assert_eq!(found, kind);
+        assert_eq!(version, kind.current_version(), "{kind:?}");
+        let holders: Vec<String> = fixtures
+            .iter()
+            .filter(|fixture| fixture.kind == kind && fixture.version == version)
+            .map(|fixture| fixture.path.display().to_string())
+            .collect();
+        assert!(
+            !holders.is_empty(),
+            "this build writes {kind:?} v{version}, and no tests/data/golden/<date>/ holds one: \
+             add a fixture directory (LOGHAUL_WRITE_GOLDEN=<date> cargo test --test upgrade)"
+        );
+        println!("{kind:?} v{version}: {}", holders.join(", "));
+    }
+}
+
+/// The value of a counter in Prometheus text.
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// A rolling upgrade: a parser and an indexer of this build take a live
+/// stream into which every envelope of every fixture directory is mixed
+/// (raw batches v1, v2 and v3 to the raw queue, event batches v1 and v2 to
+/// the events queue). None is dead-lettered, and each went through: the
+/// parser's counters show every raw batch and record, the indexer's show
+/// every event arriving, and the index holds each distinct record once.
+/// The fixtures all carry the same three golden lines (and the v1 batch its
+/// one record), so the distinct count grows only with the live batches;
+/// the indexer's duplicates counter proves the rest arrived and were
+/// recognised, not doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_era_envelopes_mixed_into_a_live_stream_are_all_indexed() {
     use loghaul_queue::{AmqpBroker, Broker, Message, QueueSettings, Route};
+    use std::collections::HashSet;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let api = loghaul_testkit::free_local_addr();
+    let parser_metrics = loghaul_testkit::free_local_addr();
     let prefix = loghaul_queue::contract::unique_prefix("upgrade");
     let config = loghaul_testkit::amqp_config(
         dir.path(),
         &prefix,
-        &format!("[indexer]\nlisten = \"127.0.0.1:{port}\"\ncommit_interval = \"200ms\"\n"),
+        &format!(
+            "[indexer]\nlisten = \"{api}\"\ncommit_interval = \"200ms\"\n\
+             [parser]\nmetrics_listen = \"{parser_metrics}\"\n"
+        ),
     );
     let loaded = loghaul_config::load_file(&config).expect("config");
     let broker = AmqpBroker::new(
@@ -352,54 +477,153 @@ async fn fixture_era_envelopes_mixed_into_a_live_stream_are_all_indexed() {
                 )
             })
             .collect();
-        Message {
-            payload: encode_raw_batch(&raw).into(),
-            headers: Default::default(),
+        raw
+    };
+    // What should arrive: every record or event by its place (host, file,
+    // offset), which is what the indexer's dedup goes by.
+    #[derive(Default)]
+    struct Stream {
+        distinct: HashSet<(String, FileIdentity, u64)>,
+        raw: Vec<Message>,
+        raw_batches: u64,
+        parsed_records: u64,
+        events: Vec<Message>,
+        fixture_events: u64,
+    }
+    impl Stream {
+        fn raw(&mut self, raw: &RawBatch, payload: Vec<u8>) {
+            for record in &raw.records {
+                self.distinct
+                    .insert((raw.host.clone(), raw.file, record.offset));
+            }
+            self.raw_batches += 1;
+            self.parsed_records += raw.records.len() as u64;
+            self.raw.push(Message {
+                payload: payload.into(),
+                headers: Default::default(),
+            });
         }
+        fn events(&mut self, batch: &EventBatch, payload: Vec<u8>) {
+            for event in &batch.events {
+                self.distinct
+                    .insert((event.resource.host.to_string(), event.file, event.offset));
+            }
+            self.fixture_events += batch.events.len() as u64;
+            self.events.push(Message {
+                payload: payload.into(),
+                headers: Default::default(),
+            });
+        }
+    }
+    let mut stream = Stream::default();
+    let mut live_batches = 0;
+    let mut add_live = |stream: &mut Stream| {
+        let raw = live(live_batches);
+        live_batches += 1;
+        stream.raw(&raw, encode_raw_batch(&raw));
     };
-    let fixture = |name: &str| Message {
-        payload: std::fs::read(golden_root().join("2026-11-30").join(name))
-            .expect("fixture")
-            .into(),
-        headers: Default::default(),
-    };
-    let raw_stream = [
-        live(0),
-        fixture("raw-batch-v1.bin"),
-        live(1),
-        fixture("raw-batch-v2.bin"),
-        live(2),
-    ];
+    add_live(&mut stream);
+    let mut mixed = Vec::new();
+    for dir in golden_dirs() {
+        for envelope in envelopes(&dir) {
+            mixed.push(format!(
+                "{}/{}",
+                dir.file_name().unwrap_or_default().to_string_lossy(),
+                envelope
+                    .path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            ));
+            match envelope.kind {
+                MessageKind::RawBatch => {
+                    let raw = decode_raw_batch(&envelope.bytes).expect("fixture");
+                    stream.raw(&raw, envelope.bytes);
+                    // A live batch after each fixture: old and new interleaved.
+                    add_live(&mut stream);
+                }
+                MessageKind::EventBatch => {
+                    let events = decode_event_batch(&envelope.bytes).expect("fixture");
+                    stream.events(&events, envelope.bytes);
+                }
+            }
+        }
+    }
+    println!("mixed into the live stream: {}", mixed.join(", "));
+    for wanted in [
+        "2026-11-30/raw-batch-v1.bin",
+        "2026-11-30/raw-batch-v2.bin",
+        "2026-11-30/event-batch-v1.bin",
+        "2026-11-30b/raw-batch-v3.bin",
+        "2026-11-30b/event-batch-v2.bin",
+    ] {
+        assert!(mixed.iter().any(|name| name == wanted), "{wanted} mixed in");
+    }
+    let Stream {
+        distinct,
+        raw: raw_stream,
+        raw_batches,
+        parsed_records,
+        events: event_stream,
+        fixture_events,
+    } = stream;
     publisher
         .publish(Route::Raw, &raw_stream)
         .await
         .expect("raw published");
+    // One shard: every event batch belongs to the one events queue.
     publisher
-        .publish(Route::Events(0), &[fixture("event-batch-v1.bin")])
+        .publish(Route::Events(0), &event_stream)
         .await
         .expect("events published");
 
     let bin = Path::new(env!("CARGO_BIN_EXE_loghaul"));
     let mut parser = loghaul_testkit::spawn_role(bin, "parse", &config);
     let mut indexer = loghaul_testkit::spawn_role(bin, "index", &config);
-    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let wanted = 300 + 1 + 3;
+    let wanted = distinct.len() as u64;
+    let arrived = parsed_records + fixture_events;
+    let settled = || {
+        // The indexer made its API token in its data directory.
+        loghaul_testkit::remember_api_token(api, &dir.path().join("data"));
+        let (_, parsing) = loghaul_testkit::http_get(parser_metrics, "/metrics");
+        let (_, indexing) = loghaul_testkit::http_get(api, "/metrics");
+        (
+            metric(&parsing, "loghaul_parser_batches_total"),
+            metric(&parsing, "loghaul_parser_events_total"),
+            metric(&indexing, "loghaul_indexer_documents_total"),
+            metric(&indexing, "loghaul_indexer_duplicates_skipped_total"),
+        )
+    };
+    let expected = (
+        Some(raw_batches),
+        Some(parsed_records),
+        Some(wanted),
+        Some(arrived - wanted),
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut count = None;
-    while count != Some(wanted) {
+    let mut seen = None;
+    while seen != Some(expected) {
         assert!(
             std::time::Instant::now() < deadline,
-            "indexed {count:?} of {wanted}"
+            "(raw batches parsed, records parsed, documents, duplicates skipped): {seen:?}, expected {expected:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        // The indexer made its API token in its data directory.
-        loghaul_testkit::remember_api_token(address, &dir.path().join("data"));
-        count = loghaul_testkit::api_count(address, "*");
+        if loghaul_testkit::wait_for_port(api, std::time::Duration::from_millis(100))
+            && loghaul_testkit::wait_for_port(parser_metrics, std::time::Duration::from_millis(100))
+        {
+            seen = Some(settled());
+        }
     }
+    println!(
+        "{raw_batches} raw batches ({parsed_records} records) and {} event batches ({fixture_events} events) in; {wanted} distinct indexed, {} recognised as already indexed",
+        event_stream.len(),
+        arrived - wanted
+    );
     // Give a doubled event batch time to show, then count again.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    assert_eq!(loghaul_testkit::api_count(address, "*"), Some(wanted));
-    assert_eq!(loghaul_testkit::api_count(address, "golden"), Some(3));
+    assert_eq!(loghaul_testkit::api_count(api, "*"), Some(wanted));
+    assert_eq!(loghaul_testkit::api_count(api, "golden"), Some(3));
+    assert_eq!(settled(), expected, "nothing more arrived");
     let (dead, held) = broker.dead_letters(10).await.expect("dead letters");
     assert_eq!((dead.len(), held), (0, 0), "nothing dead-lettered");
     for child in [&mut parser, &mut indexer] {

@@ -137,7 +137,9 @@ pub struct ShipperConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Rotate and archive everything on SIGTERM, as on a spot notice.
     pub archive_on_shutdown: bool,
-    /// On shutdown, how long to wait for the queue to confirm what was read.
+    /// On shutdown, how long the whole drain may take: the queue's
+    /// confirmations of what was read and, with `archive_on_shutdown` or a
+    /// spot notice, rotating and archiving.
     pub drain_timeout: HumanDuration,
 }
 

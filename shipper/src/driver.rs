@@ -9,9 +9,11 @@
 //! tailer's byte budget fills up.
 //!
 //! Shutdown happens in two phases. First, stop reading and publish every
-//! complete record already read. Then wait, up to `drain_timeout`, for the
-//! confirmations, and write the checkpoints. A record whose confirmation
-//! never came is read again on the next start.
+//! complete record already read. Then wait for the confirmations, and write
+//! the checkpoints. A record whose confirmation never came is read again on
+//! the next start. The whole drain, archive included, keeps to one
+//! deadline fixed when it starts ([`DrainDeadline`]): each step has only
+//! the time the steps before it left.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -158,7 +160,7 @@ pub async fn ship_with_metrics(
     }
     let rescan = config.shipper.rescan_interval.0;
     let drain_timeout = config.shipper.drain_timeout.0;
-    let drain = DrainBudget::new(drain_timeout);
+    let drain = DrainDeadline::new(drain_timeout);
     let thread_metrics = metrics.clone();
     // Rotated files go through a durable spool to the archive.
     let spool = Spool::open(&config.data_dir.join("shipper").join("archive-spool"))?;
@@ -249,10 +251,12 @@ pub async fn ship_with_metrics(
         None => None,
     };
     let drain_started = Instant::now();
-    // The notice's own deadline, when nearer, bounds every step of the drain.
+    // The notice's own deadline, when nearer, bounds the whole drain: one
+    // instant for every step, each taking only what is left of it.
     let deadline = notice.as_ref().and_then(|(_, notice)| notice.deadline());
     let budget = crate::spot::drain_budget(drain_timeout, deadline, std::time::SystemTime::now());
-    drain.set(budget);
+    let drain_ends = drain_started + budget;
+    drain.set(drain_ends);
     if let Some((_, notice)) = &notice {
         if deadline.is_some_and(|deadline| {
             deadline <= std::time::SystemTime::now() + crate::spot::MIN_DRAIN
@@ -277,7 +281,7 @@ pub async fn ship_with_metrics(
     let _ = wake_sender.send(emergency.map_or(Wake::Stop, Wake::Emergency));
     let give_up_later = give_up.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(budget).await;
+        tokio::time::sleep_until(drain_ends.into()).await;
         give_up_later.cancel();
     });
     let tailed = tokio::task::spawn_blocking(move || thread.join())
@@ -294,6 +298,15 @@ pub async fn ship_with_metrics(
         None => publisher.await,
     };
     give_up.cancel();
+    if emergency.is_some() {
+        info!(
+            drain_seconds_left = drain_ends
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64(),
+            seconds_to_deadline = seconds_left(deadline),
+            "drain: the tailer and the publisher are done; archiving in the time left"
+        );
+    }
     // The tailer is done: one last archive pass, then stop.
     archive_stop.cancel();
     archive_wake.notify_one();
@@ -304,6 +317,9 @@ pub async fn ship_with_metrics(
         info!(
             %reason,
             drain_seconds = drain_started.elapsed().as_secs_f64(),
+            drain_seconds_left = drain_ends
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64(),
             seconds_to_deadline = seconds_left(deadline),
             "drain done: files rotated, read, published and archived"
         );
@@ -400,7 +416,7 @@ fn publish_gauges(tailer: &Tailer, metrics: &ShipperMetrics) {
 
 /// The machine is going away: rotate every managed file now, read the
 /// rotated files to their end, publish them, and hand them to the archive,
-/// within `limit`.
+/// by `deadline`.
 #[allow(clippy::too_many_arguments)]
 fn emergency_drain(
     tailer: &mut Tailer,
@@ -409,7 +425,7 @@ fn emergency_drain(
     archiving: &mut Archiving,
     host: &str,
     reason: RotationReason,
-    limit: Duration,
+    deadline: Instant,
 ) {
     let started = Instant::now();
     // A notice can come before the first scan: know every file first.
@@ -417,7 +433,6 @@ fn emergency_drain(
     let rotated = archiving.rotate_all(tailer, reason);
     tailer.hurry();
     tailer.scan(Instant::now());
-    let deadline = started + limit;
     loop {
         let now = Instant::now();
         let mut out = Vec::new();
@@ -442,7 +457,13 @@ fn emergency_drain(
             tailer.confirm(&confirmation);
         }
     }
-    info!(%reason, rotated, seconds = started.elapsed().as_secs_f64(), "every file rotated and read for the drain");
+    info!(
+        %reason,
+        rotated,
+        seconds = started.elapsed().as_secs_f64(),
+        drain_seconds_left = deadline.saturating_duration_since(Instant::now()).as_secs_f64(),
+        "every file rotated and read for the drain"
+    );
 }
 
 /// What an event asks the tailer loop to do next.
@@ -468,7 +489,7 @@ fn apply(event: Wake, tailer: &mut Tailer) -> Asked {
 
 struct Timing {
     rescan: Duration,
-    drain: DrainBudget,
+    drain: DrainDeadline,
 }
 
 /// Seconds until `deadline` (0 once past), for the drain's logs.
@@ -480,27 +501,35 @@ fn seconds_left(deadline: Option<std::time::SystemTime>) -> Option<f64> {
     })
 }
 
-/// How long each step of a drain may take, fixed when the drain starts:
-/// `drain_timeout`, or less when a termination notice's own deadline comes
-/// first ([`crate::spot::drain_budget`]). The tailer thread, the
-/// publisher's give-up timer and the archive task all read it.
+/// When the whole drain must be over, fixed when it starts: `drain_timeout`
+/// from then, or sooner when a termination notice's own deadline comes
+/// first ([`crate::spot::drain_budget`]). The tailer thread (rotating and
+/// reading, then waiting for confirmations), the publisher's give-up timer
+/// and the archive task all end by this one instant, so each step has only
+/// what the steps before it left, and the drain as a whole, not each step,
+/// keeps to the deadline.
 #[derive(Clone, Debug)]
-struct DrainBudget(Arc<std::sync::atomic::AtomicU64>);
+struct DrainDeadline {
+    drain_timeout: Duration,
+    at: Arc<std::sync::OnceLock<Instant>>,
+}
 
-impl DrainBudget {
-    fn new(budget: Duration) -> Self {
-        let shared = DrainBudget(Arc::default());
-        shared.set(budget);
-        shared
+impl DrainDeadline {
+    fn new(drain_timeout: Duration) -> Self {
+        DrainDeadline {
+            drain_timeout,
+            at: Arc::default(),
+        }
     }
 
-    fn set(&self, budget: Duration) {
-        let millis = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
-        self.0.store(millis, Ordering::Relaxed);
+    /// Fixes the deadline; `ship` does so before it tells anyone to stop.
+    fn set(&self, at: Instant) {
+        let _ = self.at.set(at);
     }
 
-    fn get(&self) -> Duration {
-        Duration::from_millis(self.0.load(Ordering::Relaxed))
+    /// The deadline; `drain_timeout` from now if no drain fixed it yet.
+    fn get(&self) -> Instant {
+        *self.at.get_or_init(|| Instant::now() + self.drain_timeout)
     }
 }
 
@@ -635,33 +664,56 @@ impl LocalRetention {
     }
 }
 
+/// Runs `work` to its end, or, once `stop` came, until the drain's
+/// deadline: `None` when the time ran out first (the work is dropped).
+async fn within_drain<T>(
+    work: impl std::future::Future<Output = T>,
+    stop: &CancellationToken,
+    deadline: &DrainDeadline,
+) -> Option<T> {
+    let time_up = async {
+        stop.cancelled().await;
+        tokio::time::sleep_until(deadline.get().into()).await;
+    };
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = time_up => None,
+    }
+}
+
 /// Archives what the spool holds: aborts uploads a crash left open, then
-/// drains, backing off while the store is down. After `stop`, one last pass.
+/// drains, backing off while the store is down. After `stop`, one last
+/// pass. Once `stop` came, whatever it is doing (that last pass, a pass
+/// under way, the clean-up) ends by the drain's deadline: a store that
+/// hangs cannot hold the drain. What is left stays in the spool, and an
+/// upload cut short is aborted at the next start.
 async fn archive_loop(
     archiver: Archiver,
     wake: Arc<tokio::sync::Notify>,
     stop: CancellationToken,
-    last_pass_limit: DrainBudget,
+    deadline: DrainDeadline,
     mut retention: LocalRetention,
 ) {
-    if let Err(error) = archiver.recover().await {
-        warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
+    const OUT_OF_TIME: &str =
+        "archive still busy when the drain's time ran out; what is left stays in the spool";
+    match within_drain(archiver.recover(), &stop, &deadline).await {
+        Some(Ok(_)) => {}
+        Some(Err(error)) => {
+            warn!(%error, "cannot clean up uploads from before a crash; will retry them later");
+        }
+        None => {
+            warn!("{OUT_OF_TIME}");
+            return;
+        }
     }
     let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(30));
     let mut spool_full = DiskFull::new(Store::Spool);
     loop {
         let stopping = stop.is_cancelled();
-        let pass = async { archiver.drain_spool().await };
-        let result = if stopping {
-            match tokio::time::timeout(last_pass_limit.get(), pass).await {
-                Ok(result) => result,
-                Err(_) => {
-                    warn!("archive still busy at shutdown; what is left stays in the spool");
-                    return;
-                }
-            }
-        } else {
-            pass.await
+        let Some(result) = within_drain(archiver.drain_spool(), &stop, &deadline).await else {
+            warn!("{OUT_OF_TIME}");
+            return;
         };
         let stopped_by = match result {
             Ok(report) => {
@@ -774,8 +826,8 @@ fn tail_loop(
         }
     }
 
-    // Read now: the drain's budget is set before the stop is sent.
-    let drain_timeout = drain.get();
+    // Read now: the drain's deadline is fixed before the stop is sent.
+    let deadline = drain.get();
     if let Some(reason) = emergency {
         emergency_drain(
             &mut tailer,
@@ -784,7 +836,7 @@ fn tail_loop(
             &mut archiving,
             &host,
             reason,
-            drain_timeout,
+            deadline,
         );
     }
 
@@ -797,8 +849,8 @@ fn tail_loop(
         }
     }
     drop(batches);
-    // Phase two: wait for the confirmations, then save where we are.
-    let deadline = Instant::now() + drain_timeout;
+    // Phase two: wait for the confirmations, in what is left of the drain,
+    // then save where we are.
     while !tailer.all_confirmed() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -850,9 +902,17 @@ async fn publish_loop(
             .collect();
         // Mostly a full queue (connection loss is retried inside the
         // publisher): a consumer frees room soon, so retry soon, then back off.
+        // Past the drain's deadline a publish under way is dropped: its
+        // batches are not confirmed, so they are read again at the next
+        // start, and a broker that does not answer cannot hold the drain.
         let mut backoff = Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
         loop {
-            match publisher.publish(Route::Raw, &messages).await {
+            let published = tokio::select! {
+                biased;
+                published = publisher.publish(Route::Raw, &messages) => published,
+                () = give_up.cancelled() => return Ok(report),
+            };
+            match published {
                 Ok(()) => break,
                 Err(error) if error.is_retryable() => {
                     let wait = backoff.next_delay();

@@ -73,7 +73,7 @@ impl Notice {
     }
 }
 
-/// How long each step of a drain may take: `drain_timeout`, or less when a
+/// How long the whole drain may take: `drain_timeout`, or less when a
 /// notice's own deadline comes first. The drain ends [`DEADLINE_MARGIN`]
 /// before that deadline, but is never given less than [`MIN_DRAIN`] (a
 /// deadline already past, from a skewed clock or a stale notice, still gets

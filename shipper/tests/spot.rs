@@ -508,44 +508,178 @@ async fn an_azure_preempt_event_drains_200_mib_then_acknowledges() {
     drain_on_notice(Cloud::Azure, "azure", 200 << 20).await;
 }
 
+/// The log lines of this test binary: one subscriber, installed by the
+/// first test that asks, writes into this buffer for every test.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let writer = logs.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_writer(move || Capture(writer.clone()))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .try_init();
+        logs
+    })
+    .clone()
+}
+
+/// The number after `name=` in a log line.
+fn logged_number(line: &str, name: &str) -> Option<f64> {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+}
+
+/// A server that accepts connections and never answers: an object store
+/// that hangs. Counts the connections.
+fn stalled_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr");
+    let connections: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Kept open, never read from or answered.
+            open.push(stream);
+        }
+    });
+    (address, connections)
+}
+
 /// A notice whose own deadline (8 s) is nearer than `drain_timeout` (300 s)
-/// bounds the drain: with an archive that cannot be reached, the drain ends
-/// near the deadline instead of waiting out `drain_timeout`, and what was
-/// read is still published and confirmed.
+/// bounds the whole drain, not each step of it. Every step is held as long
+/// as it may be: the broker refuses every connection (so the rotated files
+/// never finish, no confirmation comes and the publisher never succeeds),
+/// and the archive accepts connections and never answers (a rotated file
+/// from before is in the spool, its upload hanging). The drain still ends
+/// by the deadline plus a few seconds, and logs the time left as it goes:
+/// at its start, when the tailer and the publisher are done, and at its end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)]
 async fn a_notice_deadline_nearer_than_drain_timeout_bounds_the_drain() {
+    use tracing::Instrument;
+    let logs = captured_logs();
     let fake = FakeMetadata::start(Cloud::Aws).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let dead_s3 = closed.local_addr().expect("addr");
+    let refusing_broker = closed.local_addr().expect("addr");
     drop(closed);
+    let (hanging_s3, s3_connections) = stalled_server();
     let dir = tempfile::tempdir().expect("tempdir");
-    let logs = dir.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    let lines = write_unarchived(&logs, 1 << 20);
+    let logs_dir = dir.path().join("logs");
+    std::fs::create_dir_all(&logs_dir).expect("mkdir");
+    let lines = write_unarchived(&logs_dir, 256 << 10);
+    // A file rotated before this run, waiting in the spool for the archive.
+    let old = dir.path().join("old.log.1");
+    std::fs::write(&old, "2026-11-30T09:00:00Z INFO an older file\n").expect("write");
+    loghaul_archive::Spool::open(&dir.path().join("data/shipper/archive-spool"))
+        .expect("spool")
+        .enqueue(&loghaul_archive::ArchiveRequest {
+            raw_path: old.clone(),
+            source_path: "/var/log/old.log".into(),
+            host: "spot-host".into(),
+            file: loghaul_model::FileIdentity::of_path(&old, 1).expect("stat"),
+            reason: loghaul_model::RotationReason::Size,
+        })
+        .expect("enqueued");
     let text = format!(
-        "data_dir = \"{data}\"\nhost = \"spot-host\"\n[queue]\nkind = \"amqp\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\
+        "data_dir = \"{data}\"\nhost = \"spot-host\"\n[queue]\nkind = \"amqp\"\nurl = \"amqp://guest:guest@{refusing_broker}/%2f\"\nprefix = \"{prefix}\"\n\
          [shipper]\ndrain_timeout = \"300s\"\n[shipper.spot]\nprovider = \"aws\"\nendpoint = \"{endpoint}\"\npoll_interval = \"100ms\"\n\
          [shipper.batch]\nmax_wait = \"50ms\"\n\
-         [archive]\nurl = \"s3://spot\"\nendpoint = \"http://{dead_s3}\"\nforce_path_style = true\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n\
+         [archive]\nurl = \"s3://spot\"\nendpoint = \"http://{hanging_s3}\"\nforce_path_style = true\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n\
          [[shipper.sources]]\nname = \"app\"\npaths = [\"{logs}/*.log\"]\n",
         data = dir.path().join("data").display(),
-        url = loghaul_testkit::amqp_url(),
         prefix = loghaul_queue::contract::unique_prefix("spotdeadline"),
         endpoint = fake.endpoint,
-        logs = logs.display(),
+        logs = logs_dir.display(),
     );
-    let (report, drain, broker) = ship_until_notice(&text, &fake, Duration::from_secs(8)).await;
+    let config = loghaul_config::load_str(&text, "spot.toml", &|_| None).expect("valid config");
+    let broker: Arc<dyn loghaul_queue::Broker> = Arc::new(loghaul_queue::AmqpBroker::new(
+        config.queue.url.expose(),
+        loghaul_queue::QueueSettings::from_config(&config.queue),
+    ));
+    // Its log lines carry this span, told apart from the other tests'.
+    let shipping = tokio::spawn(
+        async move { loghaul_shipper::ship(&config, broker, CancellationToken::new()).await }
+            .instrument(tracing::info_span!("deadline_case")),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    fake.give_notice_with(Duration::from_secs(8));
+    let noticed = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(120), shipping)
+        .await
+        .expect("the drain ends by itself")
+        .expect("task")
+        .expect("the drain ends without an error");
+    let drain = noticed.elapsed();
     println!(
-        "a notice 8 s from its deadline, drain_timeout 300 s, archive down: drained in {drain:.2?}"
-    );
-    assert_eq!(
-        report.records, lines,
-        "what was read is published and confirmed"
+        "a notice 8 s from its deadline, drain_timeout 300 s, broker and archive unreachable: drained in {drain:.2?}"
     );
     assert!(
-        drain < Duration::from_secs(100),
-        "bounded by the notice's deadline, not drain_timeout: {drain:?}"
+        drain < Duration::from_secs(8 + 3),
+        "the whole drain ended by the notice's deadline (8 s) plus a few seconds: {drain:?}"
     );
-    broker.delete_topology().await.expect("cleanup");
+    // Each step was really held.
+    assert_eq!(
+        report.records, 0,
+        "nothing of the {lines} lines was confirmed: they are read again at the next start"
+    );
+    assert!(
+        s3_connections.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the archive was tried, and hung"
+    );
+    let rotated = std::fs::read_dir(&logs_dir)
+        .expect("logs")
+        .flatten()
+        .filter(|entry| entry.path().extension().is_none_or(|ext| ext != "log"))
+        .count();
+    assert_eq!(rotated, 4, "every managed file rotated at the notice");
+
+    // The time left, logged as the drain goes.
+    let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("deadline_case"))
+        .collect();
+    let line = |message: &str| -> &str {
+        ours.iter()
+            .find(|line| line.contains(message))
+            .unwrap_or_else(|| panic!("{message:?} logged, in {ours:#?}"))
+    };
+    let start = line("draining before the machine goes away");
+    let to_deadline = logged_number(start, "seconds_to_deadline").expect("seconds_to_deadline");
+    assert!(to_deadline > 0.0 && to_deadline <= 8.0, "{start}");
+    let budget = logged_number(start, "drain_seconds").expect("drain_seconds");
+    assert!(budget > 0.0 && budget <= to_deadline, "{start}");
+    let archiving = line("archiving in the time left");
+    let left = logged_number(archiving, "drain_seconds_left").expect("drain_seconds_left");
+    assert!((0.0..budget).contains(&left), "{archiving}");
+    assert!(
+        logged_number(archiving, "seconds_to_deadline").is_some(),
+        "{archiving}"
+    );
+    let done = line("drain done");
+    for name in ["drain_seconds", "drain_seconds_left", "seconds_to_deadline"] {
+        assert!(logged_number(done, name).is_some(), "{name} in {done}");
+    }
+    let spent = logged_number(done, "drain_seconds").expect("drain_seconds");
+    assert!(
+        spent < budget + 3.0,
+        "the drain kept to its {budget} s, give or take: {done}"
+    );
 }
