@@ -95,8 +95,13 @@ pub(crate) async fn serve_shard(
     let heap = usize::try_from(config.indexer.writer_heap.bytes()).unwrap_or(usize::MAX);
     let store = ShardStore::open(&config.data_dir, shard, heap)
         .with_context(|| format!("opening shard {shard} under {}", config.data_dir.display()))?;
-    let store = Arc::new(tokio::sync::Mutex::new(store));
     let stats = Arc::new(IndexStats::default());
+    // A live tail shows what commits after the generation it starts at:
+    // from 0 after a restart, its first commit would bring back every event.
+    stats
+        .generation
+        .store(store.generation(), Ordering::Relaxed);
+    let store = Arc::new(tokio::sync::Mutex::new(store));
     let ready = Arc::new(AtomicBool::new(false));
     let searcher = Arc::new(Searcher::new(&config.data_dir, shard));
     let mut peers = Vec::new();

@@ -399,6 +399,12 @@ impl ShardStore {
         self.skipped
     }
 
+    /// The last generation committed, read back at open: every document
+    /// indexed so far is of this generation or an earlier one.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Makes the current generation durable: every touched day index, then
     /// the dedup ranges and marker. Afterwards its queue messages may be
     /// acknowledged.
@@ -687,6 +693,7 @@ mod tests {
         store.close().expect("close");
 
         let mut store = ShardStore::open(dir.path(), 0, 20 << 20).expect("reopen");
+        assert_eq!(store.generation(), 2, "the generation is read back");
         assert_eq!(store.add_batch(&batch(0, 150)).expect("after restart"), 0);
         assert_eq!(count(&mut store), 150);
     }

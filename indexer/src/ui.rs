@@ -128,6 +128,8 @@ mod tests {
     #[test]
     fn the_page_weighs_under_100_kb_compressed() {
         let (raw, compressed) = weight();
+        // The figures ARCHITECTURE.md quotes (run with --nocapture).
+        eprintln!("a first visit: {raw} bytes raw, {compressed} bytes gzipped");
         assert!(
             compressed < 100 * 1024,
             "{compressed} bytes gzipped ({raw} raw)"

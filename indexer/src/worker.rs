@@ -33,7 +33,8 @@ pub struct IndexStats {
     pub commit_micros: AtomicU64,
     /// Messages dead-lettered.
     pub dead_lettered: AtomicU64,
-    /// Generation of the last commit.
+    /// Generation of the last commit (before the first, the store's at
+    /// open: see `ShardStore::generation`).
     pub generation: AtomicU64,
     /// Newest read time (ns) among committed events, for lag.
     pub last_observed_nanos: AtomicU64,

@@ -135,8 +135,28 @@ function time(nanos) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }
 
-/** JSON.stringify replacer that leaves out the page's own `_` fields. */
-const plain = (key, value) => (key.startsWith("_") ? undefined : value);
+/** JSON.parse that keeps integers past 2^53 exact, as BigInt (nanosecond
+ * times, 64-bit ids in attributes), where the browser hands the reviver a
+ * number's source text; elsewhere they are rounded as before. */
+function parseJson(text) {
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)
+      ? BigInt(context.source)
+      : value);
+}
+
+/** JSON.stringify replacer writing BigInts (see `parseJson`) digit for digit. */
+function exact(key, value) {
+  if (typeof value !== "bigint") return value;
+  return JSON.rawJSON ? JSON.rawJSON(String(value)) : Number(value);
+}
+
+/** `event` without the fields the page adds (`_marks`, `_fresh`); an
+ * attribute of the event's own named `_…` stays. */
+function plain(event) {
+  const { _marks: marks, _fresh: fresh, ...rest } = event;
+  return rest;
+}
 
 // ---------------------------------------------------------------- API
 
@@ -196,7 +216,7 @@ async function api(path, params, signal) {
       if (await askToken()) continue;
       throw new ApiError(401, { error: "this API needs its token" });
     }
-    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    const body = await response.text().then(parseJson).catch(() => ({ error: `HTTP ${response.status}` }));
     if (!response.ok) throw new ApiError(response.status, body);
     return body;
   }
@@ -496,7 +516,7 @@ function row(event, index, top, words) {
     // Pretty JSON bodies when wrapping (not when the server marked words:
     // its byte ranges are of the body as written).
     try {
-      shown = JSON.stringify(JSON.parse(shown), null, 2);
+      shown = JSON.stringify(parseJson(shown), exact, 2);
     } catch {
       // Not JSON after all: as written.
     }
@@ -573,7 +593,7 @@ function openDetail(event) {
     if (typeof value === "string" && /^\s*[{[]/.test(value)) {
       try {
         const pre = document.createElement("pre");
-        visible(pre, JSON.stringify(JSON.parse(value), null, 2));
+        visible(pre, JSON.stringify(parseJson(value), exact, 2));
         td.append(pre);
       } catch {
         visible(td, value);
@@ -593,15 +613,40 @@ function openDetail(event) {
   add("body", event.body);
   const attributes = [];
   flatten("", event.attributes || {}, attributes);
-  for (const [name, value] of attributes) add(name, typeof value === "object" ? JSON.stringify(value) : value, name);
+  for (const [name, value] of attributes) add(name, typeof value === "object" ? JSON.stringify(value, exact) : value, name);
   if (event.parse_error) add("parse_error", event.parse_error);
   add("offset", event.offset);
   add("id", event.id);
   table.replaceChildren(...rows);
   $("detail").hidden = false;
-  $("copy-json").onclick = () => navigator.clipboard && navigator.clipboard.writeText(JSON.stringify(event, plain, 2));
+  $("copy-json").onclick = () => copyJson(event);
   loadContext(event).catch((error) => showError(error, "context"));
   loadArchived(event, table).catch((error) => showError(error, "archive"));
+}
+
+/** Copies `event` as JSON (without the page's own fields) and says so.
+ * The Clipboard API exists only on https and loopback pages; elsewhere a
+ * selected text area is copied the old way. */
+async function copyJson(event) {
+  const text = JSON.stringify(plain(event), exact, 2);
+  const button = $("copy-json");
+  try {
+    if (navigator.clipboard) {
+      await navigator.clipboard.writeText(text);
+    } else {
+      const area = document.createElement("textarea");
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      const copied = document.execCommand("copy");
+      area.remove();
+      if (!copied) throw new Error("the browser refused");
+    }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy JSON"; }, 1500);
+  } catch (error) {
+    showError(new Error(`could not copy: ${error.message}`), "copy");
+  }
 }
 
 /** Adds the event's archived file, with a download, once it is archived. */
@@ -812,7 +857,19 @@ function zoom(from, to) {
 // ---------------------------------------------------------------- live tail
 
 function startLive() {
-  const live = { controller: new AbortController(), paused: false, times: [], backoff: 500 };
+  const live = {
+    controller: new AbortController(),
+    paused: false,
+    times: [],
+    backoff: 500,
+    down: null, // why the stream is down, while it is
+    // Event time (ns) from which a reconnect catches up: the newest event
+    // the stream brought, or when it was first opened.
+    mark: BigInt(Date.now()) * 1000000n,
+    // Ids of the latest events brought (insertion order, at most twice
+    // KEEP_LIVE): a catch-up and the new stream may both bring one.
+    delivered: new Set(),
+  };
   state.live = live;
   $("live").setAttribute("aria-pressed", "true");
   $("live-bar").hidden = false;
@@ -828,7 +885,12 @@ function startLive() {
         if (response.status === 401 && (await askToken())) continue;
         if (!response.ok) throw new Error(`tail: HTTP ${response.status}`);
         live.backoff = 500;
+        const reconnected = live.down !== null;
+        live.down = null;
         $("live-rate").textContent = "connected";
+        // The tail starts now: what was indexed while it was down comes
+        // from a search from the last event seen.
+        if (reconnected) catchUp(live).catch((error) => { if (error.name !== "AbortError") showError(error, "live tail"); });
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = "";
         for (;;) {
@@ -840,33 +902,52 @@ function startLive() {
             const block = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
             const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
-            if (data) arrived(live, JSON.parse(data));
+            if (data) arrived(live, parseJson(data));
           }
         }
+        live.down = "the stream ended";
       } catch (error) {
         if (error.name === "AbortError") return;
-        $("live-rate").textContent = `reconnecting: ${error.message}`;
+        live.down = error.message;
       }
+      $("live-rate").textContent = `reconnecting: ${live.down}`;
       await new Promise((resolve) => setTimeout(resolve, live.backoff));
       live.backoff = Math.min(live.backoff * 2, 10000);
     }
   };
   connect();
   live.timer = setInterval(() => {
+    // While down, the reason stays shown, whatever the rate was.
+    if (live.down !== null) return;
     const now = performance.now();
     live.times = live.times.filter((t) => now - t < 5000);
-    if (live.times.length || !$("live-rate").textContent.startsWith("reconnecting")) {
-      $("live-rate").textContent = `${(live.times.length / 5).toFixed(1)} lines/s, keeping the last ${KEEP_LIVE.toLocaleString()}${live.paused ? " (paused)" : ""}`;
-    }
+    $("live-rate").textContent = `${(live.times.length / 5).toFixed(1)} lines/s, keeping the last ${KEEP_LIVE.toLocaleString()}${live.paused ? " (paused)" : ""}`;
   }, 1000);
 }
 
+/** After a reconnect: the events from the newest seen (less a second)
+ * that the stream has not brought, oldest first. Events stamped earlier
+ * than that, indexed while the stream was down, are not caught up. */
+async function catchUp(live) {
+  const from = String(live.mark - 1000000000n);
+  const page = await api("/api/search", { q: state.q, from, limit: KEEP_LIVE }, live.controller.signal);
+  if (state.live !== live) return;
+  for (const event of page.events.slice().reverse()) arrived(live, event);
+}
+
 function arrived(live, event) {
+  if (live.delivered.has(event.id)) return;
+  live.delivered.add(event.id);
+  if (live.delivered.size > 2 * KEEP_LIVE) live.delivered.delete(live.delivered.values().next().value);
+  const at = BigInt(event.timestamp_unix_nano);
+  if (at > live.mark) live.mark = at;
   live.times.push(performance.now());
-  if (live.paused) {
-    (live.held ||= []).push(event);
-    return;
-  }
+  if (live.paused) (live.held ||= []).push(event);
+  else show(event);
+}
+
+/** Puts a live event at the top, marked new for a moment. */
+function show(event) {
   event._fresh = true;
   setTimeout(() => { event._fresh = false; renderRows(); }, 1500);
   state.events.unshift(event);
@@ -894,7 +975,7 @@ async function showRehydrations() {
   button.textContent = `Rehydrated (${current.length})`;
   button.title = current.length
     ? `Also search ${events.toLocaleString()} events brought back from the archive; ` +
-      current.map((r) => `${r.id} until ${new Date(r.expires_unix_nano / 1e6).toISOString()}`).join(", ")
+      current.map((r) => `${r.id} until ${new Date(Number(BigInt(r.expires_unix_nano) / 1000000n)).toISOString()}`).join(", ")
     : "No rehydration is current";
   button.hidden = false;
 }
@@ -914,7 +995,7 @@ async function exportAs(kind) {
         const t = new Date(Number(BigInt(event.timestamp_unix_nano) / 1000000n)).toISOString();
         parts.push([t, event.severity && event.severity.text, event.resource.host, event.resource.source, event.body].map(csv).join(",") + "\n");
       } else {
-        parts.push(JSON.stringify(event, plain) + "\n");
+        parts.push(JSON.stringify(plain(event), exact) + "\n");
       }
     }
     total += page.events.length;
@@ -1088,7 +1169,7 @@ function wire() {
     if (!live.paused && live.held) {
       const held = live.held;
       live.held = [];
-      held.forEach((event) => arrived(live, event));
+      held.forEach(show);
     }
   });
   $("live-clear").addEventListener("click", () => {

@@ -221,6 +221,34 @@ impl Browser {
         );
     }
 
+    /// Sends the DevTools command `method` with `params` to the page
+    /// (chromedriver's `goog/cdp/execute`) and returns its result: what
+    /// WebDriver has no command for, such as emulated media features.
+    pub fn cdp(&self, method: &str, params: Value) -> Value {
+        self.session_call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": method, "params": params })),
+        )
+    }
+
+    /// Lets the page download files, saved under their own names in `dir`.
+    pub fn allow_downloads(&self, dir: &Path) {
+        self.cdp(
+            "Browser.setDownloadBehavior",
+            json!({ "behavior": "allow", "downloadPath": dir.display().to_string() }),
+        );
+    }
+
+    /// Emulates the system's colour scheme (`"light"` or `"dark"`), as
+    /// `prefers-color-scheme` reports it to the page.
+    pub fn emulate_color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        );
+    }
+
     /// Saves a PNG of the viewport to `path` (directories created).
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine as _;

@@ -340,11 +340,22 @@ pub fn start_run_with(
     dir: &std::path::Path,
     args: &[String],
 ) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
+    start_run_on(bin, dir, "127.0.0.1:0", args)
+}
+
+/// [`start_run_with`] with the API on `listen` (`127.0.0.1:0` picks a free
+/// port): a test restarting `run` in place gives the address it had.
+pub fn start_run_on(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    listen: &str,
+    args: &[String],
+) -> (Child, SocketAddr, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
     // Run from `dir`, so relative paths in `args` are taken from there.
     let mut child = Command::new(bin)
         .current_dir(dir)
-        .args(["run", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["run", "--listen", listen, "--data-dir"])
         .arg(dir.join("data"))
         .args(args)
         .env("RUST_LOG", "info")
