@@ -267,7 +267,7 @@ fn run_archives_into_its_local_directory_by_default() {
         objects[0].display()
     );
     let mut decompressed = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&objects[0]).expect("object"))
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&objects[0]).expect("object"))
         .read_to_string(&mut decompressed)
         .expect("gzip");
     assert_eq!(decompressed, text, "byte-exact");

@@ -49,6 +49,7 @@ pub struct Archiver {
     spool: Spool,
     prefix: String,
     gzip_level: u32,
+    gzip_threads: usize,
     multipart_threshold: u64,
 }
 
@@ -110,8 +111,18 @@ impl Archiver {
             spool,
             prefix: prefix.trim_matches('/').to_owned(),
             gzip_level,
+            gzip_threads: crate::prepare::default_gzip_threads(),
             multipart_threshold,
         }
+    }
+
+    /// Compresses on `threads` threads (0: one per core).
+    pub fn with_gzip_threads(mut self, threads: usize) -> Self {
+        self.gzip_threads = match threads {
+            0 => crate::prepare::default_gzip_threads(),
+            threads => threads,
+        };
+        self
     }
 
     /// The spool of pending requests.
@@ -136,6 +147,7 @@ impl Archiver {
             &self.spool.work_dir(),
             &name,
             self.gzip_level,
+            self.gzip_threads,
         )
         .await?;
         // logrotate may have renamed it again (app.log.1 to app.log.2) and put

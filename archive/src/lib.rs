@@ -54,7 +54,7 @@ pub use error::ArchiveError;
 pub use key::validate_key;
 pub use local::LocalStore;
 use loghaul_config::{ArchiveTarget, Config};
-pub use prepare::{Prepared, locate_raw, prepare};
+pub use prepare::{Prepared, default_gzip_threads, locate_raw, prepare};
 pub use s3::{S3Connection, S3Store};
 pub use spool::{ArchiveRequest, Spool, SpoolEntry};
 use tokio::io::AsyncRead;

@@ -1,11 +1,21 @@
 //! One pass over a rotated raw file: its sha256, size and line count, its
 //! first and last lines, and a gzip copy in the spool, all while reading it
 //! once in 1 MiB pieces. Nothing is held whole in memory.
+//!
+//! The gzip copy is made as pigz makes its: each 1 MiB piece is compressed
+//! on its own, on one of `threads` threads, into a complete gzip member, and
+//! the members are written in order. A file of several members is one valid
+//! gzip file: `gunzip` and [`flate2::read::MultiGzDecoder`] read it back
+//! whole. Unlike pigz, a member does not start from the previous piece's
+//! last 32 KiB, which costs a fraction of a percent of size and keeps the
+//! members independent. At most `threads + 1` pieces are in flight.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -38,21 +48,28 @@ pub struct Prepared {
     pub last_line: Vec<u8>,
 }
 
+/// How many threads compress when none is configured: one per core.
+pub fn default_gzip_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Reads the file `file` (found at `raw` or renamed beside it) once,
-/// writing `<work_dir>/<name>.gz` at gzip `level`.
+/// writing `<work_dir>/<name>.gz` at gzip `level`, compressed on `threads`
+/// threads.
 pub async fn prepare(
     raw: &Path,
     file: FileIdentity,
     work_dir: &Path,
     name: &str,
     level: u32,
+    threads: usize,
 ) -> Result<Prepared, ArchiveError> {
     let (raw, work_dir, name) = (raw.to_owned(), work_dir.to_owned(), name.to_owned());
-    tokio::task::spawn_blocking(move || prepare_blocking(&raw, file, &work_dir, &name, level))
-        .await
-        .map_err(|error| {
-            ArchiveError::io("compress", Path::new("."), std::io::Error::other(error))
-        })?
+    tokio::task::spawn_blocking(move || {
+        prepare_blocking(&raw, file, &work_dir, &name, level, threads.max(1))
+    })
+    .await
+    .map_err(|error| ArchiveError::io("compress", Path::new("."), std::io::Error::other(error)))?
 }
 
 /// Where the file `file` names is now: `path` while it is still that file,
@@ -96,6 +113,7 @@ fn prepare_blocking(
     work_dir: &Path,
     name: &str,
     level: u32,
+    threads: usize,
 ) -> Result<Prepared, ArchiveError> {
     std::fs::create_dir_all(work_dir)
         .map_err(|error| ArchiveError::io("create directory", work_dir, error))?;
@@ -105,25 +123,14 @@ fn prepare_blocking(
     let partial = work_dir.join(format!("{name}.gz.partial"));
     let output =
         File::create(&partial).map_err(|error| ArchiveError::io("create", &partial, error))?;
-    let mut encoder = GzEncoder::new(
-        HashingWriter {
-            inner: BufWriter::with_capacity(CHUNK, output),
-            digest: DigestBuilder::default(),
-        },
-        Compression::new(level),
-    );
+    let mut hashing = HashingWriter {
+        inner: BufWriter::with_capacity(CHUNK, output),
+        digest: DigestBuilder::default(),
+    };
     let mut digest = DigestBuilder::default();
-    let mut buffer = vec![0u8; CHUNK];
     let (mut newlines, mut first_line, mut first_done, mut last_byte) =
         (0u64, Vec::new(), false, None);
-    loop {
-        let read = input
-            .read(&mut buffer)
-            .map_err(|error| ArchiveError::io("read", raw, error))?;
-        if read == 0 {
-            break;
-        }
-        let chunk = &buffer[..read];
+    let each_piece = |chunk: &[u8]| {
         digest.update(chunk);
         newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
         if !first_done {
@@ -133,13 +140,18 @@ fn prepare_blocking(
             first_done = end < chunk.len() || first_line.len() >= LINE_SAMPLE;
         }
         last_byte = chunk.last().copied();
-        encoder
-            .write_all(chunk)
-            .map_err(|error| ArchiveError::io("compress", &partial, error))?;
-    }
-    let hashing = encoder
-        .finish()
-        .map_err(|error| ArchiveError::io("compress", &partial, error))?;
+    };
+    compress_members(
+        &mut input,
+        &mut hashing,
+        Compression::new(level),
+        threads,
+        each_piece,
+    )
+    .map_err(|failure| match failure {
+        Failure::Read(error) => ArchiveError::io("read", raw, error),
+        Failure::Write(error) => ArchiveError::io("compress", &partial, error),
+    })?;
     let gzip = hashing.digest.finish();
     let file = hashing
         .inner
@@ -162,6 +174,118 @@ fn prepare_blocking(
         first_line,
         last_line,
     })
+}
+
+/// Where [`compress_members`] stopped.
+enum Failure {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Reads `input` to its end in pieces of [`CHUNK`] bytes, shows each piece
+/// to `each_piece` in order, and writes each as its own gzip member to
+/// `out`, in order, compressing on `threads` threads (see the module
+/// comment). An empty input still makes one (empty) member, so the output
+/// is always a gzip file.
+fn compress_members(
+    input: &mut impl Read,
+    out: &mut impl Write,
+    level: Compression,
+    threads: usize,
+    mut each_piece: impl FnMut(&[u8]),
+) -> Result<(), Failure> {
+    let (job_sender, jobs) = mpsc::channel::<(u64, Vec<u8>)>();
+    let jobs = Arc::new(Mutex::new(jobs));
+    let (done_sender, done) = mpsc::channel::<(u64, std::io::Result<Vec<u8>>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (jobs, done_sender) = (jobs.clone(), done_sender.clone());
+            scope.spawn(move || {
+                loop {
+                    let job = jobs.lock().map(|jobs| jobs.recv());
+                    let Ok(Ok((index, piece))) = job else {
+                        return;
+                    };
+                    let member = gzip_member(&piece, level);
+                    if done_sender.send((index, member)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_sender);
+        let mut waiting: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let (mut sent, mut written) = (0u64, 0u64);
+        // Writes every member that is next in order.
+        let mut write_ready = |waiting: &mut BTreeMap<u64, Vec<u8>>, written: &mut u64| {
+            while let Some(member) = waiting.remove(written) {
+                out.write_all(&member).map_err(Failure::Write)?;
+                *written += 1;
+            }
+            Ok(())
+        };
+        let receive_one = |waiting: &mut BTreeMap<u64, Vec<u8>>| match done.recv() {
+            Ok((index, Ok(member))) => {
+                waiting.insert(index, member);
+                Ok(())
+            }
+            Ok((_, Err(error))) => Err(Failure::Write(error)),
+            Err(_) => Err(Failure::Write(std::io::Error::other(
+                "a compression thread stopped",
+            ))),
+        };
+        let result = (|| {
+            loop {
+                let mut piece = vec![0u8; CHUNK];
+                let read = read_full(input, &mut piece).map_err(Failure::Read)?;
+                if read == 0 && sent > 0 {
+                    break;
+                }
+                piece.truncate(read);
+                each_piece(&piece);
+                job_sender
+                    .send((sent, piece))
+                    .map_err(|_| Failure::Write(std::io::Error::other("no compression thread")))?;
+                sent += 1;
+                while sent - written > threads as u64 {
+                    receive_one(&mut waiting)?;
+                    write_ready(&mut waiting, &mut written)?;
+                }
+                if read < CHUNK {
+                    break;
+                }
+            }
+            while written < sent {
+                receive_one(&mut waiting)?;
+                write_ready(&mut waiting, &mut written)?;
+            }
+            Ok(())
+        })();
+        // Ends the threads, whether or not all went well.
+        drop(job_sender);
+        result
+    })
+}
+
+/// Fills `buffer` unless the input ends first; the count read.
+fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// One complete gzip member of `piece`.
+fn gzip_member(piece: &[u8], level: Compression) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(piece.len() / 3 + 64), level);
+    encoder.write_all(piece)?;
+    encoder.finish()
 }
 
 /// Hashes what passes through to `inner`.
@@ -205,6 +329,99 @@ mod tests {
         FileIdentity::of_path(path, 1).expect("stat")
     }
 
+    /// Members compressed on any number of threads read back byte-exact,
+    /// with `gunzip` and with `MultiGzDecoder`, at sizes around the piece
+    /// boundaries; the pieces are shown in order; an empty input is still a
+    /// gzip file.
+    #[test]
+    fn members_on_any_thread_count_read_back_byte_exact() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let text: Vec<u8> = (0..(3 * CHUNK + 100))
+            .map(|n| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if n % 61 == 60 {
+                    b'\n'
+                } else {
+                    b'a' + (state % 20) as u8
+                }
+            })
+            .collect();
+        for size in [
+            0,
+            1,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            2 * CHUNK,
+            3 * CHUNK + 100,
+        ] {
+            for threads in [1, 2, 3, 8] {
+                let raw = &text[..size];
+                let mut out = Vec::new();
+                let mut shown = Vec::new();
+                compress_members(
+                    &mut &raw[..],
+                    &mut out,
+                    Compression::new(6),
+                    threads,
+                    |piece| shown.extend_from_slice(piece),
+                )
+                .unwrap_or_else(|_| panic!("compress {size} on {threads}"));
+                assert!(shown == raw, "pieces in order: {size} on {threads}");
+                let mut back = Vec::new();
+                flate2::read::MultiGzDecoder::new(&out[..])
+                    .read_to_end(&mut back)
+                    .expect("decode");
+                assert!(back == raw, "{size} bytes on {threads} threads");
+                let members = size.div_ceil(CHUNK).max(1);
+                let gunzip = std::process::Command::new("gunzip")
+                    .arg("-c")
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("gunzip runs");
+                let mut child = gunzip;
+                let mut stdin = child.stdin.take().expect("stdin");
+                let writer = std::thread::spawn(move || stdin.write_all(&out));
+                let output = child.wait_with_output().expect("gunzip ends");
+                writer.join().expect("writer").expect("written");
+                assert!(output.status.success());
+                assert!(
+                    output.stdout == raw,
+                    "gunzip: {size} bytes, {members} members"
+                );
+            }
+        }
+    }
+
+    /// A read error stops the work with that error, and no thread is left.
+    #[test]
+    fn a_read_error_stops_the_threads() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("disk gone"));
+                }
+                let n = buffer.len().min(self.0);
+                buffer[..n].fill(b'x');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        let result = compress_members(
+            &mut Failing(CHUNK * 2 + 5),
+            &mut out,
+            Compression::new(1),
+            2,
+            |_| {},
+        );
+        assert!(matches!(result, Err(Failure::Read(error)) if error.to_string() == "disk gone"));
+    }
+
     /// logrotate's numbered scheme renames app.log.1 to app.log.2 and puts a
     /// newer file at app.log.1 before the archiver gets to it: the file
     /// asked for is archived from its new name, never the newer file.
@@ -216,7 +433,7 @@ mod tests {
         let file = identity(&first);
         std::fs::rename(&first, dir.path().join("app.log.2")).expect("rotate");
         std::fs::write(&first, "newer, not yet archived\n").expect("write");
-        let prepared = prepare(&first, file, &dir.path().join("work"), "r", 6)
+        let prepared = prepare(&first, file, &dir.path().join("work"), "r", 6, 2)
             .await
             .expect("prepare");
         assert_eq!(prepared.raw_path, dir.path().join("app.log.2"));
@@ -224,7 +441,7 @@ mod tests {
 
         // Gone under every name: an error naming it, not the newer file.
         std::fs::remove_file(dir.path().join("app.log.2")).expect("delete");
-        let error = prepare(&first, file, &dir.path().join("work"), "g", 6)
+        let error = prepare(&first, file, &dir.path().join("work"), "g", 6, 2)
             .await
             .expect_err("gone");
         assert!(
@@ -239,7 +456,7 @@ mod tests {
         let raw = dir.path().join("app.log");
         let text = "2026-11-22T00:00:00Z first\nmiddle\n2026-11-22T01:00:00Z last without newline";
         std::fs::write(&raw, text).expect("write");
-        let prepared = prepare(&raw, identity(&raw), &dir.path().join("work"), "x", 6)
+        let prepared = prepare(&raw, identity(&raw), &dir.path().join("work"), "x", 6, 2)
             .await
             .expect("prepare");
         assert_eq!(prepared.line_count, 3);
@@ -259,7 +476,7 @@ mod tests {
                 .expect("digest")
         );
         let mut decompressed = String::new();
-        flate2::read::GzDecoder::new(File::open(&prepared.gzip_path).expect("gz"))
+        flate2::read::MultiGzDecoder::new(File::open(&prepared.gzip_path).expect("gz"))
             .read_to_string(&mut decompressed)
             .expect("valid gzip");
         assert_eq!(decompressed, text);
@@ -271,7 +488,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let raw = dir.path().join("empty.log");
         std::fs::write(&raw, b"").expect("write");
-        let prepared = prepare(&raw, identity(&raw), dir.path(), "e", 1)
+        let prepared = prepare(&raw, identity(&raw), dir.path(), "e", 1, 2)
             .await
             .expect("prepare");
         assert_eq!((prepared.line_count, prepared.raw.size), (0, 0));

@@ -485,6 +485,9 @@ pub struct ArchiveConfig {
     pub request_checksum_calculation: ChecksumMode,
     /// gzip level, 0 to 9.
     pub gzip_level: u32,
+    /// Threads compressing one rotated file, each 1 MiB piece its own gzip
+    /// member (pigz's approach); 0 is one per core.
+    pub gzip_threads: usize,
     /// S3 Object Lock on every upload, where the bucket has it enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<ObjectLockConfig>,
@@ -503,6 +506,7 @@ impl Default for ArchiveConfig {
             part_size: ByteSize::mib(16),
             request_checksum_calculation: ChecksumMode::WhenSupported,
             gzip_level: 6,
+            gzip_threads: 0,
             object_lock: None,
         }
     }

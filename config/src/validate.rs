@@ -317,6 +317,12 @@ fn validate_archive(config: &Config, issues: &mut Vec<Issue>) {
     if archive.gzip_level > 9 {
         issues.push(issue("archive.gzip_level", "gzip_level must be 0 to 9"));
     }
+    if archive.gzip_threads > 256 {
+        issues.push(issue(
+            "archive.gzip_threads",
+            "gzip_threads must be 0 (one per core) to 256",
+        ));
+    }
     if let Some(lock) = &archive.object_lock {
         if lock.days == 0 {
             issues.push(issue(

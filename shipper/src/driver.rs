@@ -170,7 +170,8 @@ pub async fn ship_with_metrics(
         "",
         config.archive.gzip_level,
         config.archive.multipart_threshold.bytes(),
-    );
+    )
+    .with_gzip_threads(config.archive.gzip_threads);
     let archive_wake = Arc::new(tokio::sync::Notify::new());
     let archive_stop = CancellationToken::new();
     let retention = LocalRetention {

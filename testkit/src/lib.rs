@@ -179,7 +179,7 @@ fn s3s_fs_binary() -> PathBuf {
 pub fn gunzip(compressed: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(compressed)
+    flate2::read::MultiGzDecoder::new(compressed)
         .read_to_end(&mut raw)
         .expect("a valid gzip stream");
     raw
