@@ -133,6 +133,7 @@ async fn read_back(
     Ok([verify, restore])
 }
 
+#[allow(clippy::print_stdout)]
 pub(crate) fn bench_archive(args: BenchArchiveArgs) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let (file, lines) = bench_input(args.file.as_deref(), args.size, scratch.path())?;
