@@ -70,17 +70,7 @@ async fn a_poison_message_is_listed_shown_replayed_and_purged() {
         .expect("published");
 
     // A real parser dead-letters it.
-    let mut parser = loghaul_testkit::spawn_role(Path::new(BIN), "parse", &config);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while listing(&config)["held"] != 1 {
-        assert!(Instant::now() < deadline, "never dead-lettered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Command::new("kill")
-        .args(["-TERM", &parser.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(parser.wait().expect("exit").success());
+    parser_dead_letters_it(&config).await;
 
     // Listed, the same twice, and still there.
     let first = listing(&config);
@@ -244,17 +234,7 @@ async fn decodable_dead_letters_are_shown_decoded_and_replayed_all() {
         .publish(Route::Raw, &[message(&event_payload, None)])
         .await
         .expect("published");
-    let mut parser = loghaul_testkit::spawn_role(Path::new(BIN), "parse", &config);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while listing(&config)["held"] != 1 {
-        assert!(Instant::now() < deadline, "never dead-lettered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Command::new("kill")
-        .args(["-TERM", &parser.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(parser.wait().expect("exit").success());
+    parser_dead_letters_it(&config).await;
     // A raw batch, dead-lettered as the AMQP consumer writes one.
     publisher
         .publish(
@@ -395,4 +375,20 @@ async fn decodable_dead_letters_are_shown_decoded_and_replayed_all() {
     drop(queue);
 
     broker.delete_topology().await.expect("cleanup");
+}
+
+/// Runs a real parser until the dead-letter queue holds one message, then
+/// stops it with SIGTERM.
+async fn parser_dead_letters_it(config: &Path) {
+    let mut parser = loghaul_testkit::spawn_role(Path::new(BIN), "parse", config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while listing(config)["held"] != 1 {
+        assert!(Instant::now() < deadline, "never dead-lettered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &parser.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(parser.wait().expect("exit").success());
 }
