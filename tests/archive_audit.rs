@@ -136,6 +136,27 @@ fn log_lines(day: u32, count: u32, tag: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The keys of an `ls --json` listing, in its order.
+fn listed_keys(listing: &Value) -> Vec<&str> {
+    listing["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|row| row["key"].as_str().expect("key"))
+        .collect()
+}
+
+/// `sha256sum -c SHA256SUMS` in `dir`: asserts it passes, returns its output.
+fn sha256sum_check(dir: &Path) -> String {
+    let checked = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(dir)
+        .output()
+        .expect("sha256sum runs");
+    assert!(checked.status.success(), "{checked:?}");
+    String::from_utf8_lossy(&checked.stdout).into_owned()
+}
+
 fn statuses(report: &Value, field: &str) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = report["results"]
         .as_array()
@@ -248,13 +269,7 @@ async fn audit(archive: Archive) {
         "2026-11-23T00:00:00Z",
     ];
     let (_, picked) = archive.json(&[&["ls"][..], &day[..]].concat());
-    let keys: Vec<&str> = picked["objects"]
-        .as_array()
-        .expect("objects")
-        .iter()
-        .map(|row| row["key"].as_str().expect("key"))
-        .collect();
-    assert_eq!(keys, [key_app_22.as_str(), key_db.as_str()]);
+    assert_eq!(listed_keys(&picked), [key_app_22.as_str(), key_db.as_str()]);
     assert_eq!(
         picked["prefixes"],
         serde_json::json!([
@@ -287,13 +302,7 @@ async fn audit(archive: Archive) {
         .expect("runs");
     assert!(by_config.status.success(), "{by_config:?}");
     let by_config: Value = serde_json::from_slice(&by_config.stdout).expect("JSON");
-    let keys: Vec<&str> = by_config["objects"]
-        .as_array()
-        .expect("objects")
-        .iter()
-        .map(|row| row["key"].as_str().expect("key"))
-        .collect();
-    assert_eq!(keys, [key_db.as_str()], "{by_config}");
+    assert_eq!(listed_keys(&by_config), [key_db.as_str()], "{by_config}");
     let (_, estimate) = archive.json(&[&["ls", "--estimate"][..], &day[..]].concat());
     assert_eq!(estimate["objects"], 2, "{estimate}");
     assert!(estimate["bytes"].as_u64().expect("bytes") > 0);
@@ -417,16 +426,7 @@ async fn audit(archive: Archive) {
             .iter()
             .any(|file| file.starts_with("loghaul-restore-") && file.ends_with(".json"))
     );
-    let checked = Command::new("sha256sum")
-        .args(["-c", "SHA256SUMS"])
-        .current_dir(dest.path())
-        .output()
-        .expect("sha256sum runs");
-    assert!(checked.status.success(), "{checked:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&checked.stdout),
-        format!("{target}: OK\n")
-    );
+    assert_eq!(sha256sum_check(dest.path()), format!("{target}: OK\n"));
     let manifest_name = files
         .iter()
         .find(|file| file.starts_with("loghaul-restore-"))
@@ -522,17 +522,8 @@ async fn audit(archive: Archive) {
     );
     let beside = format!("cron.log.1.{}", &sha256_hex(&tuesday)[..12]);
     assert_eq!(std::fs::read(dir.join(&beside)).expect("second"), tuesday);
-    let checked = Command::new("sha256sum")
-        .args(["-c", "SHA256SUMS"])
-        .current_dir(numbered.path())
-        .output()
-        .expect("sha256sum runs");
-    assert!(checked.status.success(), "{checked:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&checked.stdout).lines().count(),
-        2,
-        "{checked:?}"
-    );
+    let checked = sha256sum_check(numbered.path());
+    assert_eq!(checked.lines().count(), 2, "{checked}");
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

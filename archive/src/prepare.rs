@@ -216,23 +216,24 @@ fn compress_members(
         drop(done_sender);
         let mut waiting: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let (mut sent, mut written) = (0u64, 0u64);
-        // Writes every member that is next in order.
-        let mut write_ready = |waiting: &mut BTreeMap<u64, Vec<u8>>, written: &mut u64| {
+        // Receives one member, then writes every member next in order.
+        let mut receive_and_write = |written: &mut u64| {
+            match done.recv() {
+                Ok((index, Ok(member))) => {
+                    waiting.insert(index, member);
+                }
+                Ok((_, Err(error))) => return Err(Failure::Write(error)),
+                Err(_) => {
+                    return Err(Failure::Write(std::io::Error::other(
+                        "a compression thread stopped",
+                    )));
+                }
+            }
             while let Some(member) = waiting.remove(written) {
                 out.write_all(&member).map_err(Failure::Write)?;
                 *written += 1;
             }
             Ok(())
-        };
-        let receive_one = |waiting: &mut BTreeMap<u64, Vec<u8>>| match done.recv() {
-            Ok((index, Ok(member))) => {
-                waiting.insert(index, member);
-                Ok(())
-            }
-            Ok((_, Err(error))) => Err(Failure::Write(error)),
-            Err(_) => Err(Failure::Write(std::io::Error::other(
-                "a compression thread stopped",
-            ))),
         };
         let result = (|| {
             loop {
@@ -248,16 +249,14 @@ fn compress_members(
                     .map_err(|_| Failure::Write(std::io::Error::other("no compression thread")))?;
                 sent += 1;
                 while sent - written > threads as u64 {
-                    receive_one(&mut waiting)?;
-                    write_ready(&mut waiting, &mut written)?;
+                    receive_and_write(&mut written)?;
                 }
                 if read < CHUNK {
                     break;
                 }
             }
             while written < sent {
-                receive_one(&mut waiting)?;
-                write_ready(&mut waiting, &mut written)?;
+                receive_and_write(&mut written)?;
             }
             Ok(())
         })();
