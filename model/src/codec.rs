@@ -124,7 +124,7 @@ pub fn peek(bytes: &[u8]) -> Result<(MessageKind, u8), CodecError> {
     Ok((kind, bytes[3]))
 }
 
-fn header(kind: MessageKind) -> Vec<u8> {
+pub(crate) fn header(kind: MessageKind) -> Vec<u8> {
     vec![MAGIC[0], MAGIC[1], kind.byte(), kind.current_version()]
 }
 
@@ -233,6 +233,8 @@ impl RawBatchV2 {
         }
     }
 }
+
+pub use crate::event_codec::{EventHead, EventTail, EventWriter};
 
 /// Encodes an [`EventBatch`] in the current version.
 pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {

@@ -97,34 +97,173 @@ pub(crate) fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
         .iter()
         .map(|event| event.body.len() + 64 + 24 * event.attributes.len())
         .sum();
-    out.reserve(estimate);
-    varint(out, batch.events.len() as u64);
-    let mut previous: Option<&Resource> = None;
+    let mut writer = EventWriter::append_to(std::mem::take(out), batch.events.len(), estimate);
     for event in &batch.events {
-        out.extend_from_slice(&event.id.0.to_le_bytes());
-        varint(out, zigzag(event.timestamp_unix_nano));
-        varint(out, zigzag(event.observed_timestamp_unix_nano));
-        optional_string(out, event.severity.text.as_deref());
-        out.push(event.severity.number);
-        string(out, &event.body);
-        object(out, &event.attributes);
-        if previous == Some(&event.resource) {
+        writer.head(&EventHead {
+            id: event.id,
+            timestamp_unix_nano: event.timestamp_unix_nano,
+            observed_timestamp_unix_nano: event.observed_timestamp_unix_nano,
+            severity_text: event.severity.text.as_deref(),
+            severity_number: event.severity.number,
+            body: &event.body,
+        });
+        writer.attribute_count(event.attributes.len());
+        for (key, item) in &event.attributes {
+            writer.key(key);
+            writer.value(item);
+        }
+        writer.tail(&EventTail {
+            resource: &event.resource,
+            file: event.file,
+            offset: event.offset,
+            parse_error: event.parse_error.as_deref(),
+        });
+    }
+    *out = writer.finish();
+}
+
+/// The fields of an event that come before its attributes.
+#[derive(Clone, Copy, Debug)]
+pub struct EventHead<'a> {
+    /// The record's id.
+    pub id: EventId,
+    /// The record's own time.
+    pub timestamp_unix_nano: i64,
+    /// The read time.
+    pub observed_timestamp_unix_nano: i64,
+    /// The level as written.
+    pub severity_text: Option<&'a str>,
+    /// The normalised severity.
+    pub severity_number: u8,
+    /// The message.
+    pub body: &'a str,
+}
+
+/// The fields of an event that come after its attributes.
+#[derive(Clone, Copy, Debug)]
+pub struct EventTail<'a> {
+    /// Host, source, service and source name.
+    pub resource: &'a Resource,
+    /// The file the record was read from.
+    pub file: FileIdentity,
+    /// The record's first byte in that file.
+    pub offset: u64,
+    /// Why parsing failed, if it did.
+    pub parse_error: Option<&'a str>,
+}
+
+/// Writes an `EventBatch` message (version 2) event by event, straight from
+/// borrowed parts, so a parser need not build each [`Event`] first.
+///
+/// Each event is [`head`](Self::head), then
+/// [`attribute_count`](Self::attribute_count) and that many
+/// [`key`](Self::key)/value pairs in ascending key order with no key twice
+/// (as a `serde_json::Map` iterates), then [`tail`](Self::tail); exactly
+/// the count given to [`new`](Self::new) of them. Written that way, the
+/// bytes equal `codec::encode_event_batch` of the same events, which the
+/// parser's tests check.
+#[derive(Debug)]
+pub struct EventWriter {
+    out: Vec<u8>,
+    previous: Option<Resource>,
+}
+
+impl EventWriter {
+    /// A message of `count` events, with room for about `bytes_hint` bytes.
+    pub fn new(count: usize, bytes_hint: usize) -> Self {
+        Self::append_to(
+            crate::codec::header(crate::codec::MessageKind::EventBatch),
+            count,
+            bytes_hint,
+        )
+    }
+
+    fn append_to(mut out: Vec<u8>, count: usize, bytes_hint: usize) -> Self {
+        out.reserve(bytes_hint);
+        varint(&mut out, count as u64);
+        Self {
+            out,
+            previous: None,
+        }
+    }
+
+    /// Starts an event.
+    pub fn head(&mut self, head: &EventHead<'_>) {
+        let out = &mut self.out;
+        out.extend_from_slice(&head.id.0.to_le_bytes());
+        varint(out, zigzag(head.timestamp_unix_nano));
+        varint(out, zigzag(head.observed_timestamp_unix_nano));
+        optional_string(out, head.severity_text);
+        out.push(head.severity_number);
+        string(out, head.body);
+    }
+
+    /// How many attributes follow.
+    pub fn attribute_count(&mut self, count: usize) {
+        varint(&mut self.out, count as u64);
+    }
+
+    /// An attribute's key.
+    pub fn key(&mut self, key: &str) {
+        string(&mut self.out, key);
+    }
+
+    /// An attribute's value.
+    pub fn value(&mut self, item: &Value) {
+        value(&mut self.out, item);
+    }
+
+    /// An attribute's value that is a string.
+    pub fn string_value(&mut self, text: &str) {
+        self.out.push(6);
+        string(&mut self.out, text);
+    }
+
+    /// Ends an event. A resource equal to the previous event's is written
+    /// as one byte.
+    pub fn tail(&mut self, tail: &EventTail<'_>) {
+        let out = &mut self.out;
+        if self
+            .previous
+            .as_ref()
+            .is_some_and(|previous| same_resource(previous, tail.resource))
+        {
             out.push(0);
         } else {
             out.push(1);
-            let resource = &event.resource;
+            let resource = tail.resource;
             string(out, &resource.host);
             string(out, &resource.source);
             optional_string(out, resource.service.as_deref());
             optional_string(out, resource.source_name.as_deref());
-            previous = Some(resource);
+            self.previous = Some(resource.clone());
         }
-        varint(out, event.file.device);
-        varint(out, event.file.inode);
-        varint(out, event.file.fingerprint);
-        varint(out, event.offset);
-        optional_string(out, event.parse_error.as_deref());
+        varint(out, tail.file.device);
+        varint(out, tail.file.inode);
+        varint(out, tail.file.fingerprint);
+        varint(out, tail.offset);
+        optional_string(out, tail.parse_error);
     }
+
+    /// The message.
+    pub fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Whether two resources are equal, comparing pointers first: the events of
+/// one batch share one resource's strings.
+fn same_resource(a: &Resource, b: &Resource) -> bool {
+    let same = |x: &Arc<str>, y: &Arc<str>| Arc::ptr_eq(x, y) || x == y;
+    let same_option = |x: &Option<Arc<str>>, y: &Option<Arc<str>>| match (x, y) {
+        (Some(x), Some(y)) => same(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    same(&a.host, &b.host)
+        && same(&a.source, &b.source)
+        && same_option(&a.service, &b.service)
+        && same_option(&a.source_name, &b.source_name)
 }
 
 /// Reads a version 2 body.

@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use loghaul_config::ParserConfig;
+use loghaul_model::codec::{EventHead, EventTail, EventWriter};
 use loghaul_model::{Event, EventId, RawBatch, RawRecord, Resource, Severity};
-use serde_json::Value;
 
-use formats::{Draft, Format, Mismatch, UserPattern, Wrapper};
+use formats::{Draft, Format, Mismatch, UserPattern, Word, Wrapper};
 use timestamp::Zone;
 
 /// After this many records in a row that the chosen format refuses and
@@ -38,16 +38,18 @@ const MAX_SOURCES: usize = 16_384;
 
 /// Turns raw batches into events. One per worker; it keeps what `auto`
 /// learnt about each source.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Parser {
     patterns: HashMap<String, Arc<UserPattern>>,
     sources: HashMap<(String, String), SourceState>,
     zones: HashMap<String, Arc<Zone>>,
     draft: Draft,
+    /// Scratch space for writing attributes in key order.
+    order: Vec<usize>,
 }
 
 /// How one source's records are read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct SourceState {
     /// `None`: detect per record.
     wrapper: Option<Option<Wrapper>>,
@@ -59,13 +61,13 @@ struct SourceState {
     hint: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Choice {
     Fixed(Format),
     Auto(Detector),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Detector {
     current: Option<Format>,
     misses: u32,
@@ -75,9 +77,13 @@ impl Detector {
     /// Reads `text` with the current format, or the first candidate that
     /// takes it, or `plain`. Returns the format used.
     fn parse(&mut self, text: &str, draft: &mut Draft) -> Format {
+        // The line is copied into the draft once; later tries reuse it.
+        draft.start(text);
         if let Some(current) = &self.current {
             let plain_with_time = matches!(current, Format::Plain);
-            if current.parse(text, draft).is_ok() && (!plain_with_time || draft.stamp.is_some()) {
+            if current.parse_again(text, draft).is_ok()
+                && (!plain_with_time || draft.stamp.is_some())
+            {
                 self.misses = 0;
                 return current.clone();
             }
@@ -88,13 +94,13 @@ impl Detector {
             if Some(candidate.name()) == current_name {
                 continue;
             }
-            if candidate.parse(text, draft).is_ok() {
+            if candidate.parse_again(text, draft).is_ok() {
                 chosen = Some(candidate);
                 break;
             }
         }
         let chosen = chosen.unwrap_or_else(|| {
-            Format::Plain.parse(text, draft).ok();
+            Format::Plain.parse_again(text, draft).ok();
             Format::Plain
         });
         let plain_without_time = matches!(chosen, Format::Plain) && draft.stamp.is_none();
@@ -125,6 +131,7 @@ impl Parser {
             sources: HashMap::new(),
             zones: HashMap::new(),
             draft: Draft::default(),
+            order: Vec::new(),
         })
     }
 
@@ -184,6 +191,69 @@ impl Parser {
 
     /// The events of `batch`, one per record, in order.
     pub fn parse_batch(&mut self, batch: &RawBatch) -> Vec<Event> {
+        let mut events = Vec::with_capacity(batch.records.len());
+        self.each_record(batch, |draft, record, resource, read| {
+            events.push(Event {
+                id: EventId::new(&batch.host, &batch.file, record.offset),
+                timestamp_unix_nano: read.timestamp_unix_nano,
+                observed_timestamp_unix_nano: batch.read_time_unix_nano,
+                severity: Severity {
+                    text: draft.level().map(str::to_owned),
+                    number: read.severity_number,
+                },
+                body: draft.body_or_line().to_owned(),
+                attributes: draft.attributes(),
+                resource: resource.clone(),
+                file: batch.file,
+                offset: record.offset,
+                parse_error: read.parse_error,
+            });
+        });
+        events
+    }
+
+    /// The `EventBatch` message of `batch`, as
+    /// `codec::encode_event_batch(&EventBatch { events: self.parse_batch(batch) })`
+    /// would write it, without building the events: what the worker
+    /// publishes.
+    pub fn parse_batch_encoded(&mut self, batch: &RawBatch) -> EncodedEvents {
+        let estimate = batch.payload_bytes() * 2 + 96 * batch.records.len();
+        let mut writer = EventWriter::new(batch.records.len(), estimate);
+        let mut parse_errors = 0;
+        let mut order = std::mem::take(&mut self.order);
+        self.each_record(batch, |draft, record, resource, read| {
+            writer.head(&EventHead {
+                id: EventId::new(&batch.host, &batch.file, record.offset),
+                timestamp_unix_nano: read.timestamp_unix_nano,
+                observed_timestamp_unix_nano: batch.read_time_unix_nano,
+                severity_text: draft.level(),
+                severity_number: read.severity_number,
+                body: draft.body_or_line(),
+            });
+            draft.write_attributes(&mut writer, &mut order);
+            writer.tail(&EventTail {
+                resource,
+                file: batch.file,
+                offset: record.offset,
+                parse_error: read.parse_error.as_deref(),
+            });
+            parse_errors += usize::from(read.parse_error.is_some());
+        });
+        self.order = order;
+        EncodedEvents {
+            payload: writer.finish(),
+            events: batch.records.len(),
+            parse_errors,
+        }
+    }
+
+    /// Reads each record of `batch` into the draft, in order, and hands it
+    /// to `emit` with what was read beside it.
+    fn each_record(
+        &mut self,
+        batch: &RawBatch,
+        mut emit: impl FnMut(&Draft, &RawRecord, &Resource, Read),
+    ) {
         let (zone, zone_problem) = match self.zone(batch.timezone.as_deref()) {
             Ok(zone) => (zone, None),
             Err(problem) => (Arc::new(Zone::Utc), Some(format!("{problem}; UTC used"))),
@@ -199,30 +269,29 @@ impl Parser {
             service: batch.service.as_deref().map(Into::into),
             source_name: batch.source_name.as_deref().map(Into::into),
         };
-        let mut events = Vec::with_capacity(batch.records.len());
         for record in &batch.records {
-            let mut event = self.parse_record(batch, record, &mut state, &zone, &resource);
+            let mut read = self.read_record(batch, record, &mut state, &zone);
             if let Some(problem) = zone_problem.as_ref().or(state.hint_problem.as_ref()) {
-                append_error(&mut event.parse_error, problem);
+                append_error(&mut read.parse_error, problem);
             }
-            events.push(event);
+            emit(&self.draft, record, &resource, read);
         }
         if self.sources.len() >= MAX_SOURCES {
             // Bounded memory: forgetting only costs a fresh detection.
             self.sources.clear();
         }
         self.sources.insert(key, state);
-        events
     }
 
-    fn parse_record(
+    /// Reads one record into `self.draft`: level, body and attributes stay
+    /// there (the attributes complete), the rest is returned.
+    fn read_record(
         &mut self,
         batch: &RawBatch,
         record: &RawRecord,
         state: &mut SourceState,
         zone: &Zone,
-        resource: &Resource,
-    ) -> Event {
+    ) -> Read {
         let text = match std::str::from_utf8(&record.bytes) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(&record.bytes),
@@ -252,11 +321,11 @@ impl Parser {
             Choice::Fixed(format) => {
                 if let Err(Mismatch(reason)) = format.parse(line, draft) {
                     append_error(&mut parse_error, &reason);
-                    Format::Plain.parse(line, draft).ok();
+                    Format::Plain.parse_again(line, draft).ok();
                 }
                 None
             }
-            Choice::Auto(detector) => Some(detector.parse(line, draft).name().to_owned()),
+            Choice::Auto(detector) => Some(detector.parse(line, draft)),
         };
 
         let reference = batch.read_time_unix_nano;
@@ -278,43 +347,52 @@ impl Parser {
                 reference
             }
         };
-        let number = draft
+        let severity_number = draft
             .severity_number
-            .or_else(|| draft.level.as_deref().and_then(severity::from_word))
+            .or_else(|| draft.level().and_then(severity::from_word))
             .unwrap_or(0);
-        let mut attributes = std::mem::take(&mut draft.attributes);
         if let Some(wrapper_attributes) = wrapper_attributes {
-            attributes.extend(wrapper_attributes);
+            for (key, value) in wrapper_attributes {
+                draft.attribute_owned(key, value);
+            }
         }
-        if let Some(format) = detected {
-            attributes.insert("log.format".into(), Value::String(format));
+        match detected {
+            Some(Format::Pattern(pattern)) => {
+                draft.attribute("log.format", pattern.name().to_owned());
+            }
+            Some(format) => draft.attribute("log.format", Word(format.builtin_name())),
+            None => {}
         }
         if record.flags.invalid_utf8 {
-            attributes.insert("log.invalid_utf8".into(), Value::Bool(true));
+            draft.attribute("log.invalid_utf8", true);
         }
         if record.flags.truncated {
-            attributes.insert("log.truncated".into(), Value::Bool(true));
+            draft.attribute("log.truncated", true);
         }
-        let body = match draft.body.take() {
-            Some(body) => body,
-            None => line.to_owned(),
-        };
-        Event {
-            id: EventId::new(&batch.host, &batch.file, record.offset),
+        Read {
             timestamp_unix_nano,
-            observed_timestamp_unix_nano: batch.read_time_unix_nano,
-            severity: Severity {
-                text: draft.level.take(),
-                number,
-            },
-            body,
-            attributes,
-            resource: resource.clone(),
-            file: batch.file,
-            offset: record.offset,
+            severity_number,
             parse_error,
         }
     }
+}
+
+/// What reading a record gave beside the draft.
+struct Read {
+    timestamp_unix_nano: i64,
+    severity_number: u8,
+    parse_error: Option<String>,
+}
+
+/// An `EventBatch` message and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedEvents {
+    /// The encoded message.
+    pub payload: Vec<u8>,
+    /// Events in it: one per record.
+    pub events: usize,
+    /// Events flagged with a parse error.
+    pub parse_errors: usize,
 }
 
 fn append_error(slot: &mut Option<String>, reason: &str) {
@@ -341,8 +419,8 @@ mod tests {
             let format = detector.parse(line, &mut draft).name().to_owned();
             (
                 format,
-                draft.level.clone(),
-                draft.attributes.contains_key("syslog.hostname"),
+                draft.level().map(str::to_owned),
+                draft.attribute_value("syslog.hostname").is_some(),
             )
         };
         let (format, level, host) = parse("2026-11-29T20:02:00Z ERROR boom");
@@ -404,26 +482,25 @@ mod tests {
             "[2026-11-22 10:00:00] production.ERROR: Undefined variable $user {\"exception\":\"[object]\"}",
         );
         assert!(draft.stamp.is_some());
-        assert_eq!(draft.level.as_deref(), Some("ERROR"));
+        assert_eq!(draft.level(), Some("ERROR"));
         assert!(
             draft
-                .body
-                .as_deref()
+                .body()
                 .is_some_and(|body| body.starts_with("Undefined variable"))
         );
         // A dotted word that is not a channel and level stays text.
         let draft = parse("[2026-11-22 10:00:00] app.Service: started");
-        assert_eq!(draft.level, None);
+        assert_eq!(draft.level(), None);
 
         let draft = parse(
             r#"{"t":{"$date":"2026-11-22T10:00:00.123+00:00"},"s":"W","c":"NETWORK","id":4615610,"ctx":"conn12","msg":"Slow query","attr":{"durationMillis":120}}"#,
         );
         assert!(draft.stamp.is_some(), "the $date is the time");
-        assert_eq!(draft.level.as_deref(), Some("W"));
+        assert_eq!(draft.level(), Some("W"));
         assert_eq!(draft.severity_number, Some(crate::severity::number::WARN));
-        assert_eq!(draft.body.as_deref(), Some("Slow query"));
+        assert_eq!(draft.body(), Some("Slow query"));
         assert_eq!(
-            draft.attributes.get("c"),
+            draft.attribute_value("c").as_ref(),
             Some(&serde_json::json!("NETWORK"))
         );
         let draft = parse(r#"{"t":{"$date":{"$numberLong":"1795341600000"}},"s":"D2","msg":"x"}"#);
@@ -431,8 +508,11 @@ mod tests {
         assert_eq!(draft.severity_number, Some(crate::severity::number::DEBUG));
         // An "s" that is no MongoDB severity is an ordinary attribute.
         let draft = parse(r#"{"s":"hello","msg":"x"}"#);
-        assert_eq!(draft.level, None);
-        assert_eq!(draft.attributes.get("s"), Some(&serde_json::json!("hello")));
+        assert_eq!(draft.level(), None);
+        assert_eq!(
+            draft.attribute_value("s").as_ref(),
+            Some(&serde_json::json!("hello"))
+        );
     }
 
     #[test]
@@ -443,8 +523,8 @@ mod tests {
             detector.parse(line, &mut draft);
             (
                 draft.stamp.is_some(),
-                draft.level.clone(),
-                draft.attributes.clone(),
+                draft.level().map(str::to_owned),
+                draft.attributes(),
             )
         };
         let (stamped, level, attributes) =

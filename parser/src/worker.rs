@@ -17,7 +17,7 @@ use loghaul_durable::Backoff;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use loghaul_model::{EventBatch, codec};
+use loghaul_model::codec;
 use loghaul_queue::{Broker, Message, Publisher, QueueError, Route};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -90,17 +90,8 @@ pub async fn run(
             let mut parser = task_parser
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let events = parser.parse_batch(&batch);
-            let errors = events
-                .iter()
-                .filter(|event| event.parse_error.is_some())
-                .count();
-            let count = events.len();
-            (
-                codec::encode_event_batch(&EventBatch { events }),
-                count,
-                errors,
-            )
+            let encoded = parser.parse_batch_encoded(&batch);
+            (encoded.payload, encoded.events, encoded.parse_errors)
         })
         .await
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));

@@ -17,6 +17,8 @@ use loghaul_model::{Event, FileIdentity, RawBatch, RawRecord};
 use loghaul_parser::Parser;
 use serde::Deserialize;
 
+mod support;
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/formats")
 }
@@ -115,7 +117,7 @@ fn score(entry: &Entry) -> Score {
         source_name: Some(entry.name.clone()),
     };
     let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
-    let events = parser.parse_batch(&batch);
+    let events = support::parse_checked(&mut parser, &batch);
     assert_eq!(
         events.len(),
         keys.len(),

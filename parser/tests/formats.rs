@@ -8,6 +8,9 @@ use loghaul_model::{Event, FileIdentity, RawBatch, RawRecord};
 use loghaul_parser::Parser;
 use serde_json::json;
 
+mod support;
+use support::parse_checked;
+
 /// 2026-11-22T08:00:00Z.
 const READ_TIME: i64 = 1_795_334_400_000_000_000;
 
@@ -45,7 +48,7 @@ fn batch(lines: &[&[u8]], format: Option<&str>, timezone: &str) -> RawBatch {
 
 fn parse_with(parser: &mut Parser, lines: &[&str], format: Option<&str>) -> Vec<Event> {
     let lines: Vec<&[u8]> = lines.iter().map(|line| line.as_bytes()).collect();
-    parser.parse_batch(&batch(&lines, format, "UTC"))
+    parse_checked(parser, &batch(&lines, format, "UTC"))
 }
 
 fn parse(lines: &[&str], format: Option<&str>) -> Vec<Event> {
@@ -341,12 +344,13 @@ fn naive_stamps_take_the_source_zone() {
         b"2026-01-01 12:00:00 INFO winter",
     ];
     let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
-    let events = parser.parse_batch(&batch(&lines, None, "America/New_York"));
+    let events = parse_checked(&mut parser, &batch(&lines, None, "America/New_York"));
     assert_eq!(events[0].timestamp_unix_nano, iso("2026-07-01T16:00:00Z"));
     assert_eq!(events[1].timestamp_unix_nano, iso("2026-01-01T17:00:00Z"));
-    let fixed = Parser::new(&ParserConfig::default())
-        .expect("parser")
-        .parse_batch(&batch(&lines[..1], None, "+05:30"));
+    let fixed = parse_checked(
+        &mut Parser::new(&ParserConfig::default()).expect("parser"),
+        &batch(&lines[..1], None, "+05:30"),
+    );
     assert_eq!(fixed[0].timestamp_unix_nano, iso("2026-07-01T06:30:00Z"));
 }
 
@@ -360,7 +364,7 @@ fn nothing_is_dropped() {
         b"ERROR without any time",
     ];
     let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
-    let events = parser.parse_batch(&batch(&lines, None, "UTC"));
+    let events = parse_checked(&mut parser, &batch(&lines, None, "UTC"));
     assert_eq!(events.len(), lines.len());
     for (event, line) in events.iter().zip(&lines) {
         assert_eq!(event.body, String::from_utf8_lossy(line));
@@ -377,7 +381,7 @@ fn nothing_is_dropped() {
     assert_eq!(events[4].severity.number, 17);
 
     // An explicit format that the line is not in says why.
-    let json = parser.parse_batch(&batch(&[b"{\"a\": 1"], Some("json"), "UTC"));
+    let json = parse_checked(&mut parser, &batch(&[b"{\"a\": 1"], Some("json"), "UTC"));
     let error = json[0].parse_error.as_deref().expect("flagged");
     assert!(
         error.starts_with("invalid JSON: EOF while parsing an object"),
@@ -517,5 +521,87 @@ fn postgresql_and_redis_logs_from_this_machine_keep_time_and_level() {
             );
             assert!(!event.attributes.contains_key("syslog.hostname"), "{line}");
         }
+    }
+}
+
+/// Lines of every shape the formats read, with text from the generator
+/// spliced into them: quotes, backslashes, braces and `=` included.
+fn any_line() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, bool)> {
+    use proptest::prelude::*;
+    let text = "[a-zA-Z0-9 =\"\\\\{}\\[\\]:.,é-]{0,16}";
+    let shapes = prop_oneof![
+        text.prop_map(|t| format!(
+            r#"{{"time":"2026-11-29T10:00:00.5Z","level":"warn","msg":"{t}","a":1,"a":"two","log":{{"level":"x"}},"n":[1,{{"b":null}}]}}"#
+        )),
+        text.prop_map(|t| format!(
+            r#"{{"t":{{"$date":"2026-11-29T10:00:00Z"}},"s":"W","c":"NET","msg":"{t}","s":"I"}}"#
+        )),
+        text.prop_map(|t| format!(
+            r#"ts=2026-11-29T10:00:00Z level=info msg="{}" k=v k={t:?} bare"#,
+            t.replace('"', "\\\"")
+        )),
+        text.prop_map(|t| format!(
+            r#"10.0.0.{} - ada [29/Nov/2026:10:00:00 +0100] "GET /{t} HTTP/1.1" 503 12 "-" "curl/8""#,
+            t.len()
+        )),
+        text.prop_map(|t| format!(
+            r#"<34>1 2026-11-29T10:00:00Z host app 12 ID47 [ex@1 a="{}" b="c"] {t}"#,
+            t.replace(['"', '\\', ']'], "")
+        )),
+        text.prop_map(|t| format!("Nov 29 10:00:00 host sshd[1]: {t}")),
+        text.prop_map(|t| format!("I1129 10:00:00.123456    1234 server.go:42] {t}")),
+        text.prop_map(|t| format!("2026-11-29 10:00:00,123 [main] ERROR com.a.B - {t}")),
+        text.prop_map(|t| format!(
+            r#"{{"log":"2026-11-29T10:00:00Z ERROR {}\n","stream":"stderr","time":"2026-11-29T10:00:00.1Z"}}"#,
+            t.replace(['"', '\\'], "")
+        )),
+        text.prop_map(|t| format!("2026-11-29T10:00:00.1Z stdout F level=warn msg={t}")),
+        text.prop_map(|t| format!("2026-11-29 10:00:00.026 UTC [2223] LOG:  {t}")),
+        text.prop_map(|t| t),
+    ];
+    (
+        prop_oneof![
+            4 => shapes.prop_map(String::into_bytes),
+            1 => proptest::collection::vec(any::<u8>(), 0..40),
+        ],
+        any::<bool>(),
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// The worker's path (`parse_batch_encoded`, straight to bytes) and
+    /// `parse_batch` then encoding give the same message, whatever the
+    /// lines, the format and the flags.
+    #[test]
+    fn the_encoded_path_writes_what_encoding_the_events_does(
+        lines in proptest::collection::vec(any_line(), 1..24),
+        hint in proptest::sample::select(vec![
+            None, Some("json"), Some("logfmt"), Some("syslog"), Some("combined"),
+            Some("klog"), Some("log4j"), Some("plain"), Some("docker"), Some("cri"),
+            Some("regex:legacy"), Some("nonsense"),
+        ]),
+        zone in proptest::sample::select(vec!["UTC", "Europe/Berlin", "Mars/Olympus"]),
+    ) {
+        let texts: Vec<&[u8]> = lines.iter().map(|(line, _)| line.as_slice()).collect();
+        let mut raw = batch(&texts, hint, zone);
+        for (record, (_, truncated)) in raw.records.iter_mut().zip(&lines) {
+            record.flags.truncated = *truncated;
+        }
+        let config = ParserConfig {
+            patterns: vec![PatternConfig {
+                name: "legacy".into(),
+                regex: loghaul_config::Pattern::new(r"^(?P<timestamp>\S+ \S+) (?P<level>\w+) (?P<k>\w+)? ?(?P<message>.*)$")
+                    .expect("regex"),
+                timezone: loghaul_config::TimeZoneSpec::Utc,
+                timestamp_format: None,
+            }],
+            ..ParserConfig::default()
+        };
+        let mut parser = Parser::new(&config).expect("parser");
+        // Twice: the second batch starts from what auto learnt.
+        parse_checked(&mut parser, &raw);
+        parse_checked(&mut parser, &raw);
     }
 }

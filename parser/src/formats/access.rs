@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
 use super::{Draft, Mismatch, token};
 use crate::severity;
 use crate::timestamp;
@@ -78,10 +76,10 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
         draft.attribute("http.response.body.size", size);
     }
     if let Some(referer) = referer.filter(|referer| referer != "-") {
-        draft.attribute("http.request.referrer", Value::String(referer.into_owned()));
+        draft.attribute("http.request.referrer", referer);
     }
     if let Some(agent) = agent.filter(|agent| agent != "-") {
-        draft.attribute("user_agent.original", Value::String(agent.into_owned()));
+        draft.attribute("user_agent.original", agent);
     }
     Ok(())
 }
@@ -90,7 +88,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
 fn set_status(draft: &mut Draft, status: u16) {
     let number = severity::from_http_status(status);
     draft.severity_number = Some(number);
-    draft.level = Some(severity::short_name(number).to_owned());
+    draft.set_level_word(severity::short_name(number));
 }
 
 fn request_line(draft: &mut Draft, request: &str) {

@@ -44,8 +44,8 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         .deserialize(&mut deserializer)
         .and_then(|()| deserializer.end())
         .map_err(|error| Mismatch::new(format!("invalid JSON: {error}")))?;
-    if draft.level.is_none()
-        && let Some(Value::Object(log)) = draft.attributes.get_mut("log")
+    if draft.level().is_none()
+        && let Some(Value::Object(log)) = draft.attribute_value_mut("log")
         && let Some(level) = log.remove("level")
     {
         // Elastic Common Schema: {"log": {"level": "info"}}.
@@ -60,17 +60,8 @@ enum Scalar<'de> {
     Other(Value),
 }
 
-impl Scalar<'_> {
-    fn into_value(self) -> Value {
-        match self {
-            Scalar::Text(text) => Value::String(text.into_owned()),
-            Scalar::Other(value) => value,
-        }
-    }
-}
-
 /// MongoDB's `"s"`: `F`, `E`, `W`, `I`, or `D1`–`D5`.
-fn mongo_severity(value: &Scalar<'_>) -> Option<(String, u8)> {
+fn mongo_severity<'a>(value: &'a Scalar<'_>) -> Option<(&'a str, u8)> {
     let text = match value {
         Scalar::Text(text) => text.as_ref(),
         Scalar::Other(Value::String(text)) => text.as_str(),
@@ -84,7 +75,7 @@ fn mongo_severity(value: &Scalar<'_>) -> Option<(String, u8)> {
         "D" | "D1" | "D2" | "D3" | "D4" | "D5" => crate::severity::number::DEBUG,
         _ => return None,
     };
-    Some((text.to_owned(), number))
+    Some((text, number))
 }
 
 /// A Kubernetes event's type as a severity: `Normal` info, `Warning` warn.
@@ -104,22 +95,22 @@ fn kubernetes_event_type(value: &Scalar<'_>) -> Option<u8> {
 fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
     // MongoDB 4.4+: {"t":{"$date":…},"s":"W","c":"NETWORK",…,"msg":…}.
     if key == "s"
-        && draft.level.is_none()
+        && draft.level().is_none()
         && let Some((text, number)) = mongo_severity(&value)
     {
-        draft.level = Some(text);
+        draft.set_level(text);
         draft.severity_number = Some(number);
         return;
     }
     // Kubernetes events: `"type": "Normal"` or `"Warning"`.
     if key == "type"
-        && draft.level.is_none()
+        && draft.level().is_none()
         && let Some(number) = kubernetes_event_type(&value)
     {
-        draft.level = Some(if number == crate::severity::number::WARN {
-            "Warning".to_owned()
+        draft.set_level_word(if number == crate::severity::number::WARN {
+            "Warning"
         } else {
-            "Normal".to_owned()
+            "Normal"
         });
         draft.severity_number = Some(number);
         return;
@@ -138,28 +129,32 @@ fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
                 return;
             }
         }
-        Role::Level if draft.level.is_none() => {
-            set_level(draft, value.into_value());
+        Role::Level if draft.level().is_none() => {
+            match value {
+                Scalar::Text(text) => draft.set_level(text),
+                Scalar::Other(other) => set_level(draft, other),
+            }
             return;
         }
-        Role::Message if draft.body.is_none() => {
-            draft.body = Some(match value {
-                Scalar::Text(text) => text.into_owned(),
-                Scalar::Other(Value::String(text)) => text,
-                Scalar::Other(other) => other.to_string(),
-            });
+        Role::Message if draft.body().is_none() => {
+            match value {
+                Scalar::Text(text) => draft.set_body(text),
+                Scalar::Other(Value::String(text)) => draft.set_body_owned(text),
+                Scalar::Other(other) => draft.set_body_owned(other.to_string()),
+            }
             return;
         }
         _ => {}
     }
-    draft
-        .attributes
-        .insert(key.into_owned(), value.into_value());
+    match value {
+        Scalar::Text(text) => draft.attribute_named(key, text),
+        Scalar::Other(other) => draft.attribute_named(key, other),
+    }
 }
 
 fn set_level(draft: &mut Draft, level: Value) {
     match level {
-        Value::String(text) => draft.level = Some(text),
+        Value::String(text) => draft.set_level(text),
         Value::Number(number) => {
             // pino and bunyan: 10 trace … 60 fatal.
             draft.severity_number = match number.as_u64() {
@@ -171,10 +166,10 @@ fn set_level(draft: &mut Draft, level: Value) {
                 Some(60) => Some(crate::severity::number::FATAL),
                 _ => None,
             };
-            draft.level = Some(number.to_string());
+            draft.set_level(number.to_string());
         }
         other => {
-            draft.attributes.insert("level".into(), other);
+            draft.attribute("level", other);
         }
     }
 }

@@ -179,7 +179,7 @@ fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         }
         return Err(Mismatch::new("no level after the timestamp"));
     };
-    draft.level = Some(level.to_owned());
+    draft.set_level(level);
     rest = skip_separators(rest);
     if rest.starts_with('[')
         && let Some(end) = bracket_end(rest)
@@ -195,7 +195,7 @@ fn after_stamp(rest: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         draft.attribute("logger", word);
         rest = skip_separators(after);
     }
-    draft.body = Some(rest.to_owned());
+    draft.set_body(rest);
     Ok(())
 }
 
@@ -207,14 +207,14 @@ fn tab_separated(fields: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         .next()
         .and_then(|word| level_word(word.trim()))
         .ok_or_else(|| Mismatch::new("no level after the timestamp and a tab"))?;
-    draft.level = Some(level.to_owned());
+    draft.set_level(level);
     let mut rest: Vec<&str> = parts.collect();
     // The caller, `path/file.go:49`, when present.
     if rest.len() > 1 && is_code_location(rest[0]) {
         draft.attribute("code.location", rest[0]);
         rest.remove(0);
     }
-    draft.body = Some(rest.join("\t"));
+    draft.set_body_owned(rest.join("\t"));
     Ok(())
 }
 
@@ -272,11 +272,11 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
         if let Some((stamp, pid, after)) = leading_stamp(rest) {
             draft.stamp = Some(stamp);
             if let Some(level) = redis_mark(line, after) {
-                draft.level = Some(level.to_owned());
+                draft.set_level(level);
                 break;
             }
             if let Some(level) = csv_level(after) {
-                draft.level = Some(level.to_owned());
+                draft.set_level(level);
                 break;
             }
             if after_stamp(after, draft).is_ok() {
@@ -284,9 +284,12 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
                     draft.attribute("process.pid", pid);
                 }
             } else {
-                draft.attributes.clear();
-                draft.level = next_line_level(after).map(str::to_owned);
-                if draft.level.is_none() {
+                draft.clear_attributes();
+                match next_line_level(after) {
+                    Some(level) => draft.set_level(level),
+                    None => draft.clear_level(),
+                }
+                if draft.level().is_none() {
                     super::access::request_and_status(after, draft);
                 }
             }
@@ -309,10 +312,10 @@ pub(super) fn plain(line: &str, draft: &mut Draft) {
                 .flatten()
         });
         if let Some(level) = level.filter(|level| level.len() > 1) {
-            draft.level = Some(level.to_owned());
+            draft.set_level(level);
         }
     }
-    draft.body = None;
+    draft.clear_body();
 }
 
 /// PostgreSQL's csvlog: after the stamp, comma-separated fields, one of
@@ -388,7 +391,7 @@ pub(super) fn apache_error(line: &str, draft: &mut Draft) -> Result<(), Mismatch
         return Err(not("the level is not a level"));
     }
     draft.stamp = Some(stamp);
-    draft.level = Some(level.to_owned());
+    draft.set_level(level);
     if let Some(module) = module {
         draft.attribute("apache.module", module);
     }
@@ -409,7 +412,7 @@ pub(super) fn apache_error(line: &str, draft: &mut Draft) -> Result<(), Mismatch
         }
         rest = field[close + 1..].trim_start_matches(' ');
     }
-    draft.body = Some(rest.to_owned());
+    draft.set_body(rest);
     Ok(())
 }
 
@@ -425,11 +428,13 @@ pub(super) fn klog(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         return Err(not("no MMDD after the level letter"));
     }
     // `MMDD hh:mm:ss.uuuuuu` reads as logcat's `MM-DD hh:mm:ss` without the dash.
-    let mut stamp_text = Vec::with_capacity(32);
-    stamp_text.extend_from_slice(&bytes[1..3]);
-    stamp_text.push(b'-');
-    stamp_text.extend_from_slice(&bytes[3..bytes.len().min(30)]);
-    let (stamp, used) = timestamp::scan(&stamp_text).ok_or_else(|| not("no time after MMDD"))?;
+    let tail = &bytes[3..bytes.len().min(30)];
+    let mut stamp_text = [0u8; 30];
+    stamp_text[..2].copy_from_slice(&bytes[1..3]);
+    stamp_text[2] = b'-';
+    stamp_text[3..3 + tail.len()].copy_from_slice(tail);
+    let (stamp, used) =
+        timestamp::scan(&stamp_text[..3 + tail.len()]).ok_or_else(|| not("no time after MMDD"))?;
     let rest = line[used..].trim_start_matches(' ');
     let (thread, rest) = token(rest);
     if thread.is_empty() || !thread.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -440,9 +445,9 @@ pub(super) fn klog(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         .or_else(|| rest.strip_suffix(']').map(|location| (location, "")))
         .ok_or_else(|| not("no file:line] before the message"))?;
     draft.stamp = Some(stamp);
-    draft.level = Some(char::from(letter).to_string());
+    draft.set_level(&line[..1]);
     draft.attribute("thread.id", thread);
     draft.attribute("code.location", location);
-    draft.body = Some(message.to_owned());
+    draft.set_body(message);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! logfmt: `ts=… level=info msg="hello world" user=ada`.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
 use super::{Draft, Mismatch};
 use crate::timestamp;
@@ -40,7 +40,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
                     "not logfmt: a quote inside the key at byte {at}"
                 )));
             }
-            draft.attribute(key, true);
+            draft.attribute_named(key, true);
             continue;
         }
         at += 1; // '='
@@ -55,7 +55,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
             while at < bytes.len() && bytes[at] != b' ' {
                 at += 1;
             }
-            line[start..at].to_owned()
+            Cow::Borrowed(&line[start..at])
         };
         pairs += 1;
         first = false;
@@ -68,12 +68,19 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
 }
 
 /// A `"…"` value with `\"` and `\\` escapes: the text and bytes used.
-fn quoted(text: &str) -> Option<(String, usize)> {
+fn quoted(text: &str) -> Option<(Cow<'_, str>, usize)> {
+    // Most values have no escape: borrow them.
+    let inner = text.get(1..)?;
+    if let Some(end) = memchr::memchr2(b'"', b'\\', inner.as_bytes())
+        && inner.as_bytes()[end] == b'"'
+    {
+        return Some((Cow::Borrowed(&inner[..end]), end + 2));
+    }
     let mut value = String::new();
     let mut chars = text.char_indices().skip(1);
     while let Some((index, c)) = chars.next() {
         match c {
-            '"' => return Some((value, index + 1)),
+            '"' => return Some((Cow::Owned(value), index + 1)),
             '\\' => match chars.next()?.1 {
                 'n' => value.push('\n'),
                 't' => value.push('\t'),
@@ -85,7 +92,7 @@ fn quoted(text: &str) -> Option<(String, usize)> {
     None
 }
 
-fn assign(key: &str, value: String, draft: &mut Draft) {
+fn assign(key: &str, value: Cow<'_, str>, draft: &mut Draft) {
     match key {
         "ts" | "time" | "timestamp" | "t" if draft.stamp.is_none() => {
             if let Some((stamp, _)) = timestamp::scan(value.as_bytes()) {
@@ -93,17 +100,15 @@ fn assign(key: &str, value: String, draft: &mut Draft) {
                 return;
             }
         }
-        "level" | "lvl" | "severity" if draft.level.is_none() => {
-            draft.level = Some(value);
+        "level" | "lvl" | "severity" if draft.level().is_none() => {
+            draft.set_level(value);
             return;
         }
-        "msg" | "message" if draft.body.is_none() => {
-            draft.body = Some(value);
+        "msg" | "message" if draft.body().is_none() => {
+            draft.set_body(value);
             return;
         }
         _ => {}
     }
-    draft
-        .attributes
-        .insert(key.to_owned(), Value::String(value));
+    draft.attribute_named(key, value);
 }

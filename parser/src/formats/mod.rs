@@ -27,27 +27,115 @@ use crate::timestamp::Stamp;
 pub use container::Wrapper;
 pub use pattern::UserPattern;
 
+/// A piece of text a format found: a span of the record's line where it
+/// is one, so reading a record allocates nothing for the text it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// Bytes `start..end` of the line.
+    Span(u32, u32),
+    /// A fixed word (`INFO` for a 200 status, a facility name…).
+    Static(&'static str),
+    /// Text that is not in the line as written (unescaped, joined…).
+    Owned(String),
+}
+
+/// An attribute's value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Field {
+    Text(Text),
+    Value(Value),
+}
+
+/// What [`Draft::attribute`] takes as a value: text (kept as a span of
+/// the line when it is one), numbers, booleans and JSON values.
+pub(crate) trait IntoField {
+    #[doc(hidden)]
+    fn into_field(self, draft: &Draft) -> Field;
+}
+
+impl IntoField for &str {
+    fn into_field(self, draft: &Draft) -> Field {
+        Field::Text(draft.text_of(self))
+    }
+}
+
+impl IntoField for std::borrow::Cow<'_, str> {
+    fn into_field(self, draft: &Draft) -> Field {
+        match self {
+            std::borrow::Cow::Borrowed(text) => text.into_field(draft),
+            std::borrow::Cow::Owned(text) => Field::Text(Text::Owned(text)),
+        }
+    }
+}
+
+impl IntoField for String {
+    fn into_field(self, _: &Draft) -> Field {
+        Field::Text(Text::Owned(self))
+    }
+}
+
+/// A fixed word as an attribute value.
+pub(crate) struct Word(pub &'static str);
+
+impl IntoField for Word {
+    fn into_field(self, _: &Draft) -> Field {
+        Field::Text(Text::Static(self.0))
+    }
+}
+
+macro_rules! value_fields {
+    ($($kind:ty),*) => {$(
+        impl IntoField for $kind {
+            fn into_field(self, _: &Draft) -> Field {
+                Field::Value(Value::from(self))
+            }
+        }
+    )*};
+}
+value_fields!(Value, bool, u16, u64, i64);
+
 /// What a format read from one record.
+///
+/// Text it keeps (level, body, attribute keys and values) is held as spans
+/// of a copy of the record's line where it can be, and becomes `String`s
+/// only when an [`Event`](loghaul_model::Event) is built from it;
+/// [`crate::Parser::parse_batch_encoded`] writes it into a message without
+/// that step.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Draft {
     /// The record's own time, if found.
     pub stamp: Option<Stamp>,
-    /// The level as written.
-    pub level: Option<String>,
     /// The OpenTelemetry severity number, when the format knows it better
     /// than the level text does (syslog priority, HTTP status).
     pub severity_number: Option<u8>,
-    /// The message; `None` keeps the whole record text as the body.
-    pub body: Option<String>,
-    /// Fields the format extracted.
-    pub attributes: Map<String, Value>,
     /// A zone that overrides the source's for naive stamps (user patterns).
     pub zone: Option<Arc<crate::timestamp::Zone>>,
+    /// The level as written.
+    level: Option<Text>,
+    /// The message; `None` keeps the whole record text as the body.
+    body: Option<Text>,
+    /// Fields the format extracted, in the order found; of two with one
+    /// key, the later wins.
+    attributes: Vec<(Text, Field)>,
+    /// A copy of the line being read, which spans refer to.
+    line: String,
+    /// Where the caller's line starts in memory: a `&str` that lies within
+    /// `origin..origin + line.len()` is part of that line.
+    origin: usize,
 }
 
 impl Draft {
-    /// Clears the draft for the next record, keeping allocations.
-    pub fn clear(&mut self) {
+    /// Clears the draft for reading `line`, keeping allocations.
+    pub fn start(&mut self, line: &str) {
+        self.restart();
+        self.line.clear();
+        self.line.push_str(line);
+        self.origin = line.as_ptr() as usize;
+    }
+
+    /// Clears what was read for another try at the same line as
+    /// [`Draft::start`]'s, keeping its copy.
+    pub(crate) fn restart(&mut self) {
         self.stamp = None;
         self.level = None;
         self.severity_number = None;
@@ -56,8 +144,172 @@ impl Draft {
         self.zone = None;
     }
 
-    fn attribute(&mut self, key: &str, value: impl Into<Value>) {
-        self.attributes.insert(key.to_owned(), value.into());
+    /// `text` as a span when it lies within the line being read, else a copy.
+    fn text_of(&self, text: &str) -> Text {
+        let start = (text.as_ptr() as usize).wrapping_sub(self.origin);
+        match start.checked_add(text.len()) {
+            Some(end) if end <= self.line.len() && u32::try_from(end).is_ok() => {
+                Text::Span(start as u32, end as u32)
+            }
+            _ => Text::Owned(text.to_owned()),
+        }
+    }
+
+    fn resolve<'a>(&'a self, text: &'a Text) -> &'a str {
+        match text {
+            Text::Span(start, end) => self
+                .line
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+            Text::Static(word) => word,
+            Text::Owned(text) => text,
+        }
+    }
+
+    /// The whole line being read.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The level as written, if found.
+    pub fn level(&self) -> Option<&str> {
+        self.level.as_ref().map(|text| self.resolve(text))
+    }
+
+    /// Sets the level to `text` (a part of the line, or any text).
+    pub(crate) fn set_level(&mut self, text: impl AsRef<str>) {
+        self.level = Some(self.text_of(text.as_ref()));
+    }
+
+    /// Sets the level to a fixed word.
+    pub(crate) fn set_level_word(&mut self, word: &'static str) {
+        self.level = Some(Text::Static(word));
+    }
+
+    /// Forgets the level.
+    pub(crate) fn clear_level(&mut self) {
+        self.level = None;
+    }
+
+    /// The message, if the format took one out of the line.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_ref().map(|text| self.resolve(text))
+    }
+
+    /// The message, or the whole line when the format took none.
+    pub fn body_or_line(&self) -> &str {
+        self.body().unwrap_or(&self.line)
+    }
+
+    /// Sets the message to `text` (a part of the line, or any text).
+    pub(crate) fn set_body(&mut self, text: impl AsRef<str>) {
+        self.body = Some(self.text_of(text.as_ref()));
+    }
+
+    /// Sets the message to text built for it.
+    pub(crate) fn set_body_owned(&mut self, text: String) {
+        self.body = Some(Text::Owned(text));
+    }
+
+    /// Keeps the whole line as the body.
+    pub(crate) fn clear_body(&mut self) {
+        self.body = None;
+    }
+
+    /// Adds the attribute `key` (a fixed name).
+    pub(crate) fn attribute(&mut self, key: &'static str, value: impl IntoField) {
+        let field = value.into_field(self);
+        self.attributes.push((Text::Static(key), field));
+    }
+
+    /// Adds the attribute `key`, a name found in the line or built.
+    pub(crate) fn attribute_named(&mut self, key: impl AsRef<str>, value: impl IntoField) {
+        let key = self.text_of(key.as_ref());
+        let field = value.into_field(self);
+        self.attributes.push((key, field));
+    }
+
+    /// Adds the attribute `key`, a name built for it.
+    pub(crate) fn attribute_owned(&mut self, key: String, value: impl IntoField) {
+        let field = value.into_field(self);
+        self.attributes.push((Text::Owned(key), field));
+    }
+
+    /// Forgets every attribute.
+    pub(crate) fn clear_attributes(&mut self) {
+        self.attributes.clear();
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.attributes
+            .iter()
+            .rposition(|(name, _)| self.resolve(name) == key)
+    }
+
+    /// The value of attribute `key`, as the event will hold it.
+    pub fn attribute_value(&self, key: &str) -> Option<Value> {
+        self.position(key)
+            .map(|index| self.value_of(&self.attributes[index].1))
+    }
+
+    /// The JSON value of attribute `key`, when it is not plain text.
+    pub(crate) fn attribute_value_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let index = self.position(key)?;
+        match &mut self.attributes[index].1 {
+            Field::Value(value) => Some(value),
+            Field::Text(_) => None,
+        }
+    }
+
+    fn value_of(&self, field: &Field) -> Value {
+        match field {
+            Field::Text(text) => Value::String(self.resolve(text).to_owned()),
+            Field::Value(value) => value.clone(),
+        }
+    }
+
+    /// The attributes as an event holds them.
+    pub fn attributes(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (key, field) in &self.attributes {
+            map.insert(self.resolve(key).to_owned(), self.value_of(field));
+        }
+        map
+    }
+
+    /// Writes the attributes as [`EventWriter`](loghaul_model::codec::EventWriter)
+    /// wants them: by key, the last of equal keys. `order` is scratch space.
+    pub(crate) fn write_attributes(
+        &self,
+        writer: &mut loghaul_model::codec::EventWriter,
+        order: &mut Vec<usize>,
+    ) {
+        order.clear();
+        order.extend(0..self.attributes.len());
+        // Stable: of equal keys, the one found last stays last.
+        order.sort_by(|a, b| {
+            self.resolve(&self.attributes[*a].0)
+                .cmp(self.resolve(&self.attributes[*b].0))
+        });
+        let keep = |at: usize| {
+            order.get(at + 1).is_none_or(|next| {
+                self.resolve(&self.attributes[order[at]].0)
+                    != self.resolve(&self.attributes[*next].0)
+            })
+        };
+        let count = (0..order.len()).filter(|at| keep(*at)).count();
+        writer.attribute_count(count);
+        for at in 0..order.len() {
+            if !keep(at) {
+                continue;
+            }
+            let (key, field) = &self.attributes[order[at]];
+            writer.key(self.resolve(key));
+            match field {
+                Field::Text(text) => writer.string_value(self.resolve(text)),
+                Field::Value(value) => writer.value(value),
+            }
+        }
     }
 }
 
@@ -136,6 +388,14 @@ impl Format {
     /// The name, as configs and attributes spell it.
     pub fn name(&self) -> &str {
         match self {
+            Format::Pattern(pattern) => pattern.name(),
+            builtin => builtin.builtin_name(),
+        }
+    }
+
+    /// The name of a built-in format; `regex` for a user pattern.
+    pub(crate) fn builtin_name(&self) -> &'static str {
+        match self {
             Format::Json => "json",
             Format::Logfmt => "logfmt",
             Format::Syslog => "syslog",
@@ -145,7 +405,7 @@ impl Format {
             Format::Log4j => "log4j",
             Format::Klog => "klog",
             Format::Plain => "plain",
-            Format::Pattern(pattern) => pattern.name(),
+            Format::Pattern(_) => "regex",
         }
     }
 
@@ -153,7 +413,19 @@ impl Format {
     /// `Plain` never refuses a line; it leaves `stamp` unset when it finds no
     /// time.
     pub fn parse(&self, line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
-        draft.clear();
+        draft.start(line);
+        self.read(line, draft)
+    }
+
+    /// [`Format::parse`] of the same `line` the draft last started with,
+    /// without copying it again: `auto` tries several formats on a line.
+    pub(crate) fn parse_again(&self, line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
+        debug_assert!(line.as_ptr() as usize == draft.origin && line.len() == draft.line.len());
+        draft.restart();
+        self.read(line, draft)
+    }
+
+    fn read(&self, line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         match self {
             Format::Json => json::parse(line, draft),
             Format::Logfmt => logfmt::parse(line, draft),

@@ -88,14 +88,14 @@ impl UserPattern {
             draft.zone = Some(self.zone.clone());
         }
         if let Some(level) = self.level.and_then(capture) {
-            draft.level = Some(level.to_owned());
+            draft.set_level(level);
         }
         if let Some(message) = self.message.and_then(capture) {
-            draft.body = Some(message.to_owned());
+            draft.set_body(message);
         }
         for (index, name) in &self.attributes {
             if let Some(value) = capture(*index) {
-                draft.attribute(name, value);
+                draft.attribute_named(name, value);
             }
         }
         Ok(())

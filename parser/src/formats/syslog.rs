@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Draft, Mismatch, token};
+use super::{Draft, Mismatch, Word, token};
 use crate::severity;
 use crate::timestamp::{self, Stamp};
 
@@ -51,8 +51,11 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
             .filter(|priority| *priority <= 191)
             .ok_or_else(|| Mismatch::new("not syslog: PRI is not a number from 0 to 191"))?;
         draft.severity_number = Some(severity::from_syslog_priority(priority));
-        draft.level = Some(SEVERITIES[usize::from(priority % 8)].to_owned());
-        draft.attribute("syslog.facility", FACILITIES[usize::from(priority / 8)]);
+        draft.set_level_word(SEVERITIES[usize::from(priority % 8)]);
+        draft.attribute(
+            "syslog.facility",
+            Word(FACILITIES[usize::from(priority / 8)]),
+        );
         rest = &after[end + 1..];
         if let Some(after_version) = rest.strip_prefix("1 ") {
             return rfc5424(after_version, draft);
@@ -105,12 +108,7 @@ fn rfc5424(text: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         ));
     };
     let message = message.strip_prefix(' ').unwrap_or(message);
-    draft.body = Some(
-        message
-            .strip_prefix('\u{feff}')
-            .unwrap_or(message)
-            .to_owned(),
-    );
+    draft.set_body(message.strip_prefix('\u{feff}').unwrap_or(message));
     Ok(())
 }
 
@@ -215,7 +213,7 @@ fn rfc3164(text: &str, draft: &mut Draft) -> Result<(), Mismatch> {
                 ));
             }
             draft.attribute("syslog.hostname", first);
-            draft.body = Some(after_first.to_owned());
+            draft.set_body(after_first);
             return Ok(());
         }
         (Some(first), second, after_second)
@@ -231,7 +229,7 @@ fn rfc3164(text: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         }
         _ => draft.attribute("syslog.appname", tag),
     }
-    draft.body = Some(message.to_owned());
+    draft.set_body(message);
     Ok(())
 }
 
