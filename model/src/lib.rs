@@ -45,7 +45,7 @@ pub mod time;
 pub use codec::CodecError;
 pub use encoder::RawBatchEncoder;
 pub use event::{Event, EventBatch, Resource, Severity};
-pub use id::EventId;
+pub use id::{EventId, EventIdHasher};
 pub use identity::{FileIdentity, find_beside};
 pub use manifest::{ArchiveManifest, RotationReason, safe_key_segment};
 pub use raw::{RawBatch, RawRecord, RecordFlags, SourceLabels};

@@ -63,20 +63,23 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
 
     draft.stamp = Some(stamp);
     set_status(draft, status);
+    // In key order, which spares the sort before encoding.
+    let parts = request_parts(&request);
     draft.attribute("client.address", client);
-    if user != "-" {
-        draft.attribute("user.name", user);
+    request_head(draft, &request, parts);
+    if let Some(referer) = referer.filter(|referer| referer != "-") {
+        draft.attribute("http.request.referrer", referer);
     }
-    if ident != "-" {
-        draft.attribute("ident", ident);
-    }
-    request_line(draft, &request);
-    draft.attribute("http.response.status_code", status);
     if let Some(size) = size {
         draft.attribute("http.response.body.size", size);
     }
-    if let Some(referer) = referer.filter(|referer| referer != "-") {
-        draft.attribute("http.request.referrer", referer);
+    draft.attribute("http.response.status_code", status);
+    if ident != "-" {
+        draft.attribute("ident", ident);
+    }
+    request_tail(draft, parts);
+    if user != "-" {
+        draft.attribute("user.name", user);
     }
     if let Some(agent) = agent.filter(|agent| agent != "-") {
         draft.attribute("user_agent.original", agent);
@@ -91,17 +94,32 @@ fn set_status(draft: &mut Draft, status: u16) {
     draft.set_level_word(severity::short_name(number));
 }
 
-fn request_line(draft: &mut Draft, request: &str) {
-    let mut parts = request.splitn(3, ' ');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(method), Some(target), protocol) if !method.is_empty() => {
-            draft.attribute("http.request.method", method);
-            draft.attribute("url.original", target);
-            if let Some(protocol) = protocol {
-                draft.attribute("network.protocol", protocol);
-            }
+/// A request line's method, target and protocol (`GET /a HTTP/1.1`), when
+/// it has a method and a target.
+fn request_parts(request: &str) -> Option<(&str, &str, Option<&str>)> {
+    let space = memchr::memchr(b' ', request.as_bytes()).filter(|space| *space > 0)?;
+    let (method, rest) = (&request[..space], &request[space + 1..]);
+    Some(match memchr::memchr(b' ', rest.as_bytes()) {
+        Some(space) => (method, &rest[..space], Some(&rest[space + 1..])),
+        None => (method, rest, None),
+    })
+}
+
+/// `http.request.method`, or the whole line when it has no method and target.
+fn request_head(draft: &mut Draft, request: &str, parts: Option<(&str, &str, Option<&str>)>) {
+    match parts {
+        Some((method, _, _)) => draft.attribute("http.request.method", method),
+        None => draft.attribute("http.request.line", request),
+    }
+}
+
+/// `network.protocol` and `url.original`.
+fn request_tail(draft: &mut Draft, parts: Option<(&str, &str, Option<&str>)>) {
+    if let Some((_, target, protocol)) = parts {
+        if let Some(protocol) = protocol {
+            draft.attribute("network.protocol", protocol);
         }
-        _ => draft.attribute("http.request.line", request),
+        draft.attribute("url.original", target);
     }
 }
 
@@ -128,8 +146,10 @@ pub(super) fn request_and_status(after_stamp: &str, draft: &mut Draft) -> bool {
         return false;
     };
     set_status(draft, status);
-    request_line(draft, &request);
+    let parts = request_parts(&request);
+    request_head(draft, &request, parts);
     draft.attribute("http.response.status_code", status);
+    request_tail(draft, parts);
     true
 }
 

@@ -278,37 +278,47 @@ impl Draft {
     }
 
     /// Writes the attributes as [`EventWriter`](loghaul_model::codec::EventWriter)
-    /// wants them: by key, the last of equal keys. `order` is scratch space.
-    pub(crate) fn write_attributes(
-        &self,
-        writer: &mut loghaul_model::codec::EventWriter,
-        order: &mut Vec<usize>,
-    ) {
-        order.clear();
-        order.extend(0..self.attributes.len());
-        // Stable: of equal keys, the one found last stays last.
-        order.sort_by(|a, b| {
-            self.resolve(&self.attributes[*a].0)
-                .cmp(self.resolve(&self.attributes[*b].0))
-        });
-        let keep = |at: usize| {
-            order.get(at + 1).is_none_or(|next| {
-                self.resolve(&self.attributes[order[at]].0)
-                    != self.resolve(&self.attributes[*next].0)
-            })
+    /// wants them: by key, the last of equal keys.
+    pub(crate) fn write_attributes(&self, writer: &mut loghaul_model::codec::EventWriter) {
+        let key = |index: usize| self.resolve(&self.attributes[index].0);
+        // Formats that know their keys add them in order: then no sort.
+        if (1..self.attributes.len()).all(|index| key(index - 1) < key(index)) {
+            writer.attribute_count(self.attributes.len());
+            for (key, field) in &self.attributes {
+                writer.key(self.resolve(key));
+                self.write_field(writer, field);
+            }
+            return;
+        }
+        // The keys with their places, on the stack for all but huge records.
+        let count = self.attributes.len();
+        let mut small = [("", 0usize); 32];
+        let mut large = Vec::new();
+        let keys: &mut [(&str, usize)] = if count <= small.len() {
+            &mut small[..count]
+        } else {
+            large.resize(count, ("", 0));
+            &mut large
         };
-        let count = (0..order.len()).filter(|at| keep(*at)).count();
-        writer.attribute_count(count);
-        for at in 0..order.len() {
-            if !keep(at) {
-                continue;
+        for (index, slot) in keys.iter_mut().enumerate() {
+            *slot = (key(index), index);
+        }
+        // Stable: of equal keys, the one added last stays last, and wins.
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        let keep = |at: usize| keys.get(at + 1).is_none_or(|next| next.0 != keys[at].0);
+        writer.attribute_count((0..count).filter(|at| keep(*at)).count());
+        for (at, (name, index)) in keys.iter().enumerate() {
+            if keep(at) {
+                writer.key(name);
+                self.write_field(writer, &self.attributes[*index].1);
             }
-            let (key, field) = &self.attributes[order[at]];
-            writer.key(self.resolve(key));
-            match field {
-                Field::Text(text) => writer.string_value(self.resolve(text)),
-                Field::Value(value) => writer.value(value),
-            }
+        }
+    }
+
+    fn write_field(&self, writer: &mut loghaul_model::codec::EventWriter, field: &Field) {
+        match field {
+            Field::Text(text) => writer.string_value(self.resolve(text)),
+            Field::Value(value) => writer.value(value),
         }
     }
 }
