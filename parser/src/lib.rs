@@ -69,6 +69,10 @@ enum Choice {
 struct Detector {
     current: Option<Format>,
     misses: u32,
+    /// The format that last read a record the current one refused: tried
+    /// next, so a source that mixes formats costs one refusal a record, not
+    /// a walk through every candidate.
+    recent: Option<Format>,
 }
 
 impl Detector {
@@ -87,14 +91,20 @@ impl Detector {
             }
         }
         let current_name = self.current.as_ref().map(Format::name);
-        let mut chosen = None;
-        for candidate in Format::candidates() {
-            if Some(candidate.name()) == current_name {
-                continue;
-            }
-            if candidate.parse_again(text, draft).is_ok() {
-                chosen = Some(candidate);
-                break;
+        let mut chosen = self
+            .recent
+            .take()
+            .filter(|recent| Some(recent.name()) != current_name)
+            .filter(|recent| recent.parse_again(text, draft).is_ok());
+        if chosen.is_none() {
+            for candidate in Format::candidates() {
+                if Some(candidate.name()) == current_name {
+                    continue;
+                }
+                if candidate.parse_again(text, draft).is_ok() {
+                    chosen = Some(candidate);
+                    break;
+                }
             }
         }
         let chosen = chosen.unwrap_or_else(|| {
@@ -102,6 +112,9 @@ impl Detector {
             Format::Plain
         });
         let plain_without_time = matches!(chosen, Format::Plain) && draft.stamp.is_none();
+        if !matches!(chosen, Format::Plain) {
+            self.recent = Some(chosen.clone());
+        }
         if !plain_without_time {
             if self.current.is_none() {
                 self.current = Some(chosen.clone());

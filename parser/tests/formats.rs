@@ -524,6 +524,42 @@ fn postgresql_and_redis_logs_from_this_machine_keep_time_and_level() {
     }
 }
 
+#[test]
+fn a_source_that_alternates_formats_line_by_line_reads_each_right() {
+    // auto keeps the first format for 8 refusals, and tries the format that
+    // read the last refused line next: neither may misread a line.
+    let shapes = [
+        (
+            r#"{"time":"2026-11-29T10:00:00Z","level":"warn","msg":"j"}"#,
+            "json",
+            13,
+        ),
+        (
+            "2026-11-29 10:00:00,123 ERROR [main] com.a.B: l",
+            "log4j",
+            17,
+        ),
+        ("ts=2026-11-29T10:00:00Z level=debug msg=f", "logfmt", 5),
+        (
+            r#"10.0.0.1 - - [29/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 404 1 "-" "c""#,
+            "combined",
+            13,
+        ),
+    ];
+    let lines: Vec<&str> = (0..40).map(|at| shapes[at % 4 ^ at / 7 % 2].0).collect();
+    let events = parse(&lines, None);
+    for (line, event) in lines.iter().zip(&events) {
+        let (_, format, severity) = shapes.iter().find(|shape| shape.0 == *line).expect("shape");
+        assert_eq!(event.attributes["log.format"], json!(format), "{line}");
+        assert_eq!(event.severity.number, *severity, "{line}");
+        assert_eq!(
+            event.timestamp_unix_nano,
+            iso("2026-11-29T10:00:00Z") + if *format == "log4j" { 123_000_000 } else { 0 },
+            "{line}"
+        );
+    }
+}
+
 /// Lines of every shape the formats read, with text from the generator
 /// spliced into them: quotes, backslashes, braces and `=` included.
 fn any_line() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, bool)> {
