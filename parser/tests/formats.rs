@@ -546,7 +546,9 @@ fn a_source_that_alternates_formats_line_by_line_reads_each_right() {
             13,
         ),
     ];
-    let lines: Vec<&str> = (0..40).map(|at| shapes[at % 4 ^ at / 7 % 2].0).collect();
+    let lines: Vec<&str> = (0..40)
+        .map(|at| shapes[(at % 4) ^ (at / 7 % 2)].0)
+        .collect();
     let events = parse(&lines, None);
     for (line, event) in lines.iter().zip(&events) {
         let (_, format, severity) = shapes.iter().find(|shape| shape.0 == *line).expect("shape");
