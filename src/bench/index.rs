@@ -24,7 +24,14 @@ application logs, parsed by loghaul's parser), then measures:
   index, 1 thread / 2 threads   add + commit every --commit-docs (default 100,000,
                                 as indexer.commit_docs) documents, as
                                 `loghaul index` does: MiB/s of raw
-                                line text and documents/s
+                                line text, documents/s, and the index's
+                                size on disk (MiB and bytes per event)
+  plain tantivy                 the baseline: the same events into a bare
+                                tantivy index (time, level, message; one
+                                thread, same heap and commits), and our one
+                                thread's time as a multiple of it
+  gzip -6                       the raw text's size gzipped, beside the
+                                index sizes
   freshness                     an event added while indexing runs at about
                                 20,000 events/s with 1 s commits, until a
                                 separate searcher finds it: p50 and p99
@@ -148,6 +155,101 @@ struct IndexFigure {
     seconds: f64,
     events: u64,
     bytes: u64,
+    /// The index's files after closing.
+    disk_bytes: u64,
+}
+
+/// Where `index_run` sends the events: loghaul's shard store, or the
+/// plain-tantivy baseline.
+trait IndexSink {
+    fn add(&mut self, events: Vec<Event>) -> anyhow::Result<()>;
+    fn commit(&mut self) -> anyhow::Result<()>;
+    fn close(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+impl IndexSink for ShardStore {
+    fn add(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+        self.add_batch(&EventBatch { events })?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> anyhow::Result<()> {
+        ShardStore::commit(self)?;
+        Ok(())
+    }
+
+    fn close(self: Box<Self>) -> anyhow::Result<()> {
+        ShardStore::close(*self)?;
+        Ok(())
+    }
+}
+
+/// The baseline: tantivy as its examples use it, with the least a log
+/// search needs: the time (indexed, fast), the level (one token) and the
+/// message (tokenized with positions, stored). Nothing else of the event.
+struct PlainTantivy {
+    writer: tantivy::IndexWriter,
+    timestamp: tantivy::schema::Field,
+    level: tantivy::schema::Field,
+    body: tantivy::schema::Field,
+}
+
+impl PlainTantivy {
+    fn create(dir: &Path, threads: usize) -> anyhow::Result<Self> {
+        use tantivy::schema::{FAST, INDEXED, STORED, STRING, Schema, TEXT};
+        let mut schema = Schema::builder();
+        let timestamp = schema.add_i64_field("timestamp", INDEXED | FAST);
+        let level = schema.add_text_field("level", STRING);
+        let body = schema.add_text_field("body", TEXT | STORED);
+        std::fs::create_dir_all(dir)?;
+        let index = tantivy::Index::create_in_dir(dir, schema.build())?;
+        Ok(Self {
+            writer: index.writer_with_num_threads(threads, 256 << 20)?,
+            timestamp,
+            level,
+            body,
+        })
+    }
+}
+
+impl IndexSink for PlainTantivy {
+    fn add(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+        for event in events {
+            let mut document = tantivy::TantivyDocument::default();
+            document.add_i64(self.timestamp, event.timestamp_unix_nano);
+            if let Some(level) = &event.severity.text {
+                document.add_text(self.level, level);
+            }
+            document.add_text(self.body, &event.body);
+            self.writer.add_document(document)?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> anyhow::Result<()> {
+        self.writer.commit()?;
+        Ok(())
+    }
+
+    fn close(self: Box<Self>) -> anyhow::Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+/// Bytes of the files under `dir`.
+fn disk_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => disk_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map_or(0, |metadata| metadata.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 fn index_run(
@@ -156,9 +258,14 @@ fn index_run(
     total: u64,
     threads: usize,
     commit_docs: u64,
+    plain: bool,
     mut raw: Option<&mut dyn Write>,
 ) -> anyhow::Result<IndexFigure> {
-    let mut store = ShardStore::open_with_threads(dir, 0, 256 << 20, threads)?;
+    let mut sink: Box<dyn IndexSink> = if plain {
+        Box::new(PlainTantivy::create(dir, threads)?)
+    } else {
+        Box::new(ShardStore::open_with_threads(dir, 0, 256 << 20, threads)?)
+    };
     let files = 64u64;
     let per_batch = 512u64;
     let mut timed = Duration::ZERO;
@@ -187,10 +294,10 @@ fn index_run(
             }
             let added = events.len() as u64;
             let started = Instant::now();
-            store.add_batch(&EventBatch { events })?;
+            sink.add(events)?;
             pending += added;
             if pending >= commit_docs {
-                store.commit()?;
+                sink.commit()?;
                 pending = 0;
             }
             timed += started.elapsed();
@@ -198,14 +305,15 @@ fn index_run(
         start += files * per_batch;
     }
     let started = Instant::now();
-    store.commit()?;
-    store.close()?;
+    sink.commit()?;
+    sink.close()?;
     timed += started.elapsed();
     Ok(IndexFigure {
         threads,
         seconds: timed.as_secs_f64(),
         events: total,
         bytes,
+        disk_bytes: disk_bytes(dir),
     })
 }
 
@@ -287,6 +395,32 @@ fn freshness(dir: &Path, templates: &Templates, probes: usize) -> anyhow::Result
     Ok(latencies)
 }
 
+/// The raw text's size gzipped at level 6: what an archive of it costs.
+fn gzip_bytes(file: &Path) -> anyhow::Result<u64> {
+    let mut input = std::fs::File::open(file)?;
+    let mut sink = CountingSink(0);
+    {
+        let mut encoder = flate2::write::GzEncoder::new(&mut sink, flate2::Compression::new(6));
+        std::io::copy(&mut input, &mut encoder)?;
+        encoder.finish()?;
+    }
+    Ok(sink.0)
+}
+
+/// Counts the bytes written to it.
+struct CountingSink(u64);
+
+impl Write for CountingSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len() as u64;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn time_rg(args: &[&str], file: &Path) -> Option<f64> {
     let started = Instant::now();
     let status = Command::new("rg").args(args).arg(file).output().ok()?;
@@ -314,6 +448,7 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
             args.events,
             1,
             args.commit_docs,
+            false,
             Some(&mut raw),
         )?);
         raw.flush()?;
@@ -324,9 +459,21 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
         args.events,
         2,
         args.commit_docs,
+        false,
         None,
     )?);
     std::fs::remove_dir_all(scratch.path().join("one"))?;
+    let plain = index_run(
+        &scratch.path().join("plain"),
+        &templates,
+        args.events,
+        1,
+        args.commit_docs,
+        true,
+        None,
+    )?;
+    std::fs::remove_dir_all(scratch.path().join("plain"))?;
+    let gzip = gzip_bytes(&raw_path)?;
 
     let searcher = Searcher::new(&scratch.path().join("two"), 0);
     let term = "inventory";
@@ -399,7 +546,19 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
                     "seconds": figure.seconds,
                     "mib_per_second": mib(figure.bytes) / figure.seconds,
                     "docs_per_second": figure.events as f64 / figure.seconds,
+                    "disk_bytes": figure.disk_bytes,
+                    "disk_bytes_per_event": figure.disk_bytes as f64 / figure.events as f64,
                 })).collect::<Vec<_>>(),
+                "plain_tantivy": {
+                    "threads": plain.threads,
+                    "seconds": plain.seconds,
+                    "docs_per_second": plain.events as f64 / plain.seconds,
+                    "disk_bytes": plain.disk_bytes,
+                    "disk_bytes_per_event": plain.disk_bytes as f64 / plain.events as f64,
+                    "time_ratio_one_thread": figures[0].seconds / plain.seconds,
+                },
+                "raw_bytes": figures[0].bytes,
+                "gzip_bytes": gzip,
                 "freshness_seconds": { "p50": fresh.0, "p99": fresh.1 },
                 "queries": queries.iter().map(|(name, samples)| {
                     let (p50, p99) = percentiles(samples.clone());
@@ -418,19 +577,42 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
         mib(figures[0].bytes),
         args.commit_docs
     );
-    println!("{:<28} {:>10} {:>12}", "indexing", "MiB/s", "docs/s");
-    for figure in &figures {
+    println!(
+        "{:<28} {:>10} {:>12} {:>12} {:>10}",
+        "indexing", "MiB/s", "docs/s", "disk MiB", "B/event"
+    );
+    let rows = figures
+        .iter()
+        .map(|figure| {
+            (
+                format!(
+                    "{} thread{}",
+                    figure.threads,
+                    if figure.threads == 1 { "" } else { "s" }
+                ),
+                figure,
+            )
+        })
+        .chain(std::iter::once((
+            "plain tantivy, 1 thread".to_owned(),
+            &plain,
+        )));
+    for (name, figure) in rows {
         println!(
-            "{:<28} {:>10.1} {:>12.0}",
-            format!(
-                "{} thread{}",
-                figure.threads,
-                if figure.threads == 1 { "" } else { "s" }
-            ),
+            "{:<28} {:>10.1} {:>12.0} {:>12.1} {:>10.1}",
+            name,
             mib(figure.bytes) / figure.seconds,
-            figure.events as f64 / figure.seconds
+            figure.events as f64 / figure.seconds,
+            mib(figure.disk_bytes),
+            figure.disk_bytes as f64 / figure.events as f64
         );
     }
+    println!(
+        "one thread takes {:.2}x plain tantivy's time (compass: <= 2x); raw text {:.1} MiB, gzip -6 {:.1} MiB",
+        figures[0].seconds / plain.seconds,
+        mib(figures[0].bytes),
+        mib(gzip)
+    );
     println!(
         "freshness (add to searchable) p50 {:.0} ms, p99 {:.0} ms over {} probes at ~20k events/s with 1 s commits",
         fresh.0 * 1e3,
