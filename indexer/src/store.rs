@@ -145,6 +145,19 @@ fn is_day_name(name: &str) -> bool {
             .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit())
 }
 
+/// How a new day index is written: the stored events (`_source`) in zstd
+/// blocks, which take about half the space of tantivy's default lz4 and
+/// read back fast enough for a page of results. Days written before keep
+/// their lz4 blocks; each segment names its compressor, so both read.
+fn day_settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        docstore_compression: tantivy::store::Compressor::Zstd(
+            tantivy::store::ZstdCompressor::default(),
+        ),
+        ..tantivy::IndexSettings::default()
+    }
+}
+
 impl ShardStore {
     /// Opens (or creates) `<data_dir>/index/<shard>`, recovering from a crash
     /// between a commit and its dedup marker. One indexing thread per day.
@@ -298,11 +311,7 @@ impl ShardStore {
             let opened = if exists {
                 Index::open(directory)
             } else {
-                Index::create(
-                    directory,
-                    self.fields.schema.clone(),
-                    tantivy::IndexSettings::default(),
-                )
+                Index::create(directory, self.fields.schema.clone(), day_settings())
             };
             let index = opened.map_err(|source| StoreError::Index {
                 path: path.clone(),
@@ -651,6 +660,32 @@ mod tests {
         assert_eq!(count(&mut store), 100);
         let old_day = store.index("2026-11-21").expect("old day");
         assert_eq!(old_day.schema(), old.schema, "its own schema kept");
+        // The old day keeps lz4 blocks, the new one is zstd, and the stored
+        // events of both read back.
+        for (day, zstd) in [("2026-11-21", false), ("2026-11-22", true)] {
+            let index = store.index(day).expect("day index");
+            assert_eq!(
+                matches!(
+                    index.settings().docstore_compression,
+                    tantivy::store::Compressor::Zstd(_)
+                ),
+                zstd,
+                "{day}"
+            );
+            let searcher = index.reader().expect("reader").searcher();
+            let top = searcher
+                .search(&AllQuery, &tantivy::collector::TopDocs::with_limit(100).order_by_score())
+                .expect("top");
+            assert!(!top.is_empty(), "{day}");
+            let source = index.schema().get_field("_source").expect("_source");
+            for (_, address) in top {
+                let document: tantivy::TantivyDocument = searcher.doc(address).expect("stored");
+                assert!(
+                    document.get_first(source).is_some(),
+                    "{day}: the stored event reads back"
+                );
+            }
+        }
 
         // `source:` finds the name where the day has the field, the path
         // everywhere, and searching the old day by name is no error.
