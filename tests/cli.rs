@@ -399,7 +399,15 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
 fn bench_index_prints_disk_and_the_plain_tantivy_baseline() {
     let output = loghaul()
         .args([
-            "bench", "index", "--events", "20k", "--queries", "2", "--probes", "2", "--json",
+            "bench",
+            "index",
+            "--events",
+            "20k",
+            "--queries",
+            "2",
+            "--probes",
+            "2",
+            "--json",
         ])
         .output()
         .expect("runs");
@@ -412,13 +420,25 @@ fn bench_index_prints_disk_and_the_plain_tantivy_baseline() {
     let rows = report["indexing"].as_array().expect("indexing rows");
     assert_eq!(rows.len(), 2, "{report}");
     for row in rows {
-        assert!(row["disk_bytes_per_event"].as_f64().unwrap_or(0.0) > 0.0, "{row}");
-        assert!(row["docs_per_second"].as_f64().unwrap_or(0.0) > 0.0, "{row}");
+        assert!(
+            row["disk_bytes_per_event"].as_f64().unwrap_or(0.0) > 0.0,
+            "{row}"
+        );
+        assert!(
+            row["docs_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+            "{row}"
+        );
     }
     let plain = &report["plain_tantivy"];
-    assert!(plain["docs_per_second"].as_f64().unwrap_or(0.0) > 0.0, "{plain}");
+    assert!(
+        plain["docs_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+        "{plain}"
+    );
     assert!(plain["disk_bytes"].as_u64().unwrap_or(0) > 0, "{plain}");
-    assert!(plain["time_ratio_one_thread"].as_f64().unwrap_or(0.0) > 0.0, "{plain}");
+    assert!(
+        plain["time_ratio_one_thread"].as_f64().unwrap_or(0.0) > 0.0,
+        "{plain}"
+    );
     let raw = report["raw_bytes"].as_u64().expect("raw bytes");
     let gzip = report["gzip_bytes"].as_u64().expect("gzip bytes");
     assert!(gzip > 0 && gzip < raw, "{report}");

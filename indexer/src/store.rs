@@ -674,7 +674,10 @@ mod tests {
             );
             let searcher = index.reader().expect("reader").searcher();
             let top = searcher
-                .search(&AllQuery, &tantivy::collector::TopDocs::with_limit(100).order_by_score())
+                .search(
+                    &AllQuery,
+                    &tantivy::collector::TopDocs::with_limit(100).order_by_score(),
+                )
                 .expect("top");
             assert!(!top.is_empty(), "{day}");
             let source = index.schema().get_field("_source").expect("_source");
