@@ -146,14 +146,18 @@ fn is_day_name(name: &str) -> bool {
 }
 
 /// How a new day index is written: the stored events (`_source`) in zstd
-/// blocks, which take about half the space of tantivy's default lz4 and
-/// read back fast enough for a page of results. Days written before keep
-/// their lz4 blocks; each segment names its compressor, so both read.
+/// blocks of 64 KiB instead of tantivy's default lz4 blocks of 16 KiB.
+/// `bench index` on 1M events (154 MiB of raw lines): the index took 270 MiB
+/// with lz4, 198 MiB with this (its doc store 69 MiB); a page of the 100
+/// newest events for a term took 4.2 ms at p50 instead of 1.7 ms. Days
+/// written before keep their lz4 blocks; each segment names its
+/// compressor, so both read.
 fn day_settings() -> tantivy::IndexSettings {
     tantivy::IndexSettings {
         docstore_compression: tantivy::store::Compressor::Zstd(
             tantivy::store::ZstdCompressor::default(),
         ),
+        docstore_blocksize: 65_536,
         ..tantivy::IndexSettings::default()
     }
 }
