@@ -333,18 +333,20 @@ fn parse_refuses_a_memory_queue_and_a_bad_zone_with_exit_2() {
     assert!(text.contains("--workers"), "{text}");
 }
 
-#[test]
-fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
-    let output = loghaul()
-        .args(["bench", "parse", "--size", "64KiB", "--json"])
-        .output()
-        .expect("runs");
+/// Runs `loghaul ARGS`, which must succeed, and reads its stdout as JSON.
+fn json_report(args: &[&str]) -> serde_json::Value {
+    let output = loghaul().args(args).output().expect("runs");
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    serde_json::from_slice(&output.stdout).expect("JSON report")
+}
+
+#[test]
+fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
+    let report = json_report(&["bench", "parse", "--size", "64KiB", "--json"]);
     let results = report["results"].as_array().expect("results");
     let formats: Vec<&str> = results
         .iter()
@@ -397,26 +399,17 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
 
 #[test]
 fn bench_index_prints_disk_and_the_plain_tantivy_baseline() {
-    let output = loghaul()
-        .args([
-            "bench",
-            "index",
-            "--events",
-            "20k",
-            "--queries",
-            "2",
-            "--probes",
-            "2",
-            "--json",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let report = json_report(&[
+        "bench",
+        "index",
+        "--events",
+        "20k",
+        "--queries",
+        "2",
+        "--probes",
+        "2",
+        "--json",
+    ]);
     let rows = report["indexing"].as_array().expect("indexing rows");
     assert_eq!(rows.len(), 2, "{report}");
     for row in rows {
