@@ -238,9 +238,7 @@ pub use crate::event_codec::{EventHead, EventTail, EventWriter};
 
 /// Encodes an [`EventBatch`] in the current version.
 pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {
-    let mut out = header(MessageKind::EventBatch);
-    crate::event_codec::encode(&mut out, batch);
-    out
+    crate::event_codec::encode(batch)
 }
 
 /// Encodes an [`EventBatch`] in version 1 (JSON), as builds before version

@@ -89,15 +89,15 @@ fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     }
 }
 
-/// Appends the version 2 body of `batch` to `out`.
-pub(crate) fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
+/// The whole `EventBatch` message of `batch`, version 2.
+pub(crate) fn encode(batch: &EventBatch) -> Vec<u8> {
     // Most of a batch is its bodies; the rest is a few dozen bytes an event.
     let estimate: usize = batch
         .events
         .iter()
         .map(|event| event.body.len() + 64 + 24 * event.attributes.len())
         .sum();
-    let mut writer = EventWriter::append_to(std::mem::take(out), batch.events.len(), estimate);
+    let mut writer = EventWriter::new(batch.events.len(), estimate);
     for event in &batch.events {
         writer.head(&EventHead {
             id: event.id,
@@ -119,7 +119,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, batch: &EventBatch) {
             parse_error: event.parse_error.as_deref(),
         });
     }
-    *out = writer.finish();
+    writer.finish()
 }
 
 /// The fields of an event that come before its attributes.
@@ -171,14 +171,7 @@ pub struct EventWriter {
 impl EventWriter {
     /// A message of `count` events, with room for about `bytes_hint` bytes.
     pub fn new(count: usize, bytes_hint: usize) -> Self {
-        Self::append_to(
-            crate::codec::header(crate::codec::MessageKind::EventBatch),
-            count,
-            bytes_hint,
-        )
-    }
-
-    fn append_to(mut out: Vec<u8>, count: usize, bytes_hint: usize) -> Self {
+        let mut out = crate::codec::header(crate::codec::MessageKind::EventBatch);
         out.reserve(bytes_hint);
         varint(&mut out, count as u64);
         Self {

@@ -364,7 +364,7 @@ impl Parser {
             .unwrap_or(0);
         if let Some(wrapper_attributes) = wrapper_attributes {
             for (key, value) in wrapper_attributes {
-                draft.attribute_owned(key, value);
+                draft.attribute_named(key, value);
             }
         }
         match detected {

@@ -397,28 +397,11 @@ fn freshness(dir: &Path, templates: &Templates, probes: usize) -> anyhow::Result
 
 /// The raw text's size gzipped at level 6: what an archive of it costs.
 fn gzip_bytes(file: &Path) -> anyhow::Result<u64> {
-    let mut input = std::fs::File::open(file)?;
-    let mut sink = CountingSink(0);
-    {
-        let mut encoder = flate2::write::GzEncoder::new(&mut sink, flate2::Compression::new(6));
-        std::io::copy(&mut input, &mut encoder)?;
-        encoder.finish()?;
-    }
-    Ok(sink.0)
-}
-
-/// Counts the bytes written to it.
-struct CountingSink(u64);
-
-impl Write for CountingSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0 += bytes.len() as u64;
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    let mut compressed = flate2::read::GzEncoder::new(
+        std::io::BufReader::new(std::fs::File::open(file)?),
+        flate2::Compression::new(6),
+    );
+    Ok(std::io::copy(&mut compressed, &mut std::io::sink())?)
 }
 
 fn time_rg(args: &[&str], file: &Path) -> Option<f64> {

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Draft, Mismatch, token};
+use super::{Draft, Mismatch, Word, token};
 use crate::severity;
 use crate::timestamp;
 
@@ -63,7 +63,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
 
     draft.stamp = Some(stamp);
     set_status(draft, status);
-    // In key order, which spares the sort before encoding.
+    // In key order: sorting them before encoding is then one pass.
     let parts = request_parts(&request);
     draft.attribute("client.address", client);
     request_head(draft, &request, parts);
@@ -91,7 +91,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft, combined: bool) -> Result<(),
 fn set_status(draft: &mut Draft, status: u16) {
     let number = severity::from_http_status(status);
     draft.severity_number = Some(number);
-    draft.set_level_word(severity::short_name(number));
+    draft.set_level(Word(severity::short_name(number)));
 }
 
 /// A request line's method, target and protocol (`GET /a HTTP/1.1`), when

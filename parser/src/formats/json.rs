@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{Draft, Mismatch};
+use super::{Draft, Mismatch, Word};
 use crate::timestamp::{self, Stamp};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -107,11 +107,11 @@ fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
         && draft.level().is_none()
         && let Some(number) = kubernetes_event_type(&value)
     {
-        draft.set_level_word(if number == crate::severity::number::WARN {
+        draft.set_level(Word(if number == crate::severity::number::WARN {
             "Warning"
         } else {
             "Normal"
-        });
+        }));
         draft.severity_number = Some(number);
         return;
     }
@@ -139,8 +139,8 @@ fn take(key: Cow<'_, str>, value: Scalar<'_>, draft: &mut Draft) {
         Role::Message if draft.body().is_none() => {
             match value {
                 Scalar::Text(text) => draft.set_body(text),
-                Scalar::Other(Value::String(text)) => draft.set_body_owned(text),
-                Scalar::Other(other) => draft.set_body_owned(other.to_string()),
+                Scalar::Other(Value::String(text)) => draft.set_body(text),
+                Scalar::Other(other) => draft.set_body(other.to_string()),
             }
             return;
         }

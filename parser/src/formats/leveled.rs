@@ -214,7 +214,7 @@ fn tab_separated(fields: &str, draft: &mut Draft) -> Result<(), Mismatch> {
         draft.attribute("code.location", rest[0]);
         rest.remove(0);
     }
-    draft.set_body_owned(rest.join("\t"));
+    draft.set_body(rest.join("\t"));
     Ok(())
 }
 

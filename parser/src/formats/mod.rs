@@ -46,40 +46,53 @@ pub(crate) enum Field {
     Value(Value),
 }
 
-/// What [`Draft::attribute`] takes as a value: text (kept as a span of
-/// the line when it is one), numbers, booleans and JSON values.
+/// Text a format hands the draft: a `&str` (kept as a span when it lies in
+/// the line), or a `String` built for it (kept as it is, never copied).
+pub(crate) trait IntoText {
+    #[doc(hidden)]
+    fn into_text(self, draft: &Draft) -> Text;
+}
+
+impl IntoText for &str {
+    fn into_text(self, draft: &Draft) -> Text {
+        draft.text_of(self)
+    }
+}
+
+impl IntoText for String {
+    fn into_text(self, _: &Draft) -> Text {
+        Text::Owned(self)
+    }
+}
+
+impl IntoText for std::borrow::Cow<'_, str> {
+    fn into_text(self, draft: &Draft) -> Text {
+        match self {
+            std::borrow::Cow::Borrowed(text) => text.into_text(draft),
+            std::borrow::Cow::Owned(text) => Text::Owned(text),
+        }
+    }
+}
+
+/// What [`Draft::attribute`] takes as a value: text, numbers, booleans and
+/// JSON values.
 pub(crate) trait IntoField {
     #[doc(hidden)]
     fn into_field(self, draft: &Draft) -> Field;
 }
 
-impl IntoField for &str {
+impl<T: IntoText> IntoField for T {
     fn into_field(self, draft: &Draft) -> Field {
-        Field::Text(draft.text_of(self))
+        Field::Text(self.into_text(draft))
     }
 }
 
-impl IntoField for std::borrow::Cow<'_, str> {
-    fn into_field(self, draft: &Draft) -> Field {
-        match self {
-            std::borrow::Cow::Borrowed(text) => text.into_field(draft),
-            std::borrow::Cow::Owned(text) => Field::Text(Text::Owned(text)),
-        }
-    }
-}
-
-impl IntoField for String {
-    fn into_field(self, _: &Draft) -> Field {
-        Field::Text(Text::Owned(self))
-    }
-}
-
-/// A fixed word as an attribute value.
+/// A fixed word (a level, a facility, a format's name).
 pub(crate) struct Word(pub &'static str);
 
-impl IntoField for Word {
-    fn into_field(self, _: &Draft) -> Field {
-        Field::Text(Text::Static(self.0))
+impl IntoText for Word {
+    fn into_text(self, _: &Draft) -> Text {
+        Text::Static(self.0)
     }
 }
 
@@ -166,24 +179,14 @@ impl Draft {
         }
     }
 
-    /// The whole line being read.
-    pub fn line(&self) -> &str {
-        &self.line
-    }
-
     /// The level as written, if found.
     pub fn level(&self) -> Option<&str> {
         self.level.as_ref().map(|text| self.resolve(text))
     }
 
     /// Sets the level to `text` (a part of the line, or any text).
-    pub(crate) fn set_level(&mut self, text: impl AsRef<str>) {
-        self.level = Some(self.text_of(text.as_ref()));
-    }
-
-    /// Sets the level to a fixed word.
-    pub(crate) fn set_level_word(&mut self, word: &'static str) {
-        self.level = Some(Text::Static(word));
+    pub(crate) fn set_level(&mut self, text: impl IntoText) {
+        self.level = Some(text.into_text(self));
     }
 
     /// Forgets the level.
@@ -202,13 +205,8 @@ impl Draft {
     }
 
     /// Sets the message to `text` (a part of the line, or any text).
-    pub(crate) fn set_body(&mut self, text: impl AsRef<str>) {
-        self.body = Some(self.text_of(text.as_ref()));
-    }
-
-    /// Sets the message to text built for it.
-    pub(crate) fn set_body_owned(&mut self, text: String) {
-        self.body = Some(Text::Owned(text));
+    pub(crate) fn set_body(&mut self, text: impl IntoText) {
+        self.body = Some(text.into_text(self));
     }
 
     /// Keeps the whole line as the body.
@@ -223,16 +221,10 @@ impl Draft {
     }
 
     /// Adds the attribute `key`, a name found in the line or built.
-    pub(crate) fn attribute_named(&mut self, key: impl AsRef<str>, value: impl IntoField) {
-        let key = self.text_of(key.as_ref());
+    pub(crate) fn attribute_named(&mut self, key: impl IntoText, value: impl IntoField) {
+        let key = key.into_text(self);
         let field = value.into_field(self);
         self.attributes.push((key, field));
-    }
-
-    /// Adds the attribute `key`, a name built for it.
-    pub(crate) fn attribute_owned(&mut self, key: String, value: impl IntoField) {
-        let field = value.into_field(self);
-        self.attributes.push((Text::Owned(key), field));
     }
 
     /// Forgets every attribute.
@@ -280,16 +272,6 @@ impl Draft {
     /// Writes the attributes as [`EventWriter`](loghaul_model::codec::EventWriter)
     /// wants them: by key, the last of equal keys.
     pub(crate) fn write_attributes(&self, writer: &mut loghaul_model::codec::EventWriter) {
-        let key = |index: usize| self.resolve(&self.attributes[index].0);
-        // Formats that know their keys add them in order: then no sort.
-        if (1..self.attributes.len()).all(|index| key(index - 1) < key(index)) {
-            writer.attribute_count(self.attributes.len());
-            for (key, field) in &self.attributes {
-                writer.key(self.resolve(key));
-                self.write_field(writer, field);
-            }
-            return;
-        }
         // The keys with their places, on the stack for all but huge records.
         let count = self.attributes.len();
         let mut small = [("", 0usize); 32];
@@ -301,9 +283,10 @@ impl Draft {
             &mut large
         };
         for (index, slot) in keys.iter_mut().enumerate() {
-            *slot = (key(index), index);
+            *slot = (self.resolve(&self.attributes[index].0), index);
         }
         // Stable: of equal keys, the one added last stays last, and wins.
+        // Keys added in order (as the access formats do) take one pass.
         keys.sort_by(|a, b| a.0.cmp(b.0));
         let keep = |at: usize| keys.get(at + 1).is_none_or(|next| next.0 != keys[at].0);
         writer.attribute_count((0..count).filter(|at| keep(*at)).count());

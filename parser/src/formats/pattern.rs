@@ -95,7 +95,7 @@ impl UserPattern {
         }
         for (index, name) in &self.attributes {
             if let Some(value) = capture(*index) {
-                draft.attribute_named(name, value);
+                draft.attribute_named(name.as_str(), value);
             }
         }
         Ok(())

@@ -51,7 +51,7 @@ pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
             .filter(|priority| *priority <= 191)
             .ok_or_else(|| Mismatch::new("not syslog: PRI is not a number from 0 to 191"))?;
         draft.severity_number = Some(severity::from_syslog_priority(priority));
-        draft.set_level_word(SEVERITIES[usize::from(priority % 8)]);
+        draft.set_level(Word(SEVERITIES[usize::from(priority % 8)]));
         draft.attribute(
             "syslog.facility",
             Word(FACILITIES[usize::from(priority / 8)]),
