@@ -110,6 +110,10 @@ enum BenchCommand {
     /// One file to searchable through `loghaul run`, disk queue and RabbitMQ.
     #[command(after_help = bench::RUN_HELP)]
     Run(bench::BenchRunArgs),
+    /// `loghaul run` beside VictoriaLogs on one access log: time, CPU,
+    /// memory, disk and queries.
+    #[command(after_help = bench::COMPARE_HELP)]
+    Compare(bench::BenchCompareArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Parse(args)) => bench::bench_parse(args),
         Command::Bench(BenchCommand::Index(args)) => bench::bench_index(args),
         Command::Bench(BenchCommand::Run(args)) => bench::bench_run(args),
+        Command::Bench(BenchCommand::Compare(args)) => bench::bench_compare(args),
         Command::Config(ConfigCommand::Check { config, json }) => {
             config_check::check(&config, json)
         }

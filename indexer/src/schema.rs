@@ -2,7 +2,7 @@
 //!
 //! | field | type | why |
 //! |---|---|---|
-//! | `id` | raw string | dedup checks and `context` |
+//! | `id` | raw string | `context` and `id:` (fast in older days) |
 //! | `timestamp` | date, ns, indexed + fast | time ranges, newest first |
 //! | `host`, `source`, `service`, `level`, `file` | raw string, fast | filters and facets |
 //! | `severity` | u64, indexed + fast | `severity:>=13` |
@@ -11,17 +11,18 @@
 //! | `offset` | u64, indexed + fast | context by file order |
 //! | `parse_error` | text | finding what did not parse |
 //! | `gen` | u64, indexed | the writer generation, to roll back a half-committed one |
-//! | `_source` | stored JSON of the whole event | results come back exactly as indexed |
+//! | `_source` | stored JSON of the whole event (the id left out where host, file and offset give it) | results come back exactly as indexed |
 //! | `source_name` | raw string | `source:` finds a source by its configured name too |
 //!
 //! Fields are only ever added at the end, so that one set of handles fits
 //! the days older builds wrote: their schema lacks the newer fields, and
 //! queries on those match nothing there (see `query::InSchema`).
 
-use loghaul_model::Event;
+use loghaul_model::{Event, EventId, FileIdentity, Resource, Severity};
+use serde::{Deserialize, Serialize};
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions,
-    STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    DateOptions, DateTimePrecision, FAST, Field, IndexRecordOption, INDEXED, JsonObjectOptions,
+    NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing, TextOptions,
 };
 use tantivy::{DateTime, TantivyDocument};
 
@@ -78,8 +79,34 @@ impl Fields {
 
     fn build(expand_dots: bool) -> Self {
         let mut builder = Schema::builder();
-        let raw_fast = STRING | FAST;
-        let id = builder.add_text_field("id", STRING | FAST);
+        // Results come in time order, never by relevance: no field keeps
+        // the fieldnorms only scoring reads.
+        // The older schema (`!expand_dots`) keeps its options as its days
+        // have them.
+        let norms = |options: TextOptions| {
+            if expand_dots {
+                without_norms(options)
+            } else {
+                options
+            }
+        };
+        let raw = norms(STRING);
+        let raw_fast = raw.clone() | FAST;
+        let numeric = if expand_dots {
+            NumericOptions::default().set_indexed().set_fast()
+        } else {
+            NumericOptions::from(INDEXED | FAST)
+        };
+        // Ids are looked up, never sorted or faceted: no fast column (the
+        // dictionary of a million unique ids would double their size).
+        let id = builder.add_text_field(
+            "id",
+            if expand_dots {
+                raw.clone()
+            } else {
+                raw_fast.clone()
+            },
+        );
         let timestamp = builder.add_date_field(
             "timestamp",
             DateOptions::default()
@@ -91,13 +118,14 @@ impl Fields {
         let source = builder.add_text_field("source", raw_fast.clone());
         let service = builder.add_text_field("service", raw_fast.clone());
         let level = builder.add_text_field("level", raw_fast.clone());
-        let severity = builder.add_u64_field("severity", INDEXED | FAST);
-        let body = builder.add_text_field("body", TEXT);
+        let severity = builder.add_u64_field("severity", numeric.clone());
+        let body = builder.add_text_field("body", norms(TEXT));
         let json_options = JsonObjectOptions::default()
             .set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer("default")
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                    .set_fieldnorms(!expand_dots),
             )
             // Fast columns make numeric ranges on attributes work.
             .set_fast("raw");
@@ -111,14 +139,14 @@ impl Fields {
         };
         let attributes = builder.add_json_field("attributes", json_options);
         let file = builder.add_text_field("file", raw_fast);
-        let offset = builder.add_u64_field("offset", INDEXED | FAST);
-        let parse_error = builder.add_text_field("parse_error", TEXT);
-        let generation = builder.add_u64_field("gen", INDEXED | FAST);
+        let offset = builder.add_u64_field("offset", numeric.clone());
+        let parse_error = builder.add_text_field("parse_error", norms(TEXT));
+        let generation = builder.add_u64_field("gen", numeric);
         let source_json = builder.add_text_field("_source", STORED);
         // The older schema lacks it; its handle then names no field there,
         // and the store never writes it into such a day.
         let source_name = if expand_dots {
-            builder.add_text_field("source_name", STRING)
+            builder.add_text_field("source_name", raw)
         } else {
             Field::from_field_id(u32::MAX)
         };
@@ -180,10 +208,7 @@ impl Fields {
             document.add_text(self.parse_error, error);
         }
         document.add_u64(self.generation, generation);
-        document.add_text(
-            self.source_json,
-            serde_json::to_string(event).unwrap_or_default(),
-        );
+        document.add_text(self.source_json, stored_json(event));
         document
     }
 
@@ -191,12 +216,172 @@ impl Fields {
     pub fn event(&self, document: &TantivyDocument) -> Option<Event> {
         use tantivy::schema::Value;
         let text = document.get_first(self.source_json)?.as_str()?;
-        serde_json::from_str(text).ok()
+        stored_event(text).ok()
+    }
+}
+
+/// An event as the doc store keeps it: its JSON, without the `id` when it
+/// is the one its host, file and offset give ([`EventId::new`]), since it
+/// is computed again on read. The id is the least compressible part of a
+/// stored event (16 random bytes in 32 hex digits).
+#[derive(Serialize)]
+struct StoredEvent<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<EventId>,
+    timestamp_unix_nano: i64,
+    observed_timestamp_unix_nano: i64,
+    severity: &'a Severity,
+    body: &'a str,
+    attributes: &'a serde_json::Map<String, serde_json::Value>,
+    resource: &'a Resource,
+    file: &'a FileIdentity,
+    offset: u64,
+    parse_error: Option<&'a str>,
+}
+
+/// A stored event read back: older days hold every id.
+#[derive(Deserialize)]
+struct ReadEvent {
+    #[serde(default)]
+    id: Option<EventId>,
+    timestamp_unix_nano: i64,
+    observed_timestamp_unix_nano: i64,
+    severity: Severity,
+    body: String,
+    attributes: serde_json::Map<String, serde_json::Value>,
+    resource: Resource,
+    file: FileIdentity,
+    offset: u64,
+    parse_error: Option<String>,
+}
+
+/// The stored JSON of `event` (see [`StoredEvent`]).
+pub fn stored_json(event: &Event) -> String {
+    let derived = EventId::new(&event.resource.host, &event.file, event.offset);
+    serde_json::to_string(&StoredEvent {
+        id: (event.id != derived).then_some(event.id),
+        timestamp_unix_nano: event.timestamp_unix_nano,
+        observed_timestamp_unix_nano: event.observed_timestamp_unix_nano,
+        severity: &event.severity,
+        body: &event.body,
+        attributes: &event.attributes,
+        resource: &event.resource,
+        file: &event.file,
+        offset: event.offset,
+        parse_error: event.parse_error.as_deref(),
+    })
+    .unwrap_or_default()
+}
+
+/// The event of a stored JSON text, whichever build wrote it.
+pub fn stored_event(text: &str) -> serde_json::Result<Event> {
+    let read: ReadEvent = serde_json::from_str(text)?;
+    Ok(Event {
+        id: read
+            .id
+            .unwrap_or_else(|| EventId::new(&read.resource.host, &read.file, read.offset)),
+        timestamp_unix_nano: read.timestamp_unix_nano,
+        observed_timestamp_unix_nano: read.observed_timestamp_unix_nano,
+        severity: read.severity,
+        body: read.body,
+        attributes: read.attributes,
+        resource: read.resource,
+        file: read.file,
+        offset: read.offset,
+        parse_error: read.parse_error,
+    })
+}
+
+/// `options` indexed as before, without fieldnorms.
+fn without_norms(options: TextOptions) -> TextOptions {
+    match options.get_indexing_options() {
+        Some(indexing) => {
+            let indexing = indexing.clone().set_fieldnorms(false);
+            options.set_indexing_options(indexing)
+        }
+        None => options,
     }
 }
 
 impl Default for Fields {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        (
+            (".{0,12}", any::<(u64, u64, u64)>(), any::<u64>()),
+            (any::<bool>(), any::<u128>()),
+            (any::<i64>(), any::<i64>(), ".{0,40}", proptest::option::of(".{0,20}")),
+            prop::collection::btree_map("[a-z.]{1,8}", ".{0,10}", 0..4),
+        )
+            .prop_map(
+                |(
+                    (host, (device, inode, fingerprint), offset),
+                    (derived, other_id),
+                    (timestamp, observed, body, parse_error),
+                    attributes,
+                )| {
+                    let file = FileIdentity {
+                        device,
+                        inode,
+                        fingerprint,
+                    };
+                    Event {
+                        id: if derived {
+                            EventId::new(&host, &file, offset)
+                        } else {
+                            EventId(other_id)
+                        },
+                        timestamp_unix_nano: timestamp,
+                        observed_timestamp_unix_nano: observed,
+                        severity: Severity {
+                            text: Some("WARN".into()),
+                            number: 13,
+                        },
+                        body,
+                        attributes: attributes
+                            .into_iter()
+                            .map(|(key, value)| (key, value.into()))
+                            .collect(),
+                        resource: Resource {
+                            host: host.into(),
+                            source: "/var/log/app.log".into(),
+                            service: None,
+                            source_name: Some("app".into()),
+                        },
+                        file,
+                        offset,
+                        parse_error,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// The stored form reads back as the event, whether its id is the
+        /// one host, file and offset give (left out) or any other (kept).
+        #[test]
+        fn a_stored_event_reads_back_whole(event in event()) {
+            let text = stored_json(&event);
+            let derived = EventId::new(&event.resource.host, &event.file, event.offset);
+            let object: serde_json::Value = serde_json::from_str(&text).expect("json");
+            prop_assert_eq!(object.get("id").is_some(), event.id != derived, "{}", text);
+            prop_assert_eq!(stored_event(&text).expect("reads"), event);
+        }
+
+        /// Older days stored the event's own JSON, id and all.
+        #[test]
+        fn an_older_stored_event_still_reads(event in event()) {
+            let text = serde_json::to_string(&event).expect("json");
+            prop_assert_eq!(stored_event(&text).expect("reads"), event);
+        }
     }
 }

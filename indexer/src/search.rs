@@ -467,7 +467,7 @@ impl Scope<'_> {
             self.control
                 .charge(2 * text.len() + EVENT_OVERHEAD)
                 .map_err(SearchError::Stopped)?;
-            if let Ok(event) = serde_json::from_str(text) {
+            if let Ok(event) = crate::schema::stored_event(text) {
                 events.push(event);
             }
         }
@@ -864,7 +864,9 @@ impl LazyTies {
                         fast.str("source")?,
                         fast.str("host")?,
                         fast.str("file")?,
-                        fast.str("id")?,
+                        // Newer days have no id column: (source,
+                        // host, file, offset) are unique without it.
+                        fast.str("id").ok().flatten(),
                     ],
                     offset: fast.u64("offset")?,
                 })
@@ -904,7 +906,8 @@ impl LazyTies {
             place(host, &position.host),
             place(file, &position.file),
             position.offset,
-            place(id, &position.id.to_string()),
+            id.as_ref()
+                .map_or(0, |_| place(id, &position.id.to_string())),
         )
     }
 }

@@ -16,6 +16,7 @@ use loghaul_model::{Event, EventBatch, EventId, FileIdentity, RawBatch, RawRecor
 use loghaul_parser::Parser;
 use serde_json::json;
 
+use super::disk_bytes;
 use super::parse::{Rng, line};
 
 pub(crate) const INDEX_HELP: &str = "\
@@ -32,6 +33,9 @@ application logs, parsed by loghaul's parser), then measures:
                                 thread's time as a multiple of it
   gzip -6                       the raw text's size gzipped, beside the
                                 index sizes
+  largest parts                 where the 2-thread index's bytes go, by field
+                                and part: terms, postings, positions, fast
+                                columns, fieldnorms, the doc store
   freshness                     an event added while indexing runs at about
                                 20,000 events/s with 1 s commits, until a
                                 separate searcher finds it: p50 and p99
@@ -237,19 +241,52 @@ impl IndexSink for PlainTantivy {
     }
 }
 
-/// Bytes of the files under `dir`.
-fn disk_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(kind) if kind.is_dir() => disk_bytes(&entry.path()),
-            Ok(_) => entry.metadata().map_or(0, |metadata| metadata.len()),
-            Err(_) => 0,
-        })
-        .sum()
+/// The parts of a tantivy index on disk, for the breakdown.
+const PARTS: [&str; 6] = ["terms", "postings", "positions", "fast", "fieldnorms", "store"];
+
+/// Bytes by (field, part) over every tantivy index under `dir` (a shard
+/// store holds one per day), largest first. The doc store is one entry,
+/// `(stored fields, store)`; a JSON field's fast columns are named by
+/// their paths (`attributes.url.original`).
+fn space_by_field(dir: &Path) -> anyhow::Result<Vec<(String, &'static str, u64)>> {
+    let mut totals: std::collections::BTreeMap<(String, usize), u64> = Default::default();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        if dir.join("meta.json").exists() {
+            let index = tantivy::Index::open_in_dir(&dir)?;
+            let usage = index.reader()?.searcher().space_usage()?;
+            for segment in usage.segments() {
+                let parts = [
+                    segment.termdict(),
+                    segment.postings(),
+                    segment.positions(),
+                    segment.fast_fields(),
+                    segment.fieldnorms(),
+                ];
+                for (part, per_field) in parts.into_iter().enumerate() {
+                    for field in per_field.fields() {
+                        let name = field.field_name().replace('\u{1}', ".");
+                        *totals.entry((name, part)).or_default() += field.total().get_bytes();
+                    }
+                }
+                *totals.entry(("stored fields".into(), 5)).or_default() +=
+                    segment.store().total().get_bytes();
+            }
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    let mut rows: Vec<_> = totals
+        .into_iter()
+        .filter(|(_, bytes)| *bytes > 0)
+        .map(|((field, part), bytes)| (field, PARTS[part], bytes))
+        .collect();
+    rows.sort_by(|a, b| b.2.cmp(&a.2));
+    Ok(rows)
 }
 
 fn index_run(
@@ -457,6 +494,7 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
     )?;
     std::fs::remove_dir_all(scratch.path().join("plain"))?;
     let gzip = gzip_bytes(&raw_path)?;
+    let by_field = space_by_field(&scratch.path().join("two"))?;
 
     let searcher = Searcher::new(&scratch.path().join("two"), 0);
     let term = "inventory";
@@ -540,6 +578,9 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
                     "disk_bytes_per_event": plain.disk_bytes as f64 / plain.events as f64,
                     "time_ratio_one_thread": figures[0].seconds / plain.seconds,
                 },
+                "disk_by_field": by_field.iter().map(|(field, part, bytes)| json!({
+                    "field": field, "part": part, "bytes": bytes,
+                })).collect::<Vec<_>>(),
                 "raw_bytes": figures[0].bytes,
                 "gzip_bytes": gzip,
                 "freshness_seconds": { "p50": fresh.0, "p99": fresh.1 },
@@ -595,6 +636,15 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
         figures[0].seconds / plain.seconds,
         mib(figures[0].bytes),
         mib(gzip)
+    );
+    let shown: Vec<String> = by_field
+        .iter()
+        .take(12)
+        .map(|(field, part, bytes)| format!("{field} {part} {:.1}", mib(*bytes)))
+        .collect();
+    println!(
+        "largest parts of the 2-thread index, MiB: {}",
+        shown.join(", ")
     );
     println!(
         "freshness (add to searchable) p50 {:.0} ms, p99 {:.0} ms over {} probes at ~20k events/s with 1 s commits",

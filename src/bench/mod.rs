@@ -2,6 +2,7 @@
 //! measured in the same run. Nothing here asserts a time.
 
 mod archive;
+mod compare;
 mod index;
 mod parse;
 mod run;
@@ -17,6 +18,7 @@ use loghaul_config::ByteSize;
 use serde_json::json;
 
 pub(crate) use archive::{ARCHIVE_HELP, BenchArchiveArgs, bench_archive};
+pub(crate) use compare::{BenchCompareArgs, COMPARE_HELP, bench_compare};
 pub(crate) use index::{BenchIndexArgs, INDEX_HELP, bench_index};
 pub(crate) use parse::{BenchParseArgs, PARSE_HELP, bench_parse};
 pub(crate) use run::{BenchRunArgs, RUN_HELP, bench_run};
@@ -42,6 +44,21 @@ pub(super) fn cpu_seconds() -> (f64, f64) {
     let own = (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) / ticks;
     let children = (fields.get(13).unwrap_or(&0.0) + fields.get(14).unwrap_or(&0.0)) / ticks;
     (own, children)
+}
+
+/// Bytes of the files under `dir`.
+pub(super) fn disk_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => disk_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map_or(0, |metadata| metadata.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 pub(super) fn peak_rss_bytes() -> u64 {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use loghaul_config::ByteSize;
+use loghaul_indexer::client::Client;
 
 use super::{Figure, baseline, bench_input, parse_size, peak_rss_of, report};
 
@@ -43,14 +44,14 @@ pub(crate) struct BenchRunArgs {
 }
 
 /// `field` (in pages or ticks) of /proc/PID/stat after the command name.
-fn stat_field(pid: u32, index: usize) -> Option<u64> {
+pub(super) fn stat_field(pid: u32, index: usize) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(index)?.parse().ok()
 }
 
-fn count(address: &str) -> Option<u64> {
-    let client = loghaul_indexer::client::Client::new(address, None).ok()?;
+/// Events searchable now, by `/api/count`.
+pub(super) fn count(client: &Client) -> Option<u64> {
     let answer = client.get("/api/count").ok()?;
     if answer.status != 200 {
         return None;
@@ -70,14 +71,52 @@ fn measure(
     timeout: Duration,
 ) -> anyhow::Result<Figure> {
     let scratch = tempfile::tempdir()?;
-    let config_path = scratch.path().join("loghaul.toml");
+    measure_in(
+        scratch.path(),
+        &Measured {
+            name,
+            file,
+            lines,
+            config,
+            timeout,
+        },
+        &mut |_| Ok(()),
+    )
+}
+
+/// What [`measure_in`] runs.
+pub(super) struct Measured<'a> {
+    pub(super) name: &'a str,
+    pub(super) file: &'a Path,
+    pub(super) lines: u64,
+    pub(super) config: &'a str,
+    pub(super) timeout: Duration,
+}
+
+/// [`measure`] with its data directory at `scratch/data`, calling `after`
+/// with a client of the search API once everything is searchable, while
+/// the process still runs (its CPU and RSS are read before).
+pub(super) fn measure_in(
+    scratch: &Path,
+    run: &Measured,
+    after: &mut dyn FnMut(&Client) -> anyhow::Result<()>,
+) -> anyhow::Result<Figure> {
+    let Measured {
+        name,
+        file,
+        lines,
+        config,
+        timeout,
+    } = *run;
+    let config_path = scratch.join("loghaul.toml");
     std::fs::write(&config_path, config)?;
+    let data_dir = scratch.join("data");
     let started = Instant::now();
     let mut child = Command::new(std::env::current_exe()?)
         .args(["run", "--listen", "127.0.0.1:0", "-c"])
         .arg(&config_path)
         .arg("--data-dir")
-        .arg(scratch.path().join("data"))
+        .arg(&data_dir)
         .arg(file)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -100,16 +139,28 @@ fn measure(
         }
     };
     std::thread::spawn(move || for _ in lines_of_stderr.map_while(Result::ok) {});
+    // The API wants the token `run` made in its data directory.
+    let token = std::fs::read_to_string(data_dir.join("api-token"))
+        .ok()
+        .map(|token| token.trim().to_owned());
+    let client = match Client::new(&address, token) {
+        Ok(client) => client,
+        Err(error) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(error.into());
+        }
+    };
     let mut peak = 0;
     let outcome = loop {
         peak = peak.max(peak_rss_of(&pid.to_string()));
-        if count(&address) == Some(lines) {
+        if count(&client) == Some(lines) {
             break Ok(());
         }
         if started.elapsed() > timeout {
             break Err(anyhow::anyhow!(
                 "{name}: {:?} of {lines} searchable after {timeout:?}",
-                count(&address)
+                count(&client)
             ));
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -121,11 +172,17 @@ fn measure(
     };
     let seconds = started.elapsed().as_secs_f64();
     let ticks = stat_field(pid, 11).unwrap_or(0) + stat_field(pid, 12).unwrap_or(0);
+    let after = if outcome.is_ok() {
+        after(&client)
+    } else {
+        Ok(())
+    };
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
     let _ = child.wait();
     outcome?;
+    after?;
     Ok(Figure {
         name: name.into(),
         seconds,
