@@ -21,7 +21,7 @@
 use loghaul_model::{Event, EventId, FileIdentity, Resource, Severity};
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, FAST, Field, IndexRecordOption, INDEXED, JsonObjectOptions,
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions,
     NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing, TextOptions,
 };
 use tantivy::{DateTime, TantivyDocument};
@@ -319,7 +319,12 @@ mod tests {
         (
             (".{0,12}", any::<(u64, u64, u64)>(), any::<u64>()),
             (any::<bool>(), any::<u128>()),
-            (any::<i64>(), any::<i64>(), ".{0,40}", proptest::option::of(".{0,20}")),
+            (
+                any::<i64>(),
+                any::<i64>(),
+                ".{0,40}",
+                proptest::option::of(".{0,20}"),
+            ),
             prop::collection::btree_map("[a-z.]{1,8}", ".{0,10}", 0..4),
         )
             .prop_map(

@@ -16,7 +16,7 @@ use loghaul_parser::Parser;
 use serde_json::json;
 
 use super::parse::Rng;
-use super::run::{Measured, count, measure_in, stat_field};
+use super::run::{Measured, measure_in, stat_field};
 use super::{disk_bytes, parse_size, peak_rss_of};
 
 pub(crate) const COMPARE_HELP: &str = "\
@@ -207,7 +207,6 @@ fn to_json_lines(input: &Path, output: &Path) -> anyhow::Result<u64> {
     if !records.is_empty() {
         flush(&mut records)?;
     }
-    drop(flush);
     out.flush()?;
     Ok(written)
 }
@@ -304,11 +303,7 @@ fn loghaul_queries(client: &Client, runs: usize) -> anyhow::Result<Vec<(f64, u64
     ])
 }
 
-fn measure_loghaul(
-    file: &Path,
-    lines: u64,
-    args: &BenchCompareArgs,
-) -> anyhow::Result<Side> {
+fn measure_loghaul(file: &Path, lines: u64, args: &BenchCompareArgs) -> anyhow::Result<Side> {
     let scratch = tempfile::tempdir()?;
     let config = match &args.amqp_url {
         Some(url) => format!(
@@ -602,7 +597,10 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
     );
     row(
         "events/s until all searchable",
-        sides.iter().map(|side| lines as f64 / side.seconds).collect(),
+        sides
+            .iter()
+            .map(|side| lines as f64 / side.seconds)
+            .collect(),
         &|value| format!("{value:.0}"),
     );
     row(
@@ -631,7 +629,10 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
     for (index, name) in QUERIES.iter().enumerate() {
         row(
             &format!("{name}, p50 ms"),
-            sides.iter().map(|side| side.queries[index].0 * 1e3).collect(),
+            sides
+                .iter()
+                .map(|side| side.queries[index].0 * 1e3)
+                .collect(),
             &|value| format!("{value:.2}"),
         );
     }
@@ -643,9 +644,7 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
         println!("matches, {name}: {}", matches.join(", "));
     }
     if victoria.is_none() {
-        println!(
-            "VictoriaLogs not measured: pass --victorialogs PATH (see --help to build it)"
-        );
+        println!("VictoriaLogs not measured: pass --victorialogs PATH (see --help to build it)");
     }
     Ok(())
 }

@@ -242,7 +242,14 @@ impl IndexSink for PlainTantivy {
 }
 
 /// The parts of a tantivy index on disk, for the breakdown.
-const PARTS: [&str; 6] = ["terms", "postings", "positions", "fast", "fieldnorms", "store"];
+const PARTS: [&str; 6] = [
+    "terms",
+    "postings",
+    "positions",
+    "fast",
+    "fieldnorms",
+    "store",
+];
 
 /// Bytes by (field, part) over every tantivy index under `dir` (a shard
 /// store holds one per day), largest first. The doc store is one entry,
@@ -285,7 +292,7 @@ fn space_by_field(dir: &Path) -> anyhow::Result<Vec<(String, &'static str, u64)>
         .filter(|(_, bytes)| *bytes > 0)
         .map(|((field, part), bytes)| (field, PARTS[part], bytes))
         .collect();
-    rows.sort_by(|a, b| b.2.cmp(&a.2));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.2));
     Ok(rows)
 }
 

@@ -51,7 +51,7 @@ pub(super) fn stat_field(pid: u32, index: usize) -> Option<u64> {
 }
 
 /// Events searchable now, by `/api/count`.
-pub(super) fn count(client: &Client) -> Option<u64> {
+fn count(client: &Client) -> Option<u64> {
     let answer = client.get("/api/count").ok()?;
     if answer.status != 200 {
         return None;
