@@ -38,6 +38,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use crate::control::{Control, Guarded};
 use crate::schema::Fields;
+use loghaul_model::EventId;
 
 /// Longest query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -540,6 +541,8 @@ enum Target {
     Raw(Field),
     /// The source's path or its configured name.
     Source,
+    /// An event id.
+    Id,
     Number(Field),
     Attribute(String),
 }
@@ -553,7 +556,7 @@ fn target(fields: &Fields, name: Option<&str>) -> Target {
         Some("service") => Target::Raw(fields.service),
         Some("level") => Target::Raw(fields.level),
         Some("file") => Target::Raw(fields.file),
-        Some("id") => Target::Raw(fields.id),
+        Some("id") => Target::Id,
         Some("severity") => Target::Number(fields.severity),
         Some("offset") => Target::Number(fields.offset),
         Some(other) => Target::Attribute(
@@ -837,6 +840,19 @@ fn compile_clause(
             })
         }
         (Target::Raw(field), value) => raw_query(field, value, position),
+        (Target::Id, ClauseValue::Word(text) | ClauseValue::Phrase(text)) => {
+            match text.parse::<EventId>() {
+                Ok(id) if text.len() == 32 => Ok(Box::new(IdQuery(id))),
+                _ => Err(QueryError::at(
+                    position,
+                    format!("id: takes a whole event id, 32 hex digits, not {text:?}"),
+                )),
+            }
+        }
+        (Target::Id, ClauseValue::Range(..)) => Err(QueryError::at(
+            position,
+            "id: takes a whole event id, 32 hex digits, not a range",
+        )),
         (Target::Text(_), ClauseValue::Range(..)) => Err(QueryError::at(
             position,
             format!("{name} is full text: ranges work on raw fields, numbers and attributes"),
@@ -853,6 +869,15 @@ fn compile_clause(
                     })
             };
             match value {
+                // New days keep offsets in their fast column only: one
+                // value is the range from it to itself there.
+                ClauseValue::Word(text) | ClauseValue::Phrase(text) if field == fields.offset => {
+                    let term = number(text)?;
+                    Ok(Box::new(RangeQuery::new(
+                        Bound::Included(term.clone()),
+                        Bound::Included(term),
+                    )))
+                }
                 ClauseValue::Word(text) | ClauseValue::Phrase(text) => Ok(Box::new(
                     TermQuery::new(number(text)?, IndexRecordOption::Basic),
                 )),
@@ -903,6 +928,26 @@ fn raw_query(
 /// The field of sources' names, which day indexes written before
 /// 2026-11-30 lack.
 const SOURCE_NAME: &str = "source_name";
+
+/// The event with an id, by the day's schema: its key (`id_key`) where the
+/// day has one, its text where older days indexed that.
+#[derive(Clone, Debug)]
+pub(crate) struct IdQuery(pub(crate) EventId);
+
+impl Query for IdQuery {
+    fn weight(
+        &self,
+        enable_scoring: tantivy::query::EnableScoring<'_>,
+    ) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
+        let schema = enable_scoring.schema();
+        let term = match (schema.get_field("id_key"), schema.get_field("id")) {
+            (Ok(field), _) => Term::from_field_u64(field, crate::schema::id_key(self.0)),
+            (Err(_), Ok(field)) => Term::from_field_text(field, &self.0.to_string()),
+            (Err(_), Err(_)) => return EmptyQuery.weight(enable_scoring),
+        };
+        TermQuery::new(term, IndexRecordOption::Basic).weight(enable_scoring)
+    }
+}
 
 /// A raw-field clause on a field found by name in the schema of the index
 /// searched, and matching nothing where that index lacks the field: days
@@ -1177,6 +1222,26 @@ mod tests {
         assert!(error(&many).message.contains("too many clauses"));
         let rendered = error("a AND (b").render("a AND (b");
         assert!(rendered.contains("column 7"), "{rendered}");
+        // `id:` takes a whole id: a part or a pattern cannot be looked up
+        // by its key, so it is refused where it stands.
+        let compile_error = |text: &str| {
+            let ast = parse(text).expect("parses");
+            compile(
+                &ast,
+                &Fields::new(),
+                &mut crate::search::analyzer().expect("analyzer"),
+            )
+            .expect_err("refused")
+        };
+        for text in [
+            "level:ERROR id:abc",
+            "level:ERROR id:abc*",
+            "level:ERROR id:[1 TO 2]",
+        ] {
+            let refused = compile_error(text);
+            assert_eq!(refused.position, 12, "{text}");
+            assert!(refused.message.contains("32 hex digits"), "{refused:?}");
+        }
         assert!(rendered.ends_with("      ^"), "{rendered}");
     }
 }

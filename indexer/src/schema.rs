@@ -3,16 +3,17 @@
 //! | field | type | why |
 //! |---|---|---|
 //! | `id` | raw string | `context` and `id:` (fast in older days) |
-//! | `timestamp` | date, ns, indexed + fast | time ranges, newest first |
+//! | `timestamp` | date, ns, fast (older days: indexed too) | time ranges, newest first |
 //! | `host`, `source`, `service`, `level`, `file` | raw string, fast | filters and facets |
 //! | `severity` | u64, indexed + fast | `severity:>=13` |
 //! | `body` | text with positions | full-text and phrases |
 //! | `attributes` | JSON, text with positions | `http.response.status_code:500` |
-//! | `offset` | u64, indexed + fast | context by file order |
+//! | `offset` | u64, fast (older days: indexed too) | context by file order, `offset:N` |
 //! | `parse_error` | text | finding what did not parse |
 //! | `gen` | u64, indexed | the writer generation, to roll back a half-committed one |
 //! | `_source` | stored JSON of the whole event (the id left out where host, file and offset give it) | results come back exactly as indexed |
 //! | `source_name` | raw string | `source:` finds a source by its configured name too |
+//! | `id_key` | u64, indexed | `id:` and `context` in new days: the id's first 64 bits |
 //!
 //! Fields are only ever added at the end, so that one set of handles fits
 //! the days older builds wrote: their schema lacks the newer fields, and
@@ -61,6 +62,35 @@ pub struct Fields {
     pub source_json: Field,
     /// The configured name of the source (days written since 2026-11-30).
     pub source_name: Field,
+    /// The id's first 64 bits, indexed ([`id_key`]); new days index this
+    /// instead of the id's text.
+    pub id_key: Field,
+}
+
+/// Which of the later fields a day's schema has: days keep the schema
+/// they were made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayShape {
+    /// `source_name`.
+    pub names: bool,
+    /// `id_key`, in place of the id's text.
+    pub id_key: bool,
+}
+
+impl DayShape {
+    /// The shape of `schema`.
+    pub fn of(schema: &Schema) -> Self {
+        DayShape {
+            names: schema.get_field("source_name").is_ok(),
+            id_key: schema.get_field("id_key").is_ok(),
+        }
+    }
+}
+
+/// The indexed key of `id`: its first 64 bits. Two events of a day share
+/// one with odds of about 2^-64 per pair; `context` checks the whole id.
+pub fn id_key(id: EventId) -> u64 {
+    (id.0 >> 64) as u64
 }
 
 impl Fields {
@@ -107,12 +137,18 @@ impl Fields {
                 raw_fast.clone()
             },
         );
+        // Time ranges and the page order read the fast column (exact to the
+        // nanosecond); the terms, at second precision, served nothing.
+        let timestamp_options = DateOptions::default()
+            .set_fast()
+            .set_precision(DateTimePrecision::Nanoseconds);
         let timestamp = builder.add_date_field(
             "timestamp",
-            DateOptions::default()
-                .set_indexed()
-                .set_fast()
-                .set_precision(DateTimePrecision::Nanoseconds),
+            if expand_dots {
+                timestamp_options
+            } else {
+                timestamp_options.set_indexed()
+            },
         );
         let host = builder.add_text_field("host", raw_fast.clone());
         let source = builder.add_text_field("source", raw_fast.clone());
@@ -139,7 +175,16 @@ impl Fields {
         };
         let attributes = builder.add_json_field("attributes", json_options);
         let file = builder.add_text_field("file", raw_fast);
-        let offset = builder.add_u64_field("offset", numeric.clone());
+        // Offsets are ranges (context) and exact values answered from the
+        // fast column: no terms, one per record, in new days.
+        let offset = builder.add_u64_field(
+            "offset",
+            if expand_dots {
+                NumericOptions::default().set_fast()
+            } else {
+                numeric.clone()
+            },
+        );
         let parse_error = builder.add_text_field("parse_error", norms(TEXT));
         let generation = builder.add_u64_field("gen", numeric);
         let source_json = builder.add_text_field("_source", STORED);
@@ -149,6 +194,14 @@ impl Fields {
             builder.add_text_field("source_name", raw)
         } else {
             Field::from_field_id(u32::MAX)
+        };
+        // Ids are looked up one at a time: a number's term is a quarter of
+        // the id's 32 hex digits, and the dictionary of a million of them
+        // shrinks accordingly.
+        let id_key = if expand_dots {
+            builder.add_u64_field("id_key", NumericOptions::default().set_indexed())
+        } else {
+            Field::from_field_id(u32::MAX - 1)
         };
         Fields {
             schema: builder.build(),
@@ -167,14 +220,19 @@ impl Fields {
             generation,
             source_json,
             source_name,
+            id_key,
         }
     }
 
     /// The document of `event`, written in writer generation `generation`,
-    /// for a day whose schema has the `source_name` field when `names`.
-    pub fn document(&self, event: &Event, generation: u64, names: bool) -> TantivyDocument {
+    /// for a day of schema `shape`.
+    pub fn document(&self, event: &Event, generation: u64, shape: DayShape) -> TantivyDocument {
         let mut document = TantivyDocument::default();
-        document.add_text(self.id, event.id.to_string());
+        if shape.id_key {
+            document.add_u64(self.id_key, id_key(event.id));
+        } else {
+            document.add_text(self.id, event.id.to_string());
+        }
         document.add_date(
             self.timestamp,
             DateTime::from_timestamp_nanos(event.timestamp_unix_nano),
@@ -184,7 +242,9 @@ impl Fields {
         if let Some(service) = &event.resource.service {
             document.add_text(self.service, service);
         }
-        if names && let Some(name) = &event.resource.source_name {
+        if shape.names
+            && let Some(name) = &event.resource.source_name
+        {
             document.add_text(self.source_name, name);
         }
         if let Some(level) = &event.severity.text {

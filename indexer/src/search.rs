@@ -352,6 +352,10 @@ pub struct Scope<'a> {
 /// Bytes an event holds beyond its stored JSON, for the memory budget.
 const EVENT_OVERHEAD: usize = 256;
 
+/// `"id":"<32 hex digits>",`: what the answer's JSON of an event holds
+/// even where the store left the id out.
+const ID_JSON: usize = 40;
+
 impl Scope<'_> {
     /// This scope over the live index and, when `on`, the current
     /// rehydrations too.
@@ -465,7 +469,7 @@ impl Scope<'_> {
             // The text, and the event parsed from it, are held until the
             // answer is sent.
             self.control
-                .charge(2 * text.len() + EVENT_OVERHEAD)
+                .charge(2 * (text.len() + ID_JSON) + EVENT_OVERHEAD)
                 .map_err(SearchError::Stopped)?;
             if let Ok(event) = crate::schema::stored_event(text) {
                 events.push(event);
@@ -706,18 +710,25 @@ impl Scope<'_> {
             )));
         }
         let fields = self.fields();
-        let id_query = TermQuery::new(
-            Term::from_field_text(fields.id, id),
-            IndexRecordOption::Basic,
-        );
+        let wanted: EventId = id
+            .parse()
+            .map_err(|_| SearchError::NotFound(id.to_owned()))?;
+        let id_query = crate::query::IdQuery(wanted);
         let mut found = None;
         for day in self.days(None, None) {
+            // New days index the id's first 64 bits: of the events sharing
+            // them (almost never more than one), the one with the whole id.
             let (searcher, hits) =
-                self.collect(&day, &id_query, &TopDocs::with_limit(1).order_by_score())?;
-            if let Some((_, address)) = hits.first() {
-                found = self
-                    .events_at(&searcher, [*address], &self.searcher.root.join(&day))?
-                    .pop();
+                self.collect(&day, &id_query, &TopDocs::with_limit(8).order_by_score())?;
+            found = self
+                .events_at(
+                    &searcher,
+                    hits.into_iter().map(|(_, address)| address),
+                    &self.searcher.root.join(&day),
+                )?
+                .into_iter()
+                .find(|event| event.id == wanted);
+            if found.is_some() {
                 break;
             }
         }

@@ -21,7 +21,7 @@ use tantivy::{Index, IndexWriter, Term};
 use tracing::{info, warn};
 
 use crate::dedup::Dedup;
-use crate::schema::Fields;
+use crate::schema::{DayShape, Fields};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,9 +87,9 @@ struct Day {
     writer: Option<IndexWriter>,
     /// Documents added in the current generation.
     pending: u64,
-    /// Whether its schema has the `source_name` field (days written before
-    /// it was added keep their schema).
-    names: bool,
+    /// Which later fields its schema has (days written before them keep
+    /// their schema).
+    shape: DayShape,
 }
 
 /// What a commit did.
@@ -321,14 +321,14 @@ impl ShardStore {
                 path: path.clone(),
                 source,
             })?;
-            let names = index.schema().get_field("source_name").is_ok();
+            let shape = DayShape::of(&index.schema());
             self.days.insert(
                 day.to_owned(),
                 Day {
                     index,
                     writer: None,
                     pending: 0,
-                    names,
+                    shape,
                 },
             );
         }
@@ -384,8 +384,8 @@ impl ShardStore {
 
     fn add_event(&mut self, event: &Event, generation: u64) -> Result<(), StoreError> {
         let day_name = day_of(event.timestamp_unix_nano);
-        let names = self.day(&day_name)?.names;
-        let document = self.fields.document(event, generation, names);
+        let shape = self.day(&day_name)?.shape;
+        let document = self.fields.document(event, generation, shape);
         let day = self.day(&day_name)?;
         let writer = day.writer.as_mut().ok_or_else(|| StoreError::Io {
             path: PathBuf::from(&day_name),
@@ -715,6 +715,28 @@ mod tests {
         assert_eq!(matches(&mut store, "2026-11-22", "source:a*"), 40);
         assert_eq!(matches(&mut store, "2026-11-22", "source:/a.*"), 40);
         assert_eq!(matches(&mut store, "2026-11-22", "source:other"), 0);
+
+        // `id:` finds an event by its text in the old day and by its key in
+        // the new one, and only that event; the new day keeps no id text.
+        for (event, day) in [
+            (&named.events[0], "2026-11-21"),
+            (&named.events[99], "2026-11-22"),
+        ] {
+            let id = format!("id:{}", event.id);
+            assert_eq!(matches(&mut store, day, &id), 1, "{day} {id}");
+        }
+        // Offsets: terms in the old day, only the fast column in the new.
+        assert_eq!(matches(&mut store, "2026-11-21", "offset:50"), 1);
+        assert_eq!(matches(&mut store, "2026-11-22", "offset:990"), 1);
+        assert_eq!(matches(&mut store, "2026-11-22", "offset:995"), 0);
+        assert_eq!(matches(&mut store, "2026-11-22", "offset:[600 TO 700]"), 11);
+        let new_day = store.index("2026-11-22").expect("new day");
+        let searcher = new_day.reader().expect("reader").searcher();
+        let id_field = new_day.schema().get_field("id").expect("id");
+        for segment in searcher.segment_readers() {
+            let terms = segment.inverted_index(id_field).expect("id terms");
+            assert_eq!(terms.terms().num_terms(), 0, "no id text in a new day");
+        }
     }
 
     #[test]
