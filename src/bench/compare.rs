@@ -220,6 +220,8 @@ struct Side {
     disk_bytes: u64,
     /// Per query of [`QUERIES`]: p50 seconds and how many events matched.
     queries: Vec<(f64, u64)>,
+    /// loghaul's index by (field, part, bytes), largest first.
+    parts: Vec<(String, &'static str, u64)>,
 }
 
 /// Names of the measured queries, in the order both sides run them.
@@ -314,6 +316,7 @@ fn measure_loghaul(file: &Path, lines: u64, args: &BenchCompareArgs) -> anyhow::
     };
     let mut queries = Vec::new();
     let mut disk = 0;
+    let mut parts = Vec::new();
     let index_dir = scratch.path().join("data").join("index");
     let figure = measure_in(
         scratch.path(),
@@ -325,7 +328,8 @@ fn measure_loghaul(file: &Path, lines: u64, args: &BenchCompareArgs) -> anyhow::
             timeout: args.timeout.0,
         },
         &mut |client| {
-            disk = disk_bytes(&index_dir);
+            disk = settled_disk_bytes(&index_dir);
+            parts = super::index::space_by_field(&index_dir)?;
             queries = loghaul_queries(client, args.queries)?;
             Ok(())
         },
@@ -337,7 +341,23 @@ fn measure_loghaul(file: &Path, lines: u64, args: &BenchCompareArgs) -> anyhow::
         peak_rss: figure.peak_rss.unwrap_or(0),
         disk_bytes: disk,
         queries,
+        parts,
     })
+}
+
+/// The bytes under `dir` once merges have settled: unchanged over three
+/// samples half a second apart (at most a minute).
+fn settled_disk_bytes(dir: &Path) -> u64 {
+    let started = Instant::now();
+    let mut last = disk_bytes(dir);
+    let mut same = 0;
+    while same < 3 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = disk_bytes(dir);
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+    }
+    last
 }
 
 /// A victoria-logs process, killed when dropped.
@@ -461,8 +481,7 @@ fn measure_victoria(
     let seconds = started.elapsed().as_secs_f64();
     let ticks = stat_field(pid, 11).unwrap_or(0) + stat_field(pid, 12).unwrap_or(0);
     let _ = victoria.client.get("/internal/force_flush");
-    std::thread::sleep(Duration::from_secs(2));
-    let disk = disk_bytes(&storage);
+    let disk = settled_disk_bytes(&storage);
     let window = status_window();
     let queries = vec![
         timed(args.queries, &mut || {
@@ -491,6 +510,7 @@ fn measure_victoria(
         peak_rss: peak,
         disk_bytes: disk,
         queries,
+        parts: Vec::new(),
     })
 }
 
@@ -548,6 +568,9 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
                     "cpu_seconds": side.cpu_seconds,
                     "peak_rss_bytes": side.peak_rss,
                     "disk_bytes": side.disk_bytes,
+                    "disk_by_field": side.parts.iter().map(|(field, part, bytes)| json!({
+                        "field": field, "part": part, "bytes": bytes,
+                    })).collect::<Vec<_>>(),
                     "queries": QUERIES.iter().zip(&side.queries).map(|(name, (p50, matches))| json!({
                         "query": name,
                         "p50_seconds": p50,
@@ -643,6 +666,13 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
             .collect();
         println!("matches, {name}: {}", matches.join(", "));
     }
+    let shown: Vec<String> = sides[0]
+        .parts
+        .iter()
+        .take(12)
+        .map(|(field, part, bytes)| format!("{field} {part} {:.1}", mib(*bytes)))
+        .collect();
+    println!("largest parts of loghaul's index, MiB: {}", shown.join(", "));
     if victoria.is_none() {
         println!("VictoriaLogs not measured: pass --victorialogs PATH (see --help to build it)");
     }

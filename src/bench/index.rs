@@ -255,7 +255,7 @@ const PARTS: [&str; 6] = [
 /// store holds one per day), largest first. The doc store is one entry,
 /// `(stored fields, store)`; a JSON field's fast columns are named by
 /// their paths (`attributes.url.original`).
-fn space_by_field(dir: &Path) -> anyhow::Result<Vec<(String, &'static str, u64)>> {
+pub(super) fn space_by_field(dir: &Path) -> anyhow::Result<Vec<(String, &'static str, u64)>> {
     let mut totals: std::collections::BTreeMap<(String, usize), u64> = Default::default();
     let mut dirs = vec![dir.to_owned()];
     while let Some(dir) = dirs.pop() {
