@@ -355,11 +355,17 @@ async fn read_golden(dir: &Path) {
         ids.sort();
         ids
     };
-    assert_eq!(ids(&page.events), ids(&events.events), "{name}: ids read back");
+    assert_eq!(
+        ids(&page.events),
+        ids(&events.events),
+        "{name}: ids read back"
+    );
     for event in &page.events {
         let id = event.id.to_string();
         assert_eq!(
-            searcher.count(&format!("id:{id}"), None, None).expect("id:"),
+            searcher
+                .count(&format!("id:{id}"), None, None)
+                .expect("id:"),
             1,
             "{name}: id:{id}"
         );

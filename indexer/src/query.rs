@@ -929,8 +929,8 @@ fn raw_query(
 /// 2026-11-30 lack.
 const SOURCE_NAME: &str = "source_name";
 
-/// The event with an id, by the day's schema: its key (`id_key`) where the
-/// day has one, its text where older days indexed that.
+/// The event with an id, by the day's schema: its key's column (`id_key`)
+/// where the day has one, its text where older days indexed that.
 #[derive(Clone, Debug)]
 pub(crate) struct IdQuery(pub(crate) EventId);
 
@@ -940,12 +940,20 @@ impl Query for IdQuery {
         enable_scoring: tantivy::query::EnableScoring<'_>,
     ) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
         let schema = enable_scoring.schema();
-        let term = match (schema.get_field("id_key"), schema.get_field("id")) {
-            (Ok(field), _) => Term::from_field_u64(field, crate::schema::id_key(self.0)),
-            (Err(_), Ok(field)) => Term::from_field_text(field, &self.0.to_string()),
-            (Err(_), Err(_)) => return EmptyQuery.weight(enable_scoring),
-        };
-        TermQuery::new(term, IndexRecordOption::Basic).weight(enable_scoring)
+        match (schema.get_field("id_key"), schema.get_field("id")) {
+            // The key's fast column, scanned for the one value.
+            (Ok(field), _) => {
+                let key = Term::from_field_u64(field, crate::schema::id_key(self.0));
+                RangeQuery::new(Bound::Included(key.clone()), Bound::Included(key))
+                    .weight(enable_scoring)
+            }
+            (Err(_), Ok(field)) => TermQuery::new(
+                Term::from_field_text(field, &self.0.to_string()),
+                IndexRecordOption::Basic,
+            )
+            .weight(enable_scoring),
+            (Err(_), Err(_)) => EmptyQuery.weight(enable_scoring),
+        }
     }
 }
 

@@ -672,7 +672,10 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
         .take(12)
         .map(|(field, part, bytes)| format!("{field} {part} {:.1}", mib(*bytes)))
         .collect();
-    println!("largest parts of loghaul's index, MiB: {}", shown.join(", "));
+    println!(
+        "largest parts of loghaul's index, MiB: {}",
+        shown.join(", ")
+    );
     if victoria.is_none() {
         println!("VictoriaLogs not measured: pass --victorialogs PATH (see --help to build it)");
     }

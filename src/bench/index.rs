@@ -40,8 +40,9 @@ application logs, parsed by loghaul's parser), then measures:
                                 20,000 events/s with 1 s commits, until a
                                 separate searcher finds it: p50 and p99
   query latency                 on the 2-thread index: a term, a phrase, a field
-                                filter with a one-hour range, and a histogram
-                                of the whole range; p50 and p99 of --queries runs
+                                filter with a one-hour range, one event by its
+                                id, and a histogram of the whole range; p50
+                                and p99 of --queries runs
   rg                            `rg -c` for the same term and phrase over the raw
                                 text file, same run
 Nothing is asserted; figures only. The data directory is a temporary one
@@ -544,6 +545,16 @@ pub(crate) fn bench_index(args: BenchIndexArgs) -> anyhow::Result<()> {
                     Some(start + 3_600_000_000_000),
                 ))
                 .map(|_| ())?)
+        })?,
+    ));
+    // An id from the middle of the run: `context` and `id:` look it up.
+    let some_id = event_at(&templates, args.events / 2, args.events, 64).id;
+    queries.push((
+        "one event by id:",
+        run(&mut || {
+            let found = searcher.count(&format!("id:{some_id}"), None, None)?;
+            anyhow::ensure!(found == 1, "id:{some_id} matched {found}");
+            Ok(())
         })?,
     ));
     queries.push((
