@@ -14,6 +14,7 @@
 //! | `_source` | stored JSON of the whole event (the id left out where host, file and offset give it) | results come back exactly as indexed |
 //! | `source_name` | raw string | `source:` finds a source by its configured name too |
 //! | `id_key` | u64, fast | `id:` and `context` in new days: the id's first 64 bits |
+//! | `_event` | stored bytes | new days: the event in `model::codec::encode_stored`'s form, in place of `_source` |
 //!
 //! Fields are only ever added at the end, so that one set of handles fits
 //! the days older builds wrote: their schema lacks the newer fields, and
@@ -65,6 +66,9 @@ pub struct Fields {
     /// The id's first 64 bits ([`id_key`]), a fast column; new days keep
     /// this instead of the id's text.
     pub id_key: Field,
+    /// The stored event in binary ([`loghaul_model::codec::encode_stored`]);
+    /// new days keep this instead of `_source`.
+    pub event_bytes: Field,
 }
 
 /// Which of the later fields a day's schema has: days keep the schema
@@ -75,6 +79,8 @@ pub struct DayShape {
     pub names: bool,
     /// `id_key`, in place of the id's text.
     pub id_key: bool,
+    /// `_event`, in place of `_source`.
+    pub event_bytes: bool,
 }
 
 impl DayShape {
@@ -83,6 +89,7 @@ impl DayShape {
         DayShape {
             names: schema.get_field("source_name").is_ok(),
             id_key: schema.get_field("id_key").is_ok(),
+            event_bytes: schema.get_field("_event").is_ok(),
         }
     }
 }
@@ -203,6 +210,13 @@ impl Fields {
         } else {
             Field::from_field_id(u32::MAX - 1)
         };
+        // The event once, in binary: an access log's fields are spans of
+        // its line there, not a second copy as in `_source`'s JSON.
+        let event_bytes = if expand_dots {
+            builder.add_bytes_field("_event", STORED)
+        } else {
+            Field::from_field_id(u32::MAX - 2)
+        };
         Fields {
             schema: builder.build(),
             id,
@@ -221,6 +235,7 @@ impl Fields {
             source_json,
             source_name,
             id_key,
+            event_bytes,
         }
     }
 
@@ -268,15 +283,37 @@ impl Fields {
             document.add_text(self.parse_error, error);
         }
         document.add_u64(self.generation, generation);
-        document.add_text(self.source_json, stored_json(event));
+        if shape.event_bytes {
+            document.add_bytes(
+                self.event_bytes,
+                &loghaul_model::codec::encode_stored(event),
+            );
+        } else {
+            document.add_text(self.source_json, stored_json(event));
+        }
         document
+    }
+
+    /// The event a stored document holds, and the bytes it was stored in;
+    /// `None` when it holds none, an error when they do not read.
+    pub fn stored(&self, document: &TantivyDocument) -> Option<(Result<Event, String>, usize)> {
+        use tantivy::schema::Value;
+        if let Some(bytes) = document
+            .get_first(self.event_bytes)
+            .and_then(|value| value.as_bytes())
+        {
+            return Some((loghaul_model::codec::decode_stored(bytes), bytes.len()));
+        }
+        let text = document.get_first(self.source_json)?.as_str()?;
+        Some((
+            stored_event(text).map_err(|error| error.to_string()),
+            text.len(),
+        ))
     }
 
     /// The event a stored document holds.
     pub fn event(&self, document: &TantivyDocument) -> Option<Event> {
-        use tantivy::schema::Value;
-        let text = document.get_first(self.source_json)?.as_str()?;
-        stored_event(text).ok()
+        self.stored(document)?.0.ok()
     }
 }
 

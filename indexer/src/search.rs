@@ -356,6 +356,38 @@ const EVENT_OVERHEAD: usize = 256;
 /// even where the store left the id out.
 const ID_JSON: usize = 40;
 
+/// The names and punctuation of an event's JSON in an answer, which its
+/// binary stored form does not hold.
+const JSON_NAMES: usize = 192;
+
+/// About the bytes of `event`'s JSON in an answer.
+fn answer_bytes(event: &Event) -> usize {
+    let resource = &event.resource;
+    let attributes: usize = event
+        .attributes
+        .iter()
+        .map(|(key, value)| {
+            key.len()
+                + 6
+                + match value {
+                    serde_json::Value::String(text) => text.len(),
+                    other => other.to_string().len(),
+                }
+        })
+        .sum();
+    ID_JSON
+        + JSON_NAMES
+        + 64
+        + event.body.len()
+        + event.severity.text.as_ref().map_or(0, String::len)
+        + resource.host.len()
+        + resource.source.len()
+        + resource.service.as_ref().map_or(0, |text| text.len())
+        + resource.source_name.as_ref().map_or(0, |text| text.len())
+        + event.parse_error.as_ref().map_or(0, String::len)
+        + attributes
+}
+
 impl Scope<'_> {
     /// This scope over the live index and, when `on`, the current
     /// rehydrations too.
@@ -454,26 +486,26 @@ impl Scope<'_> {
         addresses: impl IntoIterator<Item = DocAddress>,
         path: &Path,
     ) -> Result<Vec<Event>, SearchError> {
-        use tantivy::schema::Value;
         let mut events = Vec::new();
         for address in addresses {
             let document: TantivyDocument = searcher
                 .doc(address)
                 .map_err(|source| self.failed(path, source))?;
-            let Some(text) = document
-                .get_first(self.fields().source_json)
-                .and_then(|value| value.as_str())
-            else {
+            let Some((event, stored)) = self.fields().stored(&document) else {
                 continue;
             };
-            // The text, and the event parsed from it, are held until the
-            // answer is sent.
+            let Ok(event) = event else {
+                self.control
+                    .charge(stored + EVENT_OVERHEAD)
+                    .map_err(SearchError::Stopped)?;
+                continue;
+            };
+            // The stored form, the event read from it and its JSON in the
+            // answer are held until the answer is sent.
             self.control
-                .charge(2 * (text.len() + ID_JSON) + EVENT_OVERHEAD)
+                .charge(stored + 2 * answer_bytes(&event) + EVENT_OVERHEAD)
                 .map_err(SearchError::Stopped)?;
-            if let Ok(event) = crate::schema::stored_event(text) {
-                events.push(event);
-            }
+            events.push(event);
         }
         Ok(events)
     }

@@ -684,13 +684,21 @@ mod tests {
                 )
                 .expect("top");
             assert!(!top.is_empty(), "{day}");
-            let source = index.schema().get_field("_source").expect("_source");
+            // The old day stores JSON (`_source`), the new one binary
+            // (`_event`); both read back as the events added.
+            let fields = crate::schema::Fields::new();
             for (_, address) in top {
                 let document: tantivy::TantivyDocument = searcher.doc(address).expect("stored");
-                assert!(
-                    document.get_first(source).is_some(),
-                    "{day}: the stored event reads back"
-                );
+                let (event, _) = fields.stored(&document).expect("a stored event");
+                let event = event.expect("reads");
+                let added = named
+                    .events
+                    .iter()
+                    .find(|added| added.offset == event.offset)
+                    .expect("one of those added");
+                assert_eq!(&event, added, "{day}: the stored event reads back");
+                let json = document.get_first(fields.source_json).is_some();
+                assert_eq!(json, !zstd, "{day}: JSON only in the old day");
             }
         }
 

@@ -234,7 +234,7 @@ impl RawBatchV2 {
     }
 }
 
-pub use crate::event_codec::{EventHead, EventTail, EventWriter};
+pub use crate::event_codec::{EventHead, EventTail, EventWriter, decode_stored, encode_stored};
 
 /// Encodes an [`EventBatch`] in the current version.
 pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {
@@ -417,6 +417,53 @@ mod tests {
     }
 
     proptest! {
+        /// The stored form gives the event back whole: its id whether
+        /// host, file and offset give it or not, and attributes that are
+        /// pieces of the body (kept as spans), under known keys or not.
+        #[test]
+        fn a_stored_event_reads_back_whole(
+            mut event in event(),
+            derived in any::<bool>(),
+            pieces in prop::collection::vec(
+                (any::<prop::sample::Index>(), 0usize..40, 0usize..30),
+                0..6,
+            ),
+        ) {
+            if derived {
+                event.id = EventId::new(&event.resource.host, &event.file, event.offset);
+            }
+            let chars: Vec<usize> = event.body.char_indices().map(|(at, _)| at).collect();
+            for (start, len, key) in pieces {
+                if chars.is_empty() {
+                    break;
+                }
+                let from = start.index(chars.len());
+                let begin = chars[from];
+                let end = chars.get(from + len).copied().unwrap_or(event.body.len());
+                let key = match key {
+                    0..=2 => format!("custom.key{key}"),
+                    known => ["url.original", "client.address", "user_agent.original", "http.request.method"][known % 4].to_owned(),
+                };
+                let piece = event.body[begin..end].to_owned();
+                event.attributes.insert(key, serde_json::Value::String(piece));
+            }
+            let bytes = encode_stored(&event);
+            prop_assert_eq!(decode_stored(&bytes), Ok(event.clone()));
+            // Every cut of it is an error, never a panic.
+            for cut in 0..bytes.len() {
+                prop_assert!(decode_stored(&bytes[..cut]).is_err());
+            }
+        }
+
+        /// Garbage is an error or an event (which then stores and reads
+        /// back as itself), never a panic.
+        #[test]
+        fn stored_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(event) = decode_stored(&bytes) {
+                prop_assert_eq!(decode_stored(&encode_stored(&event)), Ok(event));
+            }
+        }
+
         #[test]
         fn raw_batches_round_trip(batch in raw_batch()) {
             let bytes = encode_raw_batch(&batch);

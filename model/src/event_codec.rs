@@ -439,3 +439,190 @@ impl<'a> Reader<'a> {
         })
     }
 }
+
+/// Attribute keys the parsers write, numbered for [`encode_stored`]: a key
+/// in this list is stored as its place. Only ever append to it: stored
+/// events name keys by place.
+const KNOWN_KEYS: [&str; 27] = [
+    "process.pid",
+    "logger",
+    "thread.name",
+    "thread.id",
+    "syslog.hostname",
+    "syslog.appname",
+    "log.format",
+    "http.response.status_code",
+    "code.location",
+    "client.address",
+    "user_agent.original",
+    "user.name",
+    "url.original",
+    "syslog.sd",
+    "syslog.procid",
+    "network.protocol",
+    "log.truncated",
+    "level",
+    "ident",
+    "http.response.body.size",
+    "http.request.referrer",
+    "http.request.method",
+    "http.request.line",
+    "db.user",
+    "db.name",
+    "apache.module",
+    "duration_ms",
+];
+
+/// The value tag of a string that is a span of the body.
+const SPAN: u8 = 10;
+
+/// Strings shorter than this are written out: a span would be no smaller.
+const MIN_SPAN: usize = 4;
+
+/// The stored form of `event`, as day indexes keep it (see
+/// [`decode_stored`]). Most of an access log's attributes are pieces of
+/// its line: they are kept as spans of the body, not a second time.
+///
+/// ```text
+/// version    1 byte: 1
+/// id         1 byte 0 = the one host, file and offset give, 1 = 16 bytes follow
+/// timestamp  zigzag varint; observed: zigzag varint of observed - timestamp
+/// severity   text (option string), number (1 byte)
+/// body       string
+/// attributes varint count; each a key (varint: 0 = a string follows,
+///            n = KNOWN_KEYS[n - 1]) and a value (as version 2, or tag 10,
+///            a span of the body: varint start, varint length in bytes)
+/// resource   host, source (strings), service, source name (option strings)
+/// file       device, inode, fingerprint (varints); offset (varint)
+/// parse error (option string)
+/// ```
+pub fn encode_stored(event: &Event) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event.body.len() + 64 + 8 * event.attributes.len());
+    out.push(1);
+    let derived = EventId::new(&event.resource.host, &event.file, event.offset);
+    if event.id == derived {
+        out.push(0);
+    } else {
+        out.push(1);
+        out.extend_from_slice(&event.id.0.to_le_bytes());
+    }
+    varint(&mut out, zigzag(event.timestamp_unix_nano));
+    varint(
+        &mut out,
+        zigzag(
+            event
+                .observed_timestamp_unix_nano
+                .wrapping_sub(event.timestamp_unix_nano),
+        ),
+    );
+    optional_string(&mut out, event.severity.text.as_deref());
+    out.push(event.severity.number);
+    string(&mut out, &event.body);
+    varint(&mut out, event.attributes.len() as u64);
+    for (key, item) in &event.attributes {
+        match KNOWN_KEYS.iter().position(|known| known == key) {
+            Some(place) => varint(&mut out, place as u64 + 1),
+            None => {
+                out.push(0);
+                string(&mut out, key);
+            }
+        }
+        match item {
+            Value::String(text) if text.len() >= MIN_SPAN => match event.body.find(text.as_str()) {
+                Some(start) => {
+                    out.push(SPAN);
+                    varint(&mut out, start as u64);
+                    varint(&mut out, text.len() as u64);
+                }
+                None => value(&mut out, item),
+            },
+            _ => value(&mut out, item),
+        }
+    }
+    string(&mut out, &event.resource.host);
+    string(&mut out, &event.resource.source);
+    optional_string(&mut out, event.resource.service.as_deref());
+    optional_string(&mut out, event.resource.source_name.as_deref());
+    varint(&mut out, event.file.device);
+    varint(&mut out, event.file.inode);
+    varint(&mut out, event.file.fingerprint);
+    varint(&mut out, event.offset);
+    optional_string(&mut out, event.parse_error.as_deref());
+    out
+}
+
+/// The event [`encode_stored`] wrote. Garbage is an error, never a panic.
+pub fn decode_stored(bytes: &[u8]) -> Result<Event, String> {
+    let mut reader = Reader { bytes, at: 0 };
+    let version = reader.byte()?;
+    if version != 1 {
+        return Err(format!(
+            "stored event version {version}, this build reads 1"
+        ));
+    }
+    let id = match reader.byte()? {
+        0 => None,
+        1 => Some(EventId(u128::from_le_bytes(reader.array::<16>()?))),
+        other => return Err(format!("id flag {other}")),
+    };
+    let timestamp_unix_nano = unzigzag(reader.varint()?);
+    let observed_timestamp_unix_nano = timestamp_unix_nano.wrapping_add(unzigzag(reader.varint()?));
+    let text = reader.optional_string()?;
+    let number = reader.byte()?;
+    let body = reader.string()?;
+    let count = reader.count(2)?;
+    let mut attributes = Map::new();
+    for _ in 0..count {
+        let key = match reader.varint()? {
+            0 => reader.string()?.to_owned(),
+            place => KNOWN_KEYS
+                .get(usize::try_from(place - 1).unwrap_or(usize::MAX))
+                .ok_or_else(|| format!("known key {place} is not in this build's list"))?
+                .to_string(),
+        };
+        let item = if reader.bytes.get(reader.at) == Some(&SPAN) {
+            reader.at += 1;
+            let start = usize::try_from(reader.varint()?).unwrap_or(usize::MAX);
+            let len = usize::try_from(reader.varint()?).unwrap_or(usize::MAX);
+            let span = start
+                .checked_add(len)
+                .and_then(|end| body.get(start..end))
+                .ok_or_else(|| format!("span {start}+{len} is not within the body"))?;
+            Value::String(span.to_owned())
+        } else {
+            reader.value(1)?
+        };
+        attributes.insert(key, item);
+    }
+    let resource = Resource {
+        host: Arc::from(reader.string()?),
+        source: Arc::from(reader.string()?),
+        service: reader.optional_string()?.map(Arc::from),
+        source_name: reader.optional_string()?.map(Arc::from),
+    };
+    let file = FileIdentity {
+        device: reader.varint()?,
+        inode: reader.varint()?,
+        fingerprint: reader.varint()?,
+    };
+    let offset = reader.varint()?;
+    let parse_error = reader.optional_string()?.map(str::to_owned);
+    if reader.at != bytes.len() {
+        return Err(format!("{} trailing bytes", bytes.len() - reader.at));
+    }
+    Ok(Event {
+        id: id.unwrap_or_else(|| EventId::new(&resource.host, &file, offset)),
+        timestamp_unix_nano,
+        observed_timestamp_unix_nano,
+        severity: Severity {
+            text: text.map(str::to_owned),
+            number,
+        },
+        body: body.to_owned(),
+        attributes,
+        resource,
+        file,
+        offset,
+        parse_error,
+    })
+}
