@@ -11,7 +11,7 @@
 //! | `offset` | u64, fast (older days: indexed too) | context by file order, `offset:N` |
 //! | `parse_error` | text | finding what did not parse |
 //! | `gen` | u64, indexed | the writer generation, to roll back a half-committed one |
-//! | `_source` | stored JSON of the whole event (the id left out where host, file and offset give it) | results come back exactly as indexed |
+//! | `_source` | older days: stored JSON of the whole event | results come back exactly as indexed |
 //! | `source_name` | raw string | `source:` finds a source by its configured name too |
 //! | `id_key` | u64, fast | `id:` and `context` in new days: the id's first 64 bits |
 //! | `_event` | stored bytes | new days: the event in `model::codec::encode_stored`'s form, in place of `_source` |
