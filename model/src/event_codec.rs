@@ -278,22 +278,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<EventBatch, String> {
                 .clone()
                 .ok_or("the first event refers to a previous resource")?,
             1 => {
-                let resource = Resource {
-                    host: Arc::from(reader.string()?),
-                    source: Arc::from(reader.string()?),
-                    service: reader.optional_string()?.map(Arc::from),
-                    source_name: reader.optional_string()?.map(Arc::from),
-                };
+                let resource = reader.resource()?;
                 previous = Some(resource.clone());
                 resource
             }
             other => return Err(format!("resource flag {other} at byte {}", reader.at)),
         };
-        let file = FileIdentity {
-            device: reader.varint()?,
-            inode: reader.varint()?,
-            fingerprint: reader.varint()?,
-        };
+        let file = reader.file()?;
         let offset = reader.varint()?;
         let parse_error = reader.optional_string()?.map(str::to_owned);
         events.push(Event {
@@ -382,6 +373,25 @@ impl<'a> Reader<'a> {
             .map_err(|error| format!("invalid UTF-8 at byte {}: {error}", self.at))?;
         self.at += len;
         Ok(text)
+    }
+
+    /// Host, source (strings), service and source name (option strings).
+    fn resource(&mut self) -> Result<Resource, String> {
+        Ok(Resource {
+            host: Arc::from(self.string()?),
+            source: Arc::from(self.string()?),
+            service: self.optional_string()?.map(Arc::from),
+            source_name: self.optional_string()?.map(Arc::from),
+        })
+    }
+
+    /// Device, inode and fingerprint (varints).
+    fn file(&mut self) -> Result<FileIdentity, String> {
+        Ok(FileIdentity {
+            device: self.varint()?,
+            inode: self.varint()?,
+            fingerprint: self.varint()?,
+        })
     }
 
     fn optional_string(&mut self) -> Result<Option<&'a str>, String> {
@@ -594,17 +604,8 @@ pub fn decode_stored(bytes: &[u8]) -> Result<Event, String> {
         };
         attributes.insert(key, item);
     }
-    let resource = Resource {
-        host: Arc::from(reader.string()?),
-        source: Arc::from(reader.string()?),
-        service: reader.optional_string()?.map(Arc::from),
-        source_name: reader.optional_string()?.map(Arc::from),
-    };
-    let file = FileIdentity {
-        device: reader.varint()?,
-        inode: reader.varint()?,
-        fingerprint: reader.varint()?,
-    };
+    let resource = reader.resource()?;
+    let file = reader.file()?;
     let offset = reader.varint()?;
     let parse_error = reader.optional_string()?.map(str::to_owned);
     if reader.at != bytes.len() {
