@@ -344,6 +344,79 @@ fn json_report(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("JSON report")
 }
 
+/// `bench compare` without a VictoriaLogs binary measures loghaul alone,
+/// and its queries answer what the file holds.
+#[test]
+fn bench_compare_measures_loghaul_and_its_queries_answer_right() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("access.log");
+    let lines = 3000u32;
+    let (mut checkout, mut orders, mut late_errors) = (0u64, 0u64, 0u64);
+    let mut text = String::new();
+    for index in 0..lines {
+        let second = index * 86_400 / lines;
+        let (hour, minute, sec) = (second / 3600, second / 60 % 60, second % 60);
+        let request = match index % 7 {
+            0 => {
+                checkout += 1;
+                format!("GET /checkout/{index} HTTP/1.1")
+            }
+            1 => {
+                orders += 1;
+                "POST /api/v1/orders HTTP/1.1".to_owned()
+            }
+            _ => format!("GET /api/v1/items/{index} HTTP/1.1"),
+        };
+        let status = if index % 5 == 0 { 500 } else { 200 };
+        if status == 500 && hour == 13 {
+            late_errors += 1;
+        }
+        text.push_str(&format!(
+            "10.0.0.{} - - [22/Nov/2026:{hour:02}:{minute:02}:{sec:02} +0000] \"{request}\" {status} 512 \"-\" \"curl/8.5.0\"\n",
+            index % 250
+        ));
+    }
+    std::fs::write(&path, text).expect("write");
+    let file = path.to_string_lossy().into_owned();
+    let report = json_report(&[
+        "bench",
+        "compare",
+        "--file",
+        &file,
+        "--queries",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(report["lines"], u64::from(lines), "{report}");
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "loghaul alone: {report}");
+    let loghaul = &results[0];
+    assert_eq!(loghaul["name"], "loghaul");
+    assert!(loghaul["disk_bytes"].as_u64().unwrap_or(0) > 0, "{loghaul}");
+    assert!(
+        loghaul["peak_rss_bytes"].as_u64().unwrap_or(0) > 0,
+        "{loghaul}"
+    );
+    assert!(
+        !loghaul["disk_by_field"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{loghaul}"
+    );
+    let matches: Vec<u64> = loghaul["queries"]
+        .as_array()
+        .expect("queries")
+        .iter()
+        .map(|query| query["matches"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    assert!(late_errors > 0 && checkout > 100 && orders > 100);
+    assert_eq!(
+        matches,
+        [100, 100, checkout, late_errors.min(100)],
+        "term, phrase, count, status 500 within hour 13: {loghaul}"
+    );
+}
+
 #[test]
 fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
     let report = json_report(&["bench", "parse", "--size", "64KiB", "--json"]);
