@@ -409,6 +409,16 @@ fn bench_compare_measures_loghaul_and_its_queries_answer_right() {
         .iter()
         .map(|query| query["matches"].as_u64().unwrap_or(u64::MAX))
         .collect();
+    let baselines = &report["baselines"];
+    assert!(
+        baselines["cat_seconds"].as_f64().unwrap_or(-1.0) >= 0.0,
+        "{report}"
+    );
+    let gzip = baselines["gzip6_bytes"].as_u64().unwrap_or(0);
+    assert!(
+        gzip > 0 && gzip < report["bytes"].as_u64().unwrap_or(0),
+        "{report}"
+    );
     assert!(late_errors > 0 && checkout > 100 && orders > 100);
     assert_eq!(
         matches,

@@ -33,8 +33,9 @@ equals the line count, CPU seconds of the server process in that time
 searchable (VictoriaLogs after /internal/force_flush), then p50 latencies
 of the same queries over HTTP: a term and a phrase (newest 100), the count
 of a term, and status 500 within one hour (newest 100). Match counts are
-printed beside, to show both answered the same question. Nothing is
-asserted; figures only.
+printed beside, to show both answered the same question. Baselines of the
+same run: `cat` of the file, `rg -c` of the term, the file gzipped at
+level 6. Nothing is asserted; figures only.
 
 VictoriaLogs is not part of loghaul. Pass its binary with --victorialogs
 (or LOGHAUL_VICTORIALOGS); without one, only loghaul is measured. To build
@@ -556,6 +557,11 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
         eprintln!("victoria-logs, /insert/jsonline");
         sides.push(measure_victoria(binary, json_lines, lines, &args)?);
     }
+    // Baselines in the same run: reading the file, finding the term in it,
+    // and what it takes gzipped.
+    let cat = super::baseline("cat > /dev/null", "cat \"$1\" > /dev/null", &file)?;
+    let rg = super::index::time_rg(&["-c", "-F", TERM], &file);
+    let gzip = super::index::gzip_bytes(&file)?;
     let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
     if args.json {
         let rows: Vec<serde_json::Value> = sides
@@ -581,7 +587,17 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
             .collect();
         println!(
             "{}",
-            json!({ "bytes": bytes, "lines": lines, "queue": if args.amqp_url.is_some() { "rabbitmq" } else { "disk" }, "results": rows })
+            json!({
+                "bytes": bytes,
+                "lines": lines,
+                "queue": if args.amqp_url.is_some() { "rabbitmq" } else { "disk" },
+                "results": rows,
+                "baselines": {
+                    "cat_seconds": cat.seconds,
+                    "rg_term_seconds": rg,
+                    "gzip6_bytes": gzip,
+                },
+            })
         );
         return Ok(());
     }
@@ -675,6 +691,16 @@ pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
     println!(
         "largest parts of loghaul's index, MiB: {}",
         shown.join(", ")
+    );
+    println!(
+        "baselines, same run: cat {:.2} s; rg -c -F {TERM} {}; gzip -6 of the raw text {:.1} MiB ({:.2}x)",
+        cat.seconds,
+        rg.map_or(
+            "not installed (apt-get install ripgrep)".to_owned(),
+            |seconds| { format!("{:.1} ms", seconds * 1e3) }
+        ),
+        mib(gzip),
+        gzip as f64 / bytes as f64
     );
     if victoria.is_none() {
         println!("VictoriaLogs not measured: pass --victorialogs PATH (see --help to build it)");

@@ -441,7 +441,7 @@ fn freshness(dir: &Path, templates: &Templates, probes: usize) -> anyhow::Result
 }
 
 /// The raw text's size gzipped at level 6: what an archive of it costs.
-fn gzip_bytes(file: &Path) -> anyhow::Result<u64> {
+pub(super) fn gzip_bytes(file: &Path) -> anyhow::Result<u64> {
     let mut compressed = flate2::read::GzEncoder::new(
         std::io::BufReader::new(std::fs::File::open(file)?),
         flate2::Compression::new(6),
@@ -449,7 +449,7 @@ fn gzip_bytes(file: &Path) -> anyhow::Result<u64> {
     Ok(std::io::copy(&mut compressed, &mut std::io::sink())?)
 }
 
-fn time_rg(args: &[&str], file: &Path) -> Option<f64> {
+pub(super) fn time_rg(args: &[&str], file: &Path) -> Option<f64> {
     let started = Instant::now();
     let status = Command::new("rg").args(args).arg(file).output().ok()?;
     status.status.code().filter(|code| *code <= 1)?;
