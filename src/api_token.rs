@@ -74,6 +74,35 @@ pub(crate) fn discover(data_dir: &Path) -> Option<String> {
     read(&path(data_dir)).ok()
 }
 
+/// The file where `run` and `index` note their search API's address.
+pub(crate) const ADDRESS_FILE: &str = "api-address";
+
+/// Notes `address` (where the search API listens) in `data_dir`, so that
+/// clients started there find it without `--server`. A failure only loses
+/// that convenience: it is logged, not fatal.
+pub(crate) fn note_address(data_dir: &Path, address: std::net::SocketAddr) {
+    let path = data_dir.join(ADDRESS_FILE);
+    if let Err(error) = std::fs::write(&path, format!("http://{address}\n")) {
+        tracing::warn!(file = %path.display(), %error, "could not note the search API's address; clients need --server");
+    }
+}
+
+/// A client's server: the one it was given, else the address a local
+/// `run` or `index` noted in `data_dir` (default: the default data
+/// directory), else http://127.0.0.1:7700.
+pub(crate) fn server_for_client(given: Option<&str>, data_dir: Option<&Path>) -> String {
+    given
+        .filter(|url| !url.trim().is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            let dir = data_dir.map_or_else(default_data_dir, Path::to_owned);
+            let noted = std::fs::read_to_string(dir.join(ADDRESS_FILE)).ok()?;
+            let noted = noted.trim();
+            noted.starts_with("http://").then(|| noted.to_owned())
+        })
+        .unwrap_or_else(|| "http://127.0.0.1:7700".to_owned())
+}
+
 /// The data directory a client looks in when told none: the one `run` and
 /// `index` use on defaults (`loghaul-data` here).
 pub(crate) fn default_data_dir() -> PathBuf {

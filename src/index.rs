@@ -132,6 +132,7 @@ pub(crate) async fn serve_shard(
                 config.indexer.listen
             )
         })?;
+    crate::api_token::note_address(&config.data_dir, address);
     if let Some(listening) = listening {
         let _ = listening.send(address);
     }

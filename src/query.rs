@@ -99,7 +99,8 @@ pub(crate) struct QueryArgs {
     /// Keep printing new matching events as they are indexed.
     #[arg(short = 'f', long)]
     follow: bool,
-    /// The search API.
+    /// The search API [default: the address a local run or index noted in
+    /// loghaul-data/api-address, else http://127.0.0.1:7700].
     #[arg(
         long,
         env = "LOGHAUL_SERVER",
@@ -274,10 +275,8 @@ impl Backend {
                 args.rehydrated,
             ));
         }
-        let url = args
-            .server
-            .clone()
-            .unwrap_or_else(|| "http://127.0.0.1:7700".to_owned());
+        // A local `run` or `index` on defaults notes where it listens.
+        let url = crate::api_token::server_for_client(args.server.as_deref(), None);
         // A local `run` or `index` on defaults keeps its token in the
         // default data directory, readable by the user it runs as.
         let token = crate::api_token::for_client(args.token.as_deref(), None);

@@ -20,14 +20,10 @@ Examples:
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct UiArgs {
-    /// The search API and UI.
-    #[arg(
-        long,
-        env = "LOGHAUL_SERVER",
-        default_value = "http://127.0.0.1:7700",
-        value_name = "URL"
-    )]
-    server: String,
+    /// The search API and UI [default: the address the server noted in
+    /// <data dir>/api-address, else http://127.0.0.1:7700].
+    #[arg(long, env = "LOGHAUL_SERVER", value_name = "URL")]
+    server: Option<String>,
     /// The token [default: <data dir>/api-token].
     #[arg(
         long,
@@ -57,7 +53,9 @@ pub(crate) fn ui(args: UiArgs) -> anyhow::Result<()> {
                 crate::api_token::path(&dir).display()
             ))
         })?;
-    let link = format!("{}/#token={token}", args.server.trim_end_matches('/'));
+    let server =
+        crate::api_token::server_for_client(args.server.as_deref(), args.data_dir.as_deref());
+    let link = format!("{}/#token={token}", server.trim_end_matches('/'));
     #[allow(clippy::print_stdout)]
     {
         println!("{link}");

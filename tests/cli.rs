@@ -1010,6 +1010,31 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(2), "{}", stderr_text(&output));
 
+    // Without --server, `query` and `ui` started beside the data directory
+    // find the address `run` noted there (it listens on a random port, not
+    // the default 7700).
+    let output = loghaul()
+        .current_dir(dir.path())
+        .args(["query", "--count", "order"])
+        .env_remove("LOGHAUL_TOKEN")
+        .env_remove("LOGHAUL_SERVER")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_text(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "50");
+    let output = loghaul()
+        .current_dir(dir.path())
+        .arg("ui")
+        .env_remove("LOGHAUL_TOKEN")
+        .env_remove("LOGHAUL_SERVER")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr_text(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("{server}/#token={}", token.trim())
+    );
+
     // Another local user: the file is closed to it, the API answers 401;
     // /healthz answers, so the 401 is no connection failure.
     let as_nobody = |script: &str| {
