@@ -20,8 +20,7 @@
 //! the days older builds wrote: their schema lacks the newer fields, and
 //! queries on those match nothing there (see `query::InSchema`).
 
-use loghaul_model::{Event, EventId, FileIdentity, Resource, Severity};
-use serde::{Deserialize, Serialize};
+use loghaul_model::{Event, EventId};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions,
     NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing, TextOptions,
@@ -289,7 +288,10 @@ impl Fields {
                 &loghaul_model::codec::encode_stored(event),
             );
         } else {
-            document.add_text(self.source_json, stored_json(event));
+            document.add_text(
+                self.source_json,
+                serde_json::to_string(event).unwrap_or_default(),
+            );
         }
         document
     }
@@ -306,7 +308,7 @@ impl Fields {
         }
         let text = document.get_first(self.source_json)?.as_str()?;
         Some((
-            stored_event(text).map_err(|error| error.to_string()),
+            serde_json::from_str(text).map_err(|error| error.to_string()),
             text.len(),
         ))
     }
@@ -315,78 +317,6 @@ impl Fields {
     pub fn event(&self, document: &TantivyDocument) -> Option<Event> {
         self.stored(document)?.0.ok()
     }
-}
-
-/// An event as the doc store keeps it: its JSON, without the `id` when it
-/// is the one its host, file and offset give ([`EventId::new`]), since it
-/// is computed again on read. The id is the least compressible part of a
-/// stored event (16 random bytes in 32 hex digits).
-#[derive(Serialize)]
-struct StoredEvent<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<EventId>,
-    timestamp_unix_nano: i64,
-    observed_timestamp_unix_nano: i64,
-    severity: &'a Severity,
-    body: &'a str,
-    attributes: &'a serde_json::Map<String, serde_json::Value>,
-    resource: &'a Resource,
-    file: &'a FileIdentity,
-    offset: u64,
-    parse_error: Option<&'a str>,
-}
-
-/// A stored event read back: older days hold every id.
-#[derive(Deserialize)]
-struct ReadEvent {
-    #[serde(default)]
-    id: Option<EventId>,
-    timestamp_unix_nano: i64,
-    observed_timestamp_unix_nano: i64,
-    severity: Severity,
-    body: String,
-    attributes: serde_json::Map<String, serde_json::Value>,
-    resource: Resource,
-    file: FileIdentity,
-    offset: u64,
-    parse_error: Option<String>,
-}
-
-/// The stored JSON of `event` (see [`StoredEvent`]).
-pub fn stored_json(event: &Event) -> String {
-    let derived = EventId::new(&event.resource.host, &event.file, event.offset);
-    serde_json::to_string(&StoredEvent {
-        id: (event.id != derived).then_some(event.id),
-        timestamp_unix_nano: event.timestamp_unix_nano,
-        observed_timestamp_unix_nano: event.observed_timestamp_unix_nano,
-        severity: &event.severity,
-        body: &event.body,
-        attributes: &event.attributes,
-        resource: &event.resource,
-        file: &event.file,
-        offset: event.offset,
-        parse_error: event.parse_error.as_deref(),
-    })
-    .unwrap_or_default()
-}
-
-/// The event of a stored JSON text, whichever build wrote it.
-pub fn stored_event(text: &str) -> serde_json::Result<Event> {
-    let read: ReadEvent = serde_json::from_str(text)?;
-    Ok(Event {
-        id: read
-            .id
-            .unwrap_or_else(|| EventId::new(&read.resource.host, &read.file, read.offset)),
-        timestamp_unix_nano: read.timestamp_unix_nano,
-        observed_timestamp_unix_nano: read.observed_timestamp_unix_nano,
-        severity: read.severity,
-        body: read.body,
-        attributes: read.attributes,
-        resource: read.resource,
-        file: read.file,
-        offset: read.offset,
-        parse_error: read.parse_error,
-    })
 }
 
 /// `options` indexed as before, without fieldnorms.
@@ -403,87 +333,5 @@ fn without_norms(options: TextOptions) -> TextOptions {
 impl Default for Fields {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn event() -> impl Strategy<Value = Event> {
-        (
-            (".{0,12}", any::<(u64, u64, u64)>(), any::<u64>()),
-            (any::<bool>(), any::<u128>()),
-            (
-                any::<i64>(),
-                any::<i64>(),
-                ".{0,40}",
-                proptest::option::of(".{0,20}"),
-            ),
-            prop::collection::btree_map("[a-z.]{1,8}", ".{0,10}", 0..4),
-        )
-            .prop_map(
-                |(
-                    (host, (device, inode, fingerprint), offset),
-                    (derived, other_id),
-                    (timestamp, observed, body, parse_error),
-                    attributes,
-                )| {
-                    let file = FileIdentity {
-                        device,
-                        inode,
-                        fingerprint,
-                    };
-                    Event {
-                        id: if derived {
-                            EventId::new(&host, &file, offset)
-                        } else {
-                            EventId(other_id)
-                        },
-                        timestamp_unix_nano: timestamp,
-                        observed_timestamp_unix_nano: observed,
-                        severity: Severity {
-                            text: Some("WARN".into()),
-                            number: 13,
-                        },
-                        body,
-                        attributes: attributes
-                            .into_iter()
-                            .map(|(key, value)| (key, value.into()))
-                            .collect(),
-                        resource: Resource {
-                            host: host.into(),
-                            source: "/var/log/app.log".into(),
-                            service: None,
-                            source_name: Some("app".into()),
-                        },
-                        file,
-                        offset,
-                        parse_error,
-                    }
-                },
-            )
-    }
-
-    proptest! {
-        /// The stored form reads back as the event, whether its id is the
-        /// one host, file and offset give (left out) or any other (kept).
-        #[test]
-        fn a_stored_event_reads_back_whole(event in event()) {
-            let text = stored_json(&event);
-            let derived = EventId::new(&event.resource.host, &event.file, event.offset);
-            let object: serde_json::Value = serde_json::from_str(&text).expect("json");
-            prop_assert_eq!(object.get("id").is_some(), event.id != derived, "{}", text);
-            prop_assert_eq!(stored_event(&text).expect("reads"), event);
-        }
-
-        /// Older days stored the event's own JSON, id and all.
-        #[test]
-        fn an_older_stored_event_still_reads(event in event()) {
-            let text = serde_json::to_string(&event).expect("json");
-            prop_assert_eq!(stored_event(&text).expect("reads"), event);
-        }
     }
 }

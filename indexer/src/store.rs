@@ -145,7 +145,7 @@ fn is_day_name(name: &str) -> bool {
             .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit())
 }
 
-/// How a new day index is written: the stored events (`_source`) in zstd
+/// How a new day index is written: the stored events (`_event`) in zstd
 /// blocks of 64 KiB instead of tantivy's default lz4 blocks of 16 KiB.
 /// `bench index` on 1M events (154 MiB of raw lines): the index took 270 MiB
 /// with lz4, 198 MiB with this (its doc store 69 MiB); a page of the 100
