@@ -990,45 +990,33 @@ fn the_api_needs_the_token_run_made_and_only_its_owner_reads_it() {
         "{}",
         stderr_text(&output)
     );
+    // A client in `cwd` with no token or server from the environment.
+    let client = |cwd: &std::path::Path, args: &[&str]| {
+        loghaul()
+            .current_dir(cwd)
+            .args(args)
+            .env_remove("LOGHAUL_TOKEN")
+            .env_remove("LOGHAUL_SERVER")
+            .output()
+            .expect("runs")
+    };
     // `loghaul ui` gives its owner the page's address with the token.
-    let output = loghaul()
-        .current_dir(dir.path())
-        .args(["ui", "--server", &server])
-        .env_remove("LOGHAUL_TOKEN")
-        .output()
-        .expect("runs");
+    let output = client(dir.path(), &["ui", "--server", &server]);
     assert!(output.status.success(), "{}", stderr_text(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         format!("{server}/#token={}", token.trim())
     );
-    let output = loghaul()
-        .current_dir(elsewhere.path())
-        .args(["ui", "--server", &server])
-        .env_remove("LOGHAUL_TOKEN")
-        .output()
-        .expect("runs");
+    let output = client(elsewhere.path(), &["ui", "--server", &server]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr_text(&output));
 
     // Without --server, `query` and `ui` started beside the data directory
     // find the address `run` noted there (it listens on a random port, not
     // the default 7700).
-    let output = loghaul()
-        .current_dir(dir.path())
-        .args(["query", "--count", "order"])
-        .env_remove("LOGHAUL_TOKEN")
-        .env_remove("LOGHAUL_SERVER")
-        .output()
-        .expect("runs");
+    let output = client(dir.path(), &["query", "--count", "order"]);
     assert!(output.status.success(), "{}", stderr_text(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "50");
-    let output = loghaul()
-        .current_dir(dir.path())
-        .arg("ui")
-        .env_remove("LOGHAUL_TOKEN")
-        .env_remove("LOGHAUL_SERVER")
-        .output()
-        .expect("runs");
+    let output = client(dir.path(), &["ui"]);
     assert!(output.status.success(), "{}", stderr_text(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),

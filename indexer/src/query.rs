@@ -872,11 +872,7 @@ fn compile_clause(
                 // New days keep offsets in their fast column only: one
                 // value is the range from it to itself there.
                 ClauseValue::Word(text) | ClauseValue::Phrase(text) if field == fields.offset => {
-                    let term = number(text)?;
-                    Ok(Box::new(RangeQuery::new(
-                        Bound::Included(term.clone()),
-                        Bound::Included(term),
-                    )))
+                    Ok(Box::new(one_value(number(text)?)))
                 }
                 ClauseValue::Word(text) | ClauseValue::Phrase(text) => Ok(Box::new(
                     TermQuery::new(number(text)?, IndexRecordOption::Basic),
@@ -929,6 +925,12 @@ fn raw_query(
 /// 2026-11-30 lack.
 const SOURCE_NAME: &str = "source_name";
 
+/// The documents whose fast column holds `term`'s value: for fields kept
+/// without terms.
+fn one_value(term: Term) -> RangeQuery {
+    RangeQuery::new(Bound::Included(term.clone()), Bound::Included(term))
+}
+
 /// The event with an id, by the day's schema: its key's column (`id_key`)
 /// where the day has one, its text where older days indexed that.
 #[derive(Clone, Debug)]
@@ -942,11 +944,8 @@ impl Query for IdQuery {
         let schema = enable_scoring.schema();
         match (schema.get_field("id_key"), schema.get_field("id")) {
             // The key's fast column, scanned for the one value.
-            (Ok(field), _) => {
-                let key = Term::from_field_u64(field, crate::schema::id_key(self.0));
-                RangeQuery::new(Bound::Included(key.clone()), Bound::Included(key))
-                    .weight(enable_scoring)
-            }
+            (Ok(field), _) => one_value(Term::from_field_u64(field, crate::schema::id_key(self.0)))
+                .weight(enable_scoring),
             (Err(_), Ok(field)) => TermQuery::new(
                 Term::from_field_text(field, &self.0.to_string()),
                 IndexRecordOption::Basic,

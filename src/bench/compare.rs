@@ -238,11 +238,6 @@ fn status_window() -> (i64, i64) {
     (BASE + 13 * HOUR, BASE + 14 * HOUR)
 }
 
-fn p50(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 /// Runs `query` `runs` times after one warm-up; its p50 and the matches
 /// the last run reported.
 fn timed(
@@ -257,7 +252,7 @@ fn timed(
         matches = query()?;
         samples.push(started.elapsed().as_secs_f64());
     }
-    Ok((p50(samples), matches))
+    Ok((super::index::percentiles(samples).0, matches))
 }
 
 fn get_ok(client: &Client, path: &str) -> anyhow::Result<String> {
@@ -519,13 +514,7 @@ fn measure_victoria(
 pub(crate) fn bench_compare(args: BenchCompareArgs) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let (file, lines) = match &args.file {
-        Some(file) => {
-            let lines = std::fs::read(file)?
-                .iter()
-                .filter(|byte| **byte == b'\n')
-                .count() as u64;
-            (std::path::absolute(file)?, lines)
-        }
+        Some(file) => (std::path::absolute(file)?, super::count_lines(file)?),
         None => {
             let path = scratch.path().join("access.log");
             eprintln!(

@@ -362,7 +362,7 @@ fn index_run(
     })
 }
 
-fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+pub(super) fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     samples.sort_by(f64::total_cmp);
     let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
     (at(0.5), at(0.99))

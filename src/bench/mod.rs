@@ -121,6 +121,14 @@ pub(super) fn generate(path: &Path, size: u64) -> anyhow::Result<u64> {
     Ok(lines)
 }
 
+/// The newlines in `file`.
+pub(super) fn count_lines(file: &Path) -> anyhow::Result<u64> {
+    Ok(std::fs::read(file)?
+        .iter()
+        .filter(|byte| **byte == b'\n')
+        .count() as u64)
+}
+
 /// The file to measure: `file` when given (its lines counted), else a
 /// generated one of `size` in `scratch`.
 pub(super) fn bench_input(
@@ -129,11 +137,7 @@ pub(super) fn bench_input(
     scratch: &Path,
 ) -> anyhow::Result<(std::path::PathBuf, u64)> {
     if let Some(file) = file {
-        let lines = std::fs::read(file)?
-            .iter()
-            .filter(|byte| **byte == b'\n')
-            .count() as u64;
-        return Ok((file.to_owned(), lines));
+        return Ok((file.to_owned(), count_lines(file)?));
     }
     let path = scratch.join("bench.log");
     eprintln!("generating {size} of log lines in {}", path.display());

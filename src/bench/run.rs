@@ -140,9 +140,7 @@ pub(super) fn measure_in(
     };
     std::thread::spawn(move || for _ in lines_of_stderr.map_while(Result::ok) {});
     // The API wants the token `run` made in its data directory.
-    let token = std::fs::read_to_string(data_dir.join("api-token"))
-        .ok()
-        .map(|token| token.trim().to_owned());
+    let token = crate::api_token::discover(&data_dir);
     let client = match Client::new(&address, token) {
         Ok(client) => client,
         Err(error) => {
