@@ -234,7 +234,9 @@ impl RawBatchV2 {
     }
 }
 
-pub use crate::event_codec::{EventHead, EventTail, EventWriter, decode_stored, encode_stored};
+pub use crate::event_codec::{
+    EventHead, EventTail, EventWriter, decode_stored, encode_stored, pieces,
+};
 
 /// Encodes an [`EventBatch`] in the current version.
 pub fn encode_event_batch(batch: &EventBatch) -> Vec<u8> {

@@ -89,6 +89,61 @@ fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     }
 }
 
+/// Attribute values written piece by piece in this encoding, for a parser
+/// that reads nested JSON straight into it instead of building a
+/// `serde_json::Value` first. Written as [`value`] would write the `Value`
+/// (an object's entries in ascending key order, no key twice), the pieces
+/// are bytes [`EventWriter::encoded_value`] takes and [`decode`] reads.
+pub mod pieces {
+    use serde_json::{Number, Value};
+
+    use crate::encoder::{string, varint};
+
+    /// A whole value.
+    pub fn value(out: &mut Vec<u8>, item: &Value) {
+        super::value(out, item);
+    }
+
+    /// A number, as its `Value` would be written.
+    pub fn number(out: &mut Vec<u8>, number: &Number) {
+        super::value(out, &Value::Number(number.clone()));
+    }
+
+    /// A string value.
+    pub fn text(out: &mut Vec<u8>, text: &str) {
+        out.push(6);
+        string(out, text);
+    }
+
+    /// What starts an array of `count` values (which follow).
+    pub fn array_header(out: &mut Vec<u8>, count: usize) {
+        out.push(7);
+        varint(out, count as u64);
+    }
+
+    /// What starts an object of `count` entries (which follow, each a
+    /// [`key`] and a value).
+    pub fn object_header(out: &mut Vec<u8>, count: usize) {
+        out.push(8);
+        varint(out, count as u64);
+    }
+
+    /// An object entry's key.
+    pub fn key(out: &mut Vec<u8>, key: &str) {
+        string(out, key);
+    }
+
+    /// The one value `bytes` hold.
+    pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+        let mut reader = super::Reader { bytes, at: 0 };
+        let item = reader.value(0)?;
+        if reader.at != bytes.len() {
+            return Err(format!("{} trailing bytes", bytes.len() - reader.at));
+        }
+        Ok(item)
+    }
+}
+
 /// The whole `EventBatch` message of `batch`, version 2.
 pub(crate) fn encode(batch: &EventBatch) -> Vec<u8> {
     // Most of a batch is its bodies; the rest is a few dozen bytes an event.
@@ -204,6 +259,11 @@ impl EventWriter {
     /// An attribute's value.
     pub fn value(&mut self, item: &Value) {
         value(&mut self.out, item);
+    }
+
+    /// An attribute's value written with [`pieces`].
+    pub fn encoded_value(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 
     /// An attribute's value that is a string.

@@ -20,6 +20,7 @@ mod syslog;
 use std::fmt;
 use std::sync::Arc;
 
+use loghaul_model::codec::pieces;
 use serde_json::{Map, Value};
 
 use crate::timestamp::Stamp;
@@ -44,6 +45,9 @@ pub(crate) enum Text {
 pub(crate) enum Field {
     Text(Text),
     Value(Value),
+    /// A value already in the message encoding: bytes `start..end` of the
+    /// draft's [`Draft::encoded`] (nested JSON read without a `Value`).
+    Encoded(u32, u32),
 }
 
 /// Text a format hands the draft: a `&str` (kept as a span when it lies in
@@ -135,6 +139,8 @@ pub struct Draft {
     /// Where the caller's line starts in memory: a `&str` that lies within
     /// `origin..origin + line.len()` is part of that line.
     origin: usize,
+    /// Values in the message encoding that [`Field::Encoded`] refers to.
+    encoded: Vec<u8>,
 }
 
 impl Draft {
@@ -154,6 +160,7 @@ impl Draft {
         self.severity_number = None;
         self.body = None;
         self.attributes.clear();
+        self.encoded.clear();
         self.zone = None;
     }
 
@@ -227,6 +234,29 @@ impl Draft {
         self.attributes.push((key, field));
     }
 
+    /// Adds the attribute `key` whose value `encode` writes in the message
+    /// encoding (see [`pieces`]); `None` from it adds nothing.
+    pub(crate) fn attribute_encoded(
+        &mut self,
+        key: impl IntoText,
+        encode: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    ) -> Option<()> {
+        let start = self.encoded.len();
+        let written = encode(&mut self.encoded);
+        let end = self.encoded.len();
+        match (written, u32::try_from(start), u32::try_from(end)) {
+            (Some(()), Ok(start), Ok(end)) => {
+                let key = key.into_text(self);
+                self.attributes.push((key, Field::Encoded(start, end)));
+                Some(())
+            }
+            _ => {
+                self.encoded.truncate(start);
+                None
+            }
+        }
+    }
+
     /// Forgets every attribute.
     pub(crate) fn clear_attributes(&mut self) {
         self.attributes.clear();
@@ -249,7 +279,7 @@ impl Draft {
         let index = self.position(key)?;
         match &mut self.attributes[index].1 {
             Field::Value(value) => Some(value),
-            Field::Text(_) => None,
+            Field::Text(_) | Field::Encoded(..) => None,
         }
     }
 
@@ -257,6 +287,12 @@ impl Draft {
         match field {
             Field::Text(text) => Value::String(self.resolve(text).to_owned()),
             Field::Value(value) => value.clone(),
+            // Written by this draft's own encoder: it decodes, or it is a
+            // bug the parser's property tests catch.
+            Field::Encoded(start, end) => pieces::decode(
+                &self.encoded[*start as usize..*end as usize],
+            )
+            .unwrap_or_else(|problem| Value::String(format!("(unreadable value: {problem})"))),
         }
     }
 
@@ -302,6 +338,9 @@ impl Draft {
         match field {
             Field::Text(text) => writer.string_value(self.resolve(text)),
             Field::Value(value) => writer.value(value),
+            Field::Encoded(start, end) => {
+                writer.encoded_value(&self.encoded[*start as usize..*end as usize]);
+            }
         }
     }
 }
