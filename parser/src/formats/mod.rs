@@ -141,6 +141,66 @@ pub struct Draft {
     origin: usize,
     /// Values in the message encoding that [`Field::Encoded`] refers to.
     encoded: Vec<u8>,
+    /// The order the last record's attributes were written in.
+    order: std::cell::RefCell<WriteOrder>,
+}
+
+/// The order [`Draft::write_attributes`] wrote a record's attributes in,
+/// kept for the next record: lines of one source mostly carry the same keys
+/// in the same order, and then need no sort.
+#[derive(Debug, Default, Clone)]
+struct WriteOrder {
+    /// The keys as the record added them, end to end.
+    keys: String,
+    /// Where each ends in `keys`.
+    ends: Vec<usize>,
+    /// Indexes of the attributes to write, in key order (the last of equal
+    /// keys only).
+    written: Vec<usize>,
+}
+
+impl WriteOrder {
+    /// Whether `keys`, in the order added, are the ones last sorted.
+    fn holds(&self, mut keys: impl ExactSizeIterator<Item = impl AsRef<str>>) -> bool {
+        if keys.len() != self.ends.len() {
+            return false;
+        }
+        let mut start = 0;
+        self.ends.iter().all(|end| {
+            let same = keys
+                .next()
+                .is_some_and(|key| self.keys.get(start..*end) == Some(key.as_ref()));
+            start = *end;
+            same
+        })
+    }
+
+    /// Sorts `keys` (in the order added) and keeps the order.
+    fn sort<'k>(&mut self, keys: impl ExactSizeIterator<Item = &'k str>) {
+        self.keys.clear();
+        self.ends.clear();
+        self.written.clear();
+        let mut sorted: Vec<(&str, usize)> = Vec::with_capacity(keys.len());
+        for (index, key) in keys.enumerate() {
+            self.keys.push_str(key);
+            self.ends.push(self.keys.len());
+            sorted.push((key, index));
+        }
+        // Stable: of equal keys, the one added last stays last, and wins.
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        for (at, (key, index)) in sorted.iter().enumerate() {
+            if sorted.get(at + 1).is_none_or(|next| next.0 != *key) {
+                self.written.push(*index);
+            }
+        }
+    }
+}
+
+/// Two drafts that read alike are equal, whatever order they last wrote.
+impl PartialEq for WriteOrder {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Draft {
@@ -308,29 +368,16 @@ impl Draft {
     /// Writes the attributes as [`EventWriter`](loghaul_model::codec::EventWriter)
     /// wants them: by key, the last of equal keys.
     pub(crate) fn write_attributes(&self, writer: &mut loghaul_model::codec::EventWriter) {
-        // The keys with their places, on the stack for all but huge records.
-        let count = self.attributes.len();
-        let mut small = [("", 0usize); 32];
-        let mut large = Vec::new();
-        let keys: &mut [(&str, usize)] = if count <= small.len() {
-            &mut small[..count]
-        } else {
-            large.resize(count, ("", 0));
-            &mut large
-        };
-        for (index, slot) in keys.iter_mut().enumerate() {
-            *slot = (self.resolve(&self.attributes[index].0), index);
+        let mut order = self.order.borrow_mut();
+        let keys = || self.attributes.iter().map(|(key, _)| self.resolve(key));
+        if !order.holds(keys()) {
+            order.sort(keys());
         }
-        // Stable: of equal keys, the one added last stays last, and wins.
-        // Keys added in order (as the access formats do) take one pass.
-        keys.sort_by(|a, b| a.0.cmp(b.0));
-        let keep = |at: usize| keys.get(at + 1).is_none_or(|next| next.0 != keys[at].0);
-        writer.attribute_count((0..count).filter(|at| keep(*at)).count());
-        for (at, (name, index)) in keys.iter().enumerate() {
-            if keep(at) {
-                writer.key(name);
-                self.write_field(writer, &self.attributes[*index].1);
-            }
+        writer.attribute_count(order.written.len());
+        for index in &order.written {
+            let (key, field) = &self.attributes[*index];
+            writer.key(self.resolve(key));
+            self.write_field(writer, field);
         }
     }
 
