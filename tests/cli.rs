@@ -344,6 +344,62 @@ fn json_report(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("JSON report")
 }
 
+/// `bench ship` ships a generated file to each queue, RabbitMQ included,
+/// measures each shipper in a process of its own (RabbitMQ drained from
+/// the bench's process), and leaves no queue behind.
+#[test]
+fn bench_ship_measures_each_queue_and_leaves_no_queue_behind() {
+    let child = loghaul()
+        .args(["bench", "ship", "--size", "8MiB", "--json", "--amqp-url"])
+        .arg(loghaul_testkit::amqp_url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("waits");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let lines = report["lines"].as_u64().expect("lines");
+    assert!(lines > 10_000, "{report}");
+    let results = report["results"].as_array().expect("results");
+    let names: Vec<&str> = results
+        .iter()
+        .map(|row| row["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cat > /dev/null",
+            "wc -l",
+            "ship -> memory queue",
+            "ship -> disk queue",
+            "ship -> rabbitmq"
+        ],
+        "{report}"
+    );
+    for row in &results[2..] {
+        assert!(row["seconds"].as_f64().expect("seconds") > 0.0, "{row}");
+        // A shipper's RSS is its own process's: some MiB, not the bench's.
+        let rss = row["peak_rss_bytes"].as_u64().expect("rss");
+        assert!((1 << 20..1 << 30).contains(&rss), "{row}");
+    }
+    let queues = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "name", "--no-table-headers", "--quiet"])
+        .output()
+        .expect("rabbitmqctl");
+    let queues = String::from_utf8_lossy(&queues.stdout);
+    let prefix = format!("lhbench.{pid}.");
+    assert!(
+        !queues.lines().any(|queue| queue.starts_with(&prefix)),
+        "left behind: {queues}"
+    );
+}
+
 /// `bench compare` without a VictoriaLogs binary measures loghaul alone,
 /// and its queries answer what the file holds.
 #[test]

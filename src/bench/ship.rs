@@ -63,10 +63,20 @@ fn worker_figure(
         .arg(file)
         .env("LOGHAUL_BENCH_LINES", lines.to_string())
         .stderr(Stdio::inherit());
+    // RabbitMQ is drained from this process, so the worker's peak RSS is
+    // the shipper's alone (a sidecar has no consumer beside it).
+    let mut drain = None;
     if let Some(url) = amqp_url {
         command.args(["--amqp-url", url]);
+        let prefix = format!("lhbench.{}", std::process::id());
+        command.env("LOGHAUL_BENCH_PREFIX", &prefix);
+        drain = Some(Drain::start(url, &prefix)?);
     }
-    let output = command.output().context("running the shipper worker")?;
+    let output = command.output().context("running the shipper worker");
+    if let Some(drain) = drain {
+        drain.stop()?;
+    }
+    let output = output?;
     anyhow::ensure!(
         output.status.success(),
         "the {name} worker failed: {}",
@@ -110,43 +120,27 @@ fn worker(queue: &str, file: &Path, amqp_url: Option<&str>) -> anyhow::Result<()
     apply_profile(&mut config);
     match queue {
         "amqp" => {
-            config.queue.kind = QueueKind::Amqp;
-            config.queue.url = loghaul_config::SecretUrl::new(amqp_url.unwrap_or_default());
+            amqp_queue(&mut config, amqp_url.unwrap_or_default());
+            config.queue.prefix = std::env::var("LOGHAUL_BENCH_PREFIX")?;
         }
         "disk" => config.queue.kind = QueueKind::Disk,
         _ => config.queue.kind = QueueKind::Memory,
     }
+    // The embedded queues live in this process, so their consumer does too.
+    let embedded = queue != "amqp";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let broker = loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
-        let mut consumer = broker.consumer(Route::Raw).await?;
         let shutdown = CancellationToken::new();
-        let drain = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                let mut tags = Vec::new();
-                loop {
-                    tokio::select! {
-                        delivery = consumer.next() => {
-                            let Ok(delivery) = delivery else { break };
-                            tags.push(delivery.tag);
-                            if tags.len() >= 8 {
-                                let _ = consumer.ack(&tags).await;
-                                tags.clear();
-                            }
-                        }
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(20)), if !tags.is_empty() => {
-                            let _ = consumer.ack(&tags).await;
-                            tags.clear();
-                        }
-                    }
-                }
-            }
-        });
+        let drain = if embedded {
+            let consumer = broker.consumer(Route::Raw).await?;
+            Some(tokio::spawn(ack_all(consumer, shutdown.clone())))
+        } else {
+            None
+        };
         let metrics = Arc::new(loghaul_shipper::metrics::ShipperMetrics::default());
         let (cpu_before, _) = cpu_seconds();
         let started = Instant::now();
@@ -167,8 +161,10 @@ fn worker(queue: &str, file: &Path, amqp_url: Option<&str>) -> anyhow::Result<()
         let (cpu_after, _) = cpu_seconds();
         shutdown.cancel();
         shipping.await??;
-        let _ = drain.await;
-        broker.delete_topology().await?;
+        if let Some(drain) = drain {
+            let _ = drain.await;
+            broker.delete_topology().await?;
+        }
         let result = json!({
             "seconds": seconds,
             "cpu_seconds": cpu_after - cpu_before,
@@ -180,6 +176,91 @@ fn worker(queue: &str, file: &Path, amqp_url: Option<&str>) -> anyhow::Result<()
         }
         Ok(())
     })
+}
+
+/// Points `config` at RabbitMQ at `url`.
+fn amqp_queue(config: &mut loghaul_config::Config, url: &str) {
+    config.queue.kind = QueueKind::Amqp;
+    config.queue.url = loghaul_config::SecretUrl::new(url);
+}
+
+/// Takes and acks every delivery of `consumer` until `shutdown`.
+async fn ack_all(mut consumer: Box<dyn loghaul_queue::Consumer>, shutdown: CancellationToken) {
+    let mut tags = Vec::new();
+    loop {
+        tokio::select! {
+            delivery = consumer.next() => {
+                let Ok(delivery) = delivery else { break };
+                tags.push(delivery.tag);
+                if tags.len() >= 8 {
+                    let _ = consumer.ack(&tags).await;
+                    tags.clear();
+                }
+            }
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_millis(20)), if !tags.is_empty() => {
+                let _ = consumer.ack(&tags).await;
+                tags.clear();
+            }
+        }
+    }
+}
+
+/// A consumer of the raw queue under `prefix` on RabbitMQ, on a thread of
+/// its own, acking everything until stopped; stopping deletes the queues.
+struct Drain {
+    shutdown: CancellationToken,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drain {
+    fn start(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let mut config = loghaul_config::defaults()?;
+        config.data_dir = data.path().to_owned();
+        amqp_queue(&mut config, url);
+        config.queue.prefix = prefix.to_owned();
+        apply_profile(&mut config);
+        let shutdown = CancellationToken::new();
+        let (ready, started) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn({
+            let shutdown = shutdown.clone();
+            move || {
+                let _data = data;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let broker =
+                        loghaul_queue::broker_from_config(&config.queue, &config.data_dir)?;
+                    let consumer = broker.consumer(Route::Raw).await;
+                    let _ = ready.send(
+                        consumer
+                            .as_ref()
+                            .map(|_| ())
+                            .map_err(|error| error.to_string()),
+                    );
+                    ack_all(consumer?, shutdown).await;
+                    broker.delete_topology().await?;
+                    Ok(())
+                })
+            }
+        });
+        match started.recv() {
+            Ok(Ok(())) => Ok(Drain { shutdown, thread }),
+            Ok(Err(error)) => Err(anyhow::anyhow!("draining RabbitMQ: {error}")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the RabbitMQ drain stopped before it began"
+            )),
+        }
+    }
+
+    fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the RabbitMQ drain panicked"))?
+    }
 }
 
 pub(crate) fn bench_ship(args: BenchShipArgs) -> anyhow::Result<()> {
