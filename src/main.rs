@@ -131,6 +131,7 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    loghaul_alloc::return_freed_memory_promptly();
     let cli = Cli::parse();
     logging::init(cli.log_format, cli.verbose, cli.quiet);
     let result = match cli.command {
@@ -162,4 +163,4 @@ fn main() -> ExitCode {
 }
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: loghaul_alloc::MiMalloc = loghaul_alloc::MiMalloc;
