@@ -353,6 +353,7 @@ fn read_plain(trimmed: &str, draft: &mut Draft) -> Result<(), Declined> {
     let mut cursor = Cursor {
         text: trimmed,
         at: 0,
+        entries: Vec::new(),
     };
     cursor.expect(b'{')?;
     cursor.skip_space();
@@ -398,6 +399,9 @@ fn read_plain(trimmed: &str, draft: &mut Draft) -> Result<(), Declined> {
 struct Cursor<'a> {
     text: &'a str,
     at: usize,
+    /// The entries of the nested objects being read, innermost last: each
+    /// key and where its entry starts and ends in the output.
+    entries: Vec<(&'a str, usize, usize)>,
 }
 
 impl<'a> Cursor<'a> {
@@ -492,8 +496,7 @@ impl<'a> Cursor<'a> {
             return Err(Declined);
         }
         let start = out.len();
-        let mut header = Vec::with_capacity(10);
-        match self.next()? {
+        let body_end = match self.next()? {
             b'[' => {
                 let mut count = 0;
                 self.skip_space();
@@ -511,11 +514,12 @@ impl<'a> Cursor<'a> {
                         }
                     }
                 }
-                pieces::array_header(&mut header, count);
+                let body_end = out.len();
+                pieces::array_header(out, count);
+                body_end
             }
             b'{' => {
-                // (key, where its entry starts and ends in `out`)
-                let mut entries: Vec<(&str, usize, usize)> = Vec::new();
+                let base = self.entries.len();
                 self.skip_space();
                 if self.peek() == Some(b'}') {
                     self.at += 1;
@@ -528,7 +532,7 @@ impl<'a> Cursor<'a> {
                         let entry = out.len();
                         pieces::key(out, key);
                         self.value(out, depth)?;
-                        entries.push((key, entry, out.len()));
+                        self.entries.push((key, entry, out.len()));
                         self.skip_space();
                         match self.next()? {
                             b',' => self.skip_space(),
@@ -537,12 +541,17 @@ impl<'a> Cursor<'a> {
                         }
                     }
                 }
-                let count = sort_entries(out, start, &mut entries);
-                pieces::object_header(&mut header, count);
+                let count = sort_entries(out, start, &mut self.entries[base..]);
+                self.entries.truncate(base);
+                let body_end = out.len();
+                pieces::object_header(out, count);
+                body_end
             }
             _ => return Err(Declined),
-        }
-        out.splice(start..start, header);
+        };
+        // The header, written last, goes before what it counts.
+        let header = out.len() - body_end;
+        out[start..].rotate_right(header);
         Ok(())
     }
 
