@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use loghaul_model::ArchiveManifest;
-use loghaul_model::time::parse_leading_timestamp;
 use tracing::{info, warn};
 
 use crate::catalog::{ArchiveRecord, record_key};
@@ -167,8 +166,12 @@ impl Archiver {
         prepared: &Prepared,
     ) -> Result<Archived, ArchiveError> {
         let modified = modified_unix_nano(&request.raw_path);
-        let first = parse_leading_timestamp(&prepared.first_line).unwrap_or(modified);
-        let last = parse_leading_timestamp(&prepared.last_line).unwrap_or(modified);
+        // The time each line names wherever `auto` finds it (a JSON field,
+        // an access log's brackets), else the file's modification time.
+        let first =
+            loghaul_parser::Parser::record_time(&prepared.first_line, modified).unwrap_or(modified);
+        let last =
+            loghaul_parser::Parser::record_time(&prepared.last_line, modified).unwrap_or(modified);
         let manifest = ArchiveManifest {
             host: request.host.clone(),
             source_path: request.source_path.clone(),

@@ -184,11 +184,12 @@ mod tests {
     #[tokio::test]
     async fn an_event_just_before_midnight_finds_its_file_dated_the_next_day() {
         let dir = tempfile::tempdir().expect("tempdir");
-        // JSON lines: no leading stamp, so the object is dated by the
-        // file's modification time, one minute into the next day.
+        // A line that names no time: the object is dated by the file's
+        // modification time, one minute into the next day, while the event
+        // has its read time.
         let (store, file) = archived(
             dir.path(),
-            "{\"time\":\"2026-11-30T23:59:30Z\",\"msg\":\"late\"}\n",
+            "request served late\n",
             LATE + 90 * 1_000_000_000,
         )
         .await;
@@ -207,6 +208,35 @@ mod tests {
                 .await
                 .expect("listed"),
             None
+        );
+    }
+
+    /// The archiver dates a file by the times its first and last lines name
+    /// wherever they are (a JSON field, an access log's brackets), not by
+    /// its modification time.
+    #[tokio::test]
+    async fn a_file_is_dated_by_the_times_its_lines_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, file) = archived(
+            dir.path(),
+            concat!(
+                "{\"level\":\"info\",\"time\":\"2026-11-30T23:59:30Z\",\"msg\":\"late\"}\n",
+                "10.0.0.1 - - [01/Dec/2026:00:00:30 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+            ),
+            LATE + 3 * 86_400 * 1_000_000_000,
+        )
+        .await;
+        let source = dir.path().join("app.log").display().to_string();
+        let located = locate(store.as_ref(), &event(LATE, file, &source))
+            .await
+            .expect("listed")
+            .expect("found on the event's day");
+        assert!(
+            located
+                .key
+                .contains("/2026/11/30/app.log/20261130T235930Z_20261201T000030Z_"),
+            "{}",
+            located.key
         );
     }
 

@@ -223,6 +223,34 @@ impl Parser {
         events
     }
 
+    /// When `line` says it happened, as `format = "auto"` reads it: naive
+    /// stamps in UTC, a stamp without a year in the year around
+    /// `reference_unix_nano`; `None` when the line names no time. The
+    /// archiver dates a rotated file by its first and last lines so.
+    pub fn record_time(line: &[u8], reference_unix_nano: i64) -> Option<i64> {
+        let mut parser = Parser::new(&ParserConfig::default()).ok()?;
+        let batch = RawBatch {
+            host: String::new(),
+            source: String::new(),
+            file: loghaul_model::FileIdentity {
+                device: 0,
+                inode: 0,
+                fingerprint: 0,
+            },
+            format_hint: None,
+            records: vec![RawRecord::new(0, line.to_vec())],
+            read_time_unix_nano: reference_unix_nano,
+            timezone: None,
+            service: None,
+            source_name: None,
+        };
+        let mut time = None;
+        parser.each_record(&batch, |_, _, _, read| {
+            time = read.own_time.then_some(read.timestamp_unix_nano);
+        });
+        time
+    }
+
     /// The `EventBatch` message of `batch`, as
     /// `codec::encode_event_batch(&EventBatch { events: self.parse_batch(batch) })`
     /// would write it, without building the events: what the worker
@@ -382,6 +410,7 @@ impl Parser {
         }
         Read {
             timestamp_unix_nano,
+            own_time: timestamp.is_some(),
             severity_number,
             parse_error,
         }
@@ -391,6 +420,8 @@ impl Parser {
 /// What reading a record gave beside the draft.
 struct Read {
     timestamp_unix_nano: i64,
+    /// Whether the time is the record's own, not the read time.
+    own_time: bool,
     severity_number: u8,
     parse_error: Option<String>,
 }
