@@ -1111,8 +1111,15 @@ impl PageSegment {
         for entry in &mut self.kept {
             entry.0 = self.ties.rank(entry.1, entry.0.0.0);
         }
-        if let Some((rank, doc)) = &mut self.threshold {
-            *rank = self.ties.rank(*doc, rank.0.0);
+        if self.threshold.is_some() {
+            // The bar was picked among equal times by document order: by
+            // whole ranks it is the worst of the first `limit` kept, which
+            // may be another document.
+            if self.kept.len() > self.limit {
+                self.kept.select_nth_unstable(self.limit - 1);
+                self.kept.truncate(self.limit);
+            }
+            self.threshold = self.kept.iter().max().copied();
         }
     }
 
