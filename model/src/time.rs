@@ -72,66 +72,6 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// The timestamp a log line starts with, in nanoseconds since the epoch, for
-/// the common ISO forms: `2026-11-22T10:00:00Z`, `2026-11-22 10:00:00,123`,
-/// `[2026-11-22T10:00:00.123+02:00] …`. A stamp without a zone is taken as
-/// UTC. Anything else is `None`; the parser workers handle the rest.
-pub fn parse_leading_timestamp(line: &[u8]) -> Option<i64> {
-    let text = line.strip_prefix(b"[").unwrap_or(line);
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-        })
-    };
-    if text.len() < 19 || text[4] != b'-' || text[7] != b'-' || !matches!(text[10], b'T' | b' ') {
-        return None;
-    }
-    if text[13] != b':' || text[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut nanos = 0i64;
-    if let Some((b'.' | b',', fraction)) = rest.split_first() {
-        let count = fraction
-            .iter()
-            .take_while(|byte| byte.is_ascii_digit())
-            .count();
-        for (index, digit) in fraction[..count.min(9)].iter().enumerate() {
-            nanos += i64::from(digit - b'0') * 10i64.pow(8 - index as u32);
-        }
-        rest = &fraction[count..];
-    }
-    let mut offset_seconds = 0i64;
-    match rest.first() {
-        Some(b'Z') => {}
-        Some(sign @ (b'+' | b'-')) if rest.len() >= 6 && rest[3] == b':' => {
-            let hours = rest[1..3].iter().try_fold(0i64, |acc, d| {
-                d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-            })?;
-            let minutes = rest[4..6].iter().try_fold(0i64, |acc, d| {
-                d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-            })?;
-            offset_seconds = (hours * 3600 + minutes * 60) * if *sign == b'-' { -1 } else { 1 };
-        }
-        _ => {}
-    }
-    let days = days_from_civil(year, month as u32, day as u32);
-    let seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset_seconds;
-    seconds.checked_mul(NANOS_PER_SECOND)?.checked_add(nanos)
-}
-
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
 /// calendar, after Howard Hinnant's public-domain algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -162,30 +102,6 @@ mod tests {
             let (year, month, day) = civil_from_days(days);
             assert_eq!(days_from_civil(year, month, day), days);
         }
-    }
-
-    #[test]
-    fn leading_timestamps_in_common_forms() {
-        let base = 1_795_305_600 * NANOS_PER_SECOND; // 2026-11-22T00:00:00Z
-        assert_eq!(
-            parse_leading_timestamp(b"2026-11-22T00:00:00Z INFO x"),
-            Some(base)
-        );
-        assert_eq!(
-            parse_leading_timestamp(b"2026-11-22 00:00:01,250 WARN y"),
-            Some(base + 1_250_000_000)
-        );
-        assert_eq!(
-            parse_leading_timestamp(b"[2026-11-22T02:00:00.5+02:00] z"),
-            Some(base + 500_000_000)
-        );
-        assert_eq!(
-            parse_leading_timestamp(b"2026-11-21T19:00:00-05:00"),
-            Some(base)
-        );
-        assert_eq!(parse_leading_timestamp(b"Nov 22 10:00:00 host sshd"), None);
-        assert_eq!(parse_leading_timestamp(b"2026-13-22T00:00:00Z"), None);
-        assert_eq!(parse_leading_timestamp(b""), None);
     }
 
     #[test]
