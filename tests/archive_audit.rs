@@ -741,6 +741,7 @@ async fn bench_archive_reads_back_beside_the_standard_tools() {
         .collect();
     for wanted in [
         "gzip -6",
+        "gzip -6 x2 at once",
         "archive -6 -> directory",
         "archive -6 -> s3",
         "gunzip",
