@@ -8,7 +8,10 @@
 //! gzip file: `gunzip` and [`flate2::read::MultiGzDecoder`] read it back
 //! whole. Unlike pigz, a member does not start from the previous piece's
 //! last 32 KiB, which costs a fraction of a percent of size and keeps the
-//! members independent. At most `threads + 1` pieces are in flight.
+//! members independent. At most `2 × threads + 1` pieces are in flight: each
+//! thread has a piece queued behind the one it compresses, so a member that
+//! finishes before an earlier one, and must wait to be written, stalls no
+//! thread.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -262,7 +265,7 @@ fn compress_members(
                     .send(job)
                     .map_err(|_| Failure::Write(std::io::Error::other("no compression thread")))?;
                 sent += 1;
-                while sent - written > threads as u64 {
+                while sent - written > 2 * threads as u64 {
                     receive_and_write(&mut written, &mut spare)?;
                 }
                 if read < CHUNK {
