@@ -469,15 +469,93 @@ mod tests {
         assert_ne!(format, "syslog");
         assert_eq!(level.as_deref(), Some("ERROR"));
         assert!(!host, "ERROR is not a host");
-        let (format, _, host) = parse(r#"2026-11-22T10:00:00Z level=error seqi=5 msg="disk full""#);
+        let (format, level, host) =
+            parse(r#"2026-11-22T10:00:00Z level=error seqi=5 msg="disk full""#);
         assert_ne!(format, "syslog");
         assert!(!host, "level=error is not a host");
+        assert_eq!(
+            (format.as_str(), level.as_deref()),
+            ("logfmt", Some("error"))
+        );
         let (format, _, host) = parse("2026-11-29T20:02:00Z web-1 sshd[12]: accepted key");
         assert_eq!(format, "syslog", "a real host still is");
         assert!(host);
         let (format, _, host) = parse("Nov 22 08:00:00 combo sshd(pam_unix)[19939]: check pass");
         assert_eq!(format, "syslog");
         assert!(host);
+    }
+
+    /// A stamp then logfmt pairs is logfmt: the stamp is the time, the pairs
+    /// give level, message and attributes, in every stamp layout loggers
+    /// write there. A stamp then something else is left to the other
+    /// formats.
+    #[test]
+    fn a_stamp_then_logfmt_pairs_is_logfmt_with_that_time() {
+        let parse = |line: &str| {
+            let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
+            let batch = RawBatch {
+                host: "h".into(),
+                source: "/var/log/app.log".into(),
+                file: loghaul_model::FileIdentity {
+                    device: 1,
+                    inode: 2,
+                    fingerprint: 3,
+                },
+                format_hint: None,
+                records: vec![RawRecord::new(0, line.as_bytes().to_vec())],
+                read_time_unix_nano: 1_795_000_000_000_000_000,
+                timezone: None,
+                service: None,
+                source_name: None,
+            };
+            parser.parse_batch(&batch).remove(0)
+        };
+        for (line, nanos) in [
+            (
+                r#"2026-11-30T00:00:00.001Z level=error msg="order 1 handled" user_id=682554"#,
+                1_795_996_800_001_000_000,
+            ),
+            (
+                r#"2026-11-30T01:00:00.001+01:00 level=error msg="order 1 handled" user_id=682554"#,
+                1_795_996_800_001_000_000,
+            ),
+            (
+                r#"2026-11-30 00:00:00,001 level=error msg="order 1 handled" user_id=682554"#,
+                1_795_996_800_001_000_000,
+            ),
+        ] {
+            let event = parse(line);
+            assert_eq!(event.timestamp_unix_nano, nanos, "{line}");
+            assert_eq!(event.severity.text.as_deref(), Some("error"), "{line}");
+            assert_eq!(event.severity.number, severity::number::ERROR, "{line}");
+            assert_eq!(event.body, "order 1 handled", "{line}");
+            assert_eq!(event.attributes["user_id"], "682554", "{line}");
+            assert_eq!(event.attributes["log.format"], "logfmt", "{line}");
+            assert_eq!(event.parse_error, None, "{line}");
+        }
+        for (line, format, level) in [
+            ("2026-11-29T20:02:00Z ERROR boom a=b c=d", "log4j", "ERROR"),
+            (
+                "2026-11-29 20:21:26.026 UTC [2223] LOG:  checkpoint starting",
+                "log4j",
+                "LOG",
+            ),
+            (
+                "2026-11-29 20:16:36,123 - app.db - WARNING - pool a=b c=d",
+                "log4j",
+                "WARNING",
+            ),
+        ] {
+            let event = parse(line);
+            assert_eq!(
+                (
+                    event.attributes["log.format"].as_str(),
+                    event.severity.text.as_deref()
+                ),
+                (Some(format), Some(level)),
+                "{line}"
+            );
+        }
     }
 
     /// PostgreSQL's default stderr line and Python logging's default format

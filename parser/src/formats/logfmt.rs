@@ -7,9 +7,18 @@ use crate::timestamp;
 
 /// `key=value` pairs, with `"…"` values unescaped; bare keys mean `true`.
 /// The line must start with a pair and hold at least two, or it is not logfmt.
+/// A timestamp may come first (`2026-11-22T10:00:00Z level=error msg=…`, as
+/// many loggers write a stamp before their fields): it is the record's time.
 pub(super) fn parse(line: &str, draft: &mut Draft) -> Result<(), Mismatch> {
     let bytes = line.as_bytes();
     let mut at = 0;
+    if bytes.first().is_some_and(u8::is_ascii_digit)
+        && let Some((stamp, used)) = timestamp::scan(bytes)
+        && bytes.get(used) == Some(&b' ')
+    {
+        draft.stamp = Some(stamp);
+        at = used;
+    }
     let mut pairs = 0;
     let mut first = true;
     while at < bytes.len() {
