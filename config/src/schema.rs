@@ -486,7 +486,8 @@ pub struct ArchiveConfig {
     /// gzip level, 0 to 9.
     pub gzip_level: u32,
     /// Threads compressing one rotated file, each 1 MiB piece its own gzip
-    /// member (pigz's approach); 0 is one per core.
+    /// member (pigz's approach); 0 is one per core. Each holds about 2.5 MiB
+    /// of pieces and members in flight.
     pub gzip_threads: usize,
     /// S3 Object Lock on every upload, where the bucket has it enabled.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -229,21 +229,7 @@ impl Parser {
     /// archiver dates a rotated file by its first and last lines so.
     pub fn record_time(line: &[u8], reference_unix_nano: i64) -> Option<i64> {
         let mut parser = Parser::new(&ParserConfig::default()).ok()?;
-        let batch = RawBatch {
-            host: String::new(),
-            source: String::new(),
-            file: loghaul_model::FileIdentity {
-                device: 0,
-                inode: 0,
-                fingerprint: 0,
-            },
-            format_hint: None,
-            records: vec![RawRecord::new(0, line.to_vec())],
-            read_time_unix_nano: reference_unix_nano,
-            timezone: None,
-            service: None,
-            source_name: None,
-        };
+        let batch = one_line_batch(line, reference_unix_nano);
         let mut time = None;
         parser.each_record(&batch, |_, _, _, read| {
             time = read.own_time.then_some(read.timestamp_unix_nano);
@@ -437,6 +423,26 @@ pub struct EncodedEvents {
     pub parse_errors: usize,
 }
 
+/// A batch of `line` alone, read at `read_time_unix_nano`, from no host,
+/// source or file in particular.
+fn one_line_batch(line: &[u8], read_time_unix_nano: i64) -> RawBatch {
+    RawBatch {
+        host: String::new(),
+        source: String::new(),
+        file: loghaul_model::FileIdentity {
+            device: 0,
+            inode: 0,
+            fingerprint: 0,
+        },
+        format_hint: None,
+        records: vec![RawRecord::new(0, line.to_vec())],
+        read_time_unix_nano,
+        timezone: None,
+        service: None,
+        source_name: None,
+    }
+}
+
 fn append_error(slot: &mut Option<String>, reason: &str) {
     match slot {
         Some(existing) => {
@@ -493,21 +499,7 @@ mod tests {
     fn a_stamp_then_logfmt_pairs_is_logfmt_with_that_time() {
         let parse = |line: &str| {
             let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
-            let batch = RawBatch {
-                host: "h".into(),
-                source: "/var/log/app.log".into(),
-                file: loghaul_model::FileIdentity {
-                    device: 1,
-                    inode: 2,
-                    fingerprint: 3,
-                },
-                format_hint: None,
-                records: vec![RawRecord::new(0, line.as_bytes().to_vec())],
-                read_time_unix_nano: 1_795_000_000_000_000_000,
-                timezone: None,
-                service: None,
-                source_name: None,
-            };
+            let batch = one_line_batch(line.as_bytes(), 1_795_000_000_000_000_000);
             parser.parse_batch(&batch).remove(0)
         };
         for (line, nanos) in [
