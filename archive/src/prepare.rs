@@ -336,7 +336,11 @@ impl MemberWriter {
         // Magic, deflate, no flags, no time, XFL, OS unknown.
         member.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, self.extra_flags, 255]);
         self.deflate.reset();
-        member.reserve(piece.len() / 3 + 64);
+        // Room for the whole stream, incompressible input included, so that
+        // one call writes it: zlib-rs splits its blocks differently when the
+        // output runs out on the way, and the same piece must always give
+        // the same member, whatever buffer it lands in.
+        member.reserve(piece.len() + piece.len() / 64 + 64);
         loop {
             let consumed = usize::try_from(self.deflate.total_in()).unwrap_or(usize::MAX);
             let rest = piece.get(consumed..).unwrap_or_default();
