@@ -487,7 +487,8 @@ pub struct ArchiveConfig {
     pub gzip_level: u32,
     /// Threads compressing one rotated file, each 1 MiB piece its own gzip
     /// member (pigz's approach); 0 is one per core. Each holds about 2.5 MiB
-    /// of pieces and members in flight.
+    /// of pieces and members in flight on text logs, up to 4 MiB on
+    /// incompressible data.
     pub gzip_threads: usize,
     /// S3 Object Lock on every upload, where the bucket has it enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
