@@ -505,7 +505,8 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
             "docker",
             "regex",
             "auto",
-            "mixed"
+            "mixed",
+            "mixed-set"
         ]
     );
     // The goals are printed beside the figures they are about.
@@ -515,8 +516,12 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
         .as_array()
         .expect("combined and json");
     assert_eq!(encode.len(), 2, "{targets}");
-    let ratio = targets["mixed_auto_ratio"][0].as_f64().expect("a ratio");
-    assert!(ratio > 0.0, "{targets}");
+    // Auto on the mix against the same batches with each run's format set,
+    // on both paths.
+    for key in ["mixed_auto_ratio", "mixed_auto_ratio_encode"] {
+        let ratio = targets[key][0].as_f64().expect("a ratio");
+        assert!(ratio > 0.0, "{key}: {targets}");
+    }
     for row in results {
         assert_eq!(row["parse_errors"], 0, "{row}");
         assert!(row["records"].as_u64().unwrap_or(0) > 100, "{row}");
@@ -529,6 +534,23 @@ fn bench_parse_measures_every_format_and_its_lines_parse_clean() {
             "{row}"
         );
     }
+    // Asking for the mix measures it beside its baseline.
+    let mix = json_report(&[
+        "bench", "parse", "--size", "64KiB", "--format", "mixed", "--json",
+    ]);
+    let names: Vec<&str> = mix["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|row| row["format"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["mixed", "mixed-set"]);
+    assert!(
+        mix["targets"]["mixed_auto_ratio_encode"][0]
+            .as_f64()
+            .is_some_and(|ratio| ratio > 0.0),
+        "{mix}"
+    );
     let unknown = loghaul()
         .args(["bench", "parse", "--format", "xml"])
         .output()
