@@ -250,11 +250,15 @@ impl Parser {
         // The ratio differs by format (an access-log line encodes to over
         // 2.5 times its size): the last batch's, an eighth more for longer
         // lines, sizes the buffer better than a fixed guess, so it is not
-        // grown and copied midway.
+        // grown and copied midway. Capped: after a batch of a few short
+        // lines (a ratio of 100 or more), a big one must not reserve 100
+        // times its size.
+        let records = batch.records.len();
         let estimate = if self.encoded_per_raw_byte > 0.0 {
-            (raw_bytes as f64 * self.encoded_per_raw_byte * 1.125) as usize + 64
+            let guess = (raw_bytes as f64 * self.encoded_per_raw_byte * 1.125) as usize + 64;
+            guess.min(raw_bytes * 4 + 256 * records)
         } else {
-            raw_bytes * 2 + 96 * batch.records.len()
+            raw_bytes * 2 + 96 * records
         };
         let mut writer = EventWriter::new(batch.records.len(), estimate);
         let mut parse_errors = 0;
@@ -529,6 +533,32 @@ mod tests {
             "{} bytes in a buffer of {}",
             second.len(),
             second.capacity()
+        );
+    }
+
+    /// A batch of one short line (which encodes to 100 times its size and
+    /// more) does not make the next, big batch reserve that ratio.
+    #[test]
+    fn a_tiny_batch_does_not_blow_up_the_next_buffer() {
+        let line = br#"10.1.2.3 - - [30/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8.11.0""#;
+        let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
+        parser.parse_batch_encoded(&one_line_batch(b"x", 1_795_000_000_000_000_000));
+        assert!(
+            parser.encoded_per_raw_byte > 50.0,
+            "{}",
+            parser.encoded_per_raw_byte
+        );
+        let mut batch = one_line_batch(line, 1_795_000_000_000_000_000);
+        batch.records = (0..2_000)
+            .map(|index| RawRecord::new(index * (line.len() as u64 + 1), line.to_vec()))
+            .collect();
+        let raw_bytes = batch.payload_bytes();
+        let payload = parser.parse_batch_encoded(&batch).payload;
+        assert!(
+            payload.capacity() <= raw_bytes * 4 + 256 * 2_000 + 64,
+            "{} raw bytes, a buffer of {}",
+            raw_bytes,
+            payload.capacity()
         );
     }
 
