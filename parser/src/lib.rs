@@ -512,6 +512,15 @@ mod tests {
         assert!(host);
     }
 
+    /// A batch of `count` copies of `line`, one after another in the file.
+    fn repeated_batch(line: &[u8], count: u64) -> RawBatch {
+        let mut batch = one_line_batch(line, 1_795_000_000_000_000_000);
+        batch.records = (0..count)
+            .map(|index| RawRecord::new(index * (line.len() as u64 + 1), line.to_vec()))
+            .collect();
+        batch
+    }
+
     /// The message buffer is sized from the last batch's ratio, so a second
     /// batch of access-log lines (which encode to more than twice their
     /// size) is written without growing it: grown, its capacity would be
@@ -519,11 +528,8 @@ mod tests {
     #[test]
     fn a_second_batch_is_written_without_growing_its_buffer() {
         let line = br#"10.1.2.3 - - [30/Nov/2026:10:00:00 +0000] "GET /api/v1/orders/8812/items?page=2 HTTP/1.1" 200 5123 "https://shop.example/basket" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36""#;
-        let mut batch = one_line_batch(line, 1_795_000_000_000_000_000);
+        let mut batch = repeated_batch(line, 2_000);
         batch.format_hint = Some("combined".into());
-        batch.records = (0..2_000)
-            .map(|index| RawRecord::new(index * (line.len() as u64 + 1), line.to_vec()))
-            .collect();
         let mut parser = Parser::new(&ParserConfig::default()).expect("parser");
         let first = parser.parse_batch_encoded(&batch).payload;
         let second = parser.parse_batch_encoded(&batch).payload;
@@ -548,10 +554,7 @@ mod tests {
             "{}",
             parser.encoded_per_raw_byte
         );
-        let mut batch = one_line_batch(line, 1_795_000_000_000_000_000);
-        batch.records = (0..2_000)
-            .map(|index| RawRecord::new(index * (line.len() as u64 + 1), line.to_vec()))
-            .collect();
+        let batch = repeated_batch(line, 2_000);
         let raw_bytes = batch.payload_bytes();
         let payload = parser.parse_batch_encoded(&batch).payload;
         assert!(

@@ -506,7 +506,7 @@ pub(crate) fn bench_parse(args: BenchParseArgs) -> anyhow::Result<()> {
             row.parse_errors
         );
     }
-    if !targets.encode.is_empty() || targets.mixed.is_some() || targets.mixed_encode.is_some() {
+    if !targets.encode.is_empty() || targets.mixed.is_some() {
         println!("\ntargets (printed, never asserted):");
     }
     for (name, speed) in &targets.encode {
